@@ -1,0 +1,28 @@
+# custody: the two commands that matter are `make run` and `make test`.
+GO ?= go
+STORE ?= sqlite:./data/custody.db
+LISTEN ?= :8080
+
+.PHONY: run test lint bench build cover fuzz
+
+run: ## serve on the embedded SQLite store (DEMO=1 loads the demo data set first)
+	$(GO) run ./cmd/custody serve --store $(STORE) --listen $(LISTEN) $(if $(DEMO),--demo,)
+
+test: ## every test, with the race detector
+	$(GO) test -race -count=1 ./...
+
+lint: ## gofmt and go vet
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+build:
+	$(GO) build -o bin/custody ./cmd/custody
+
+bench: ## event-store and domain benchmarks
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime 2s ./eventstore/...
+
+cover: ## statement coverage of domain/
+	$(GO) test -coverprofile=cover.out ./domain/... && $(GO) tool cover -func=cover.out | tail -1
+
+fuzz: ## a short run of the event-decoding fuzzer
+	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime 30s ./domain/

@@ -1,0 +1,164 @@
+package domain
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// SchemaVersion is the version of the JSON encoding written today. A stored event keeps its
+// version forever; decoders for older versions stay here.
+const SchemaVersion = 1
+
+// ErrUnknownEvent is returned for an event type or schema version this code cannot decode.
+var ErrUnknownEvent = errors.New("domain: unknown event type or schema version")
+
+var payloadTypes = map[EventType]func() Payload{
+	DeliveryRequested:        func() Payload { return &DeliveryRequestedData{} },
+	DocumentIssued:           func() Payload { return &DocumentIssuedData{} },
+	KaspiOrderCreated:        func() Payload { return &KaspiOrderCreatedData{} },
+	CollectedFromRags:        func() Payload { return &CollectedFromRagsData{} },
+	ReceivedAtAccumulation:   func() Payload { return &ReceivedAtAccumulationData{} },
+	RoutedForDelivery:        func() Payload { return &RoutedForDeliveryData{} },
+	AddedToRegistry:          func() Payload { return &AddedToRegistryData{} },
+	Packed:                   func() Payload { return &PackedData{} },
+	HandedToCourier:          func() Payload { return &HandedToCourierData{} },
+	AcceptedAtKaspiIntake:    func() Payload { return &AcceptedAtKaspiIntakeData{} },
+	OutForPostomatDelivery:   func() Payload { return &OutForPostomatDeliveryData{} },
+	PlacedInCell:             func() Payload { return &PlacedInCellData{} },
+	CollectedByRecipient:     func() Payload { return &CollectedByRecipientData{} },
+	RemovedFromCell:          func() Payload { return &RemovedFromCellData{} },
+	ReturnedToKaspiIntake:    func() Payload { return &ReturnedToKaspiIntakeData{} },
+	CollectedFromKaspiIntake: func() Payload { return &CollectedFromKaspiIntakeData{} },
+	ReceivedAtIssuance:       func() Payload { return &ReceivedAtIssuanceData{} },
+	IssuedToRecipient:        func() Payload { return &IssuedToRecipientData{} },
+	TransferredForStorage:    func() Payload { return &TransferredForStorageData{} },
+	DeliveryDelayed:          func() Payload { return &DeliveryDelayedData{} },
+	IntakeDiscrepancy:        func() Payload { return &IntakeDiscrepancyData{} },
+	DocumentLost:             func() Payload { return &DocumentLostData{} },
+	LossActRegistered:        func() Payload { return &LossActRegisteredData{} },
+	ApplicationCancelled:     func() Payload { return &ApplicationCancelledData{} },
+	DuplicateRequested:       func() Payload { return &DuplicateRequestedData{} },
+	DuplicateIssued:          func() Payload { return &DuplicateIssuedData{} },
+	DeadlineMissed:           func() Payload { return &DeadlineMissedData{} },
+	EventCorrected:           func() Payload { return &EventCorrectedData{} },
+}
+
+// EventTypes lists every document event type, in journey order.
+var EventTypes = []EventType{DeliveryRequested, DocumentIssued, KaspiOrderCreated, CollectedFromRags,
+	ReceivedAtAccumulation, RoutedForDelivery, AddedToRegistry, Packed, HandedToCourier,
+	AcceptedAtKaspiIntake, OutForPostomatDelivery, PlacedInCell, CollectedByRecipient, RemovedFromCell,
+	ReturnedToKaspiIntake, CollectedFromKaspiIntake, ReceivedAtIssuance, IssuedToRecipient,
+	TransferredForStorage, DeliveryDelayed, IntakeDiscrepancy, DocumentLost, LossActRegistered,
+	ApplicationCancelled, DuplicateRequested, DuplicateIssued, DeadlineMissed, EventCorrected}
+
+// KnownType reports whether t is a document event type.
+func KnownType(t EventType) bool { _, ok := payloadTypes[t]; return ok }
+
+// NewPayload returns an empty payload of type t, for decoding into.
+func NewPayload(t EventType) (Payload, error) {
+	f, ok := payloadTypes[t]
+	if !ok {
+		return nil, fmt.Errorf("%w: %q", ErrUnknownEvent, t)
+	}
+	return f(), nil
+}
+
+// envelope is the stored JSON form of an event. Field order is fixed by the struct, times are
+// UTC, so the same event always encodes to the same bytes.
+type envelope struct {
+	Type          EventType       `json:"type"`
+	SchemaVersion int             `json:"schema_version"`
+	EventID       uuid.UUID       `json:"event_id"`
+	DocumentID    uuid.UUID       `json:"document_id"`
+	OccurredAt    time.Time       `json:"occurred_at"`
+	Actor         Actor           `json:"actor"`
+	Data          json.RawMessage `json:"data"`
+}
+
+// Encode returns the canonical stored bytes of e.
+func Encode(e Event) ([]byte, error) {
+	if e.Payload == nil {
+		return nil, errors.New("domain: event without payload")
+	}
+	if e.Payload.EventType() != e.Type {
+		return nil, fmt.Errorf("domain: payload of %s in an event of type %s", e.Payload.EventType(), e.Type)
+	}
+	data, err := json.Marshal(normalizeTimes(e.Payload))
+	if err != nil {
+		return nil, fmt.Errorf("domain: encode %s: %w", e.Type, err)
+	}
+	return json.Marshal(envelope{
+		Type: e.Type, SchemaVersion: SchemaVersion, EventID: e.ID, DocumentID: e.DocumentID,
+		OccurredAt: e.OccurredAt.UTC(), Actor: e.Actor, Data: data,
+	})
+}
+
+// normalizeTimes puts the payload's own times in UTC so encoding does not depend on the
+// offset a client sent. Only payloads that carry times need it.
+func normalizeTimes(p Payload) Payload {
+	switch v := p.(type) {
+	case *DeliveryDelayedData:
+		c := *v
+		c.NewDate = c.NewDate.UTC()
+		return &c
+	case *DeadlineMissedData:
+		c := *v
+		c.Deadline = c.Deadline.UTC()
+		return &c
+	}
+	return p
+}
+
+// Decode parses stored bytes. An unknown type or schema version is ErrUnknownEvent; bytes
+// that are not a well-formed event are an error too. It never panics.
+func Decode(b []byte) (Event, error) {
+	var env envelope
+	if err := strictUnmarshal(b, &env); err != nil {
+		return Event{}, fmt.Errorf("domain: decode event: %w", err)
+	}
+	if env.SchemaVersion != SchemaVersion {
+		return Event{}, fmt.Errorf("%w: %s version %d", ErrUnknownEvent, env.Type, env.SchemaVersion)
+	}
+	p, err := NewPayload(env.Type)
+	if err != nil {
+		return Event{}, err
+	}
+	if len(env.Data) == 0 {
+		return Event{}, fmt.Errorf("domain: decode %s: no data", env.Type)
+	}
+	if err := strictUnmarshal(env.Data, p); err != nil {
+		return Event{}, fmt.Errorf("domain: decode %s data: %w", env.Type, err)
+	}
+	return Event{ID: env.EventID, DocumentID: env.DocumentID, Type: env.Type,
+		OccurredAt: env.OccurredAt, Actor: env.Actor, Payload: p}, nil
+}
+
+// DecodePayload parses a payload of type t strictly (unknown fields are an error), as sent by
+// a client.
+func DecodePayload(t EventType, data []byte) (Payload, error) {
+	p, err := NewPayload(t)
+	if err != nil {
+		return nil, err
+	}
+	if err := strictUnmarshal(data, p); err != nil {
+		return nil, fmt.Errorf("domain: %s data: %w", t, err)
+	}
+	return p, nil
+}
+
+func strictUnmarshal(b []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return err
+	}
+	if dec.More() {
+		return errors.New("trailing data after JSON value")
+	}
+	return nil
+}
