@@ -1,0 +1,176 @@
+package domain
+
+import (
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// Interval is a stretch of time during which one holder answered for a document.
+type Interval struct {
+	Holder     Holder     `json:"holder"`
+	From       time.Time  `json:"from"`
+	To         *time.Time `json:"to,omitempty"` // nil while the holder still has it
+	OpenedBy   uuid.UUID  `json:"opened_by"`
+	OpenedType EventType  `json:"opened_type"`
+	ClosedBy   *uuid.UUID `json:"closed_by,omitempty"`
+	ClosedType EventType  `json:"closed_type,omitempty"`
+}
+
+// CustodyIntervals lists who held the document and when, from its events in stream order.
+// Only hand-overs the state machine accepts count, so intervals never overlap or leave gaps.
+func CustodyIntervals(events []Event) []Interval {
+	f := folder{s: State{Status: StatusNew}}
+	for _, e := range events {
+		f.apply(e)
+	}
+	return f.intervals
+}
+
+// folder folds a stream and keeps its custody intervals as it goes.
+type folder struct {
+	s         State
+	intervals []Interval
+}
+
+// apply folds e and reports the state before it and whether e fitted that state.
+func (f *folder) apply(e Event) (State, bool) {
+	before := f.s
+	f.s = Evolve(f.s, e)
+	ok := fitted(before, e)
+	if _, moves := TransferOf(e); ok && moves {
+		if n := len(f.intervals); n > 0 {
+			at, id := e.OccurredAt, e.ID
+			f.intervals[n-1].To, f.intervals[n-1].ClosedBy, f.intervals[n-1].ClosedType = &at, &id, e.Type
+		}
+		f.intervals = append(f.intervals, Interval{Holder: *f.s.Holder, From: e.OccurredAt, OpenedBy: e.ID, OpenedType: e.Type})
+	}
+	return before, ok
+}
+
+// HolderAt returns the interval covering moment t, if any (for as_of queries and disputes).
+func HolderAt(intervals []Interval, t time.Time) (Interval, bool) {
+	for i := len(intervals) - 1; i >= 0; i-- {
+		iv := intervals[i]
+		if !t.Before(iv.From) && (iv.To == nil || t.Before(*iv.To)) {
+			return iv, true
+		}
+	}
+	return Interval{}, false
+}
+
+// ChargeKind is what an organisation is charged with.
+type ChargeKind string
+
+const (
+	ChargeLoss           ChargeKind = "loss"
+	ChargeDeadlineMissed ChargeKind = "deadline_missed"
+	ChargeMissingLine    ChargeKind = "missing_line"
+)
+
+// Charge attributes a loss, a missed deadline or a missing registry line to an organisation,
+// with the events and the rule that produced it, so the commission can check it line by line.
+type Charge struct {
+	DocumentID    uuid.UUID   `json:"document_id"`
+	Org           Org         `json:"org"`
+	Kind          ChargeKind  `json:"kind"`
+	Rule          string      `json:"rule"`
+	Source        string      `json:"source"`
+	At            time.Time   `json:"at"`
+	Holder        Holder      `json:"holder"`
+	EventIDs      []uuid.UUID `json:"event_ids"`
+	Reasons       []string    `json:"reasons"`
+	ForCommission bool        `json:"for_commission,omitempty"` // P.36: disputed attribution
+	CorrectedBy   *uuid.UUID  `json:"corrected_by,omitempty"`
+}
+
+// Liability derives every charge on a document from its events (P.22–P.24, P.18, P.36 and the
+// deadline table). A charge whose event was later corrected stays listed, marked CorrectedBy.
+func Liability(events []Event) []Charge {
+	var (
+		out       []Charge
+		f         = folder{s: State{Status: StatusNew}}
+		corrected = map[uuid.UUID]uuid.UUID{}
+	)
+	for _, e := range events {
+		if c, ok := e.Payload.(*EventCorrectedData); ok {
+			corrected[c.Corrects] = e.ID
+		}
+	}
+	for _, e := range events {
+		st, ok := f.apply(e)
+		if !ok {
+			continue
+		}
+		intervals := f.intervals
+		switch p := e.Payload.(type) {
+		case *DocumentLostData:
+			out = append(out, lossCharge(st, e, p, intervals))
+		case *DeadlineMissedData:
+			for _, org := range p.ChargedTo {
+				out = append(out, Charge{DocumentID: e.DocumentID, Org: org, Kind: ChargeDeadlineMissed, Rule: p.Rule,
+					Source: p.Source, At: p.Deadline, Holder: p.Holder, EventIDs: []uuid.UUID{e.ID},
+					Reasons: []string{fmt.Sprintf("deadline %s of rule %s passed while %s/%s held the document",
+						p.Deadline.In(Almaty).Format(time.RFC3339), p.Rule, p.Holder.Org, p.Holder.Unit)}})
+			}
+		case *IntakeDiscrepancyData:
+			if p.Kind != DiscrepancyMissing {
+				continue
+			}
+			ids := []uuid.UUID{e.ID}
+			if n := len(intervals); n > 0 {
+				ids = append(ids, intervals[n-1].OpenedBy)
+			}
+			out = append(out, Charge{DocumentID: e.DocumentID, Org: p.Giver.Org, Kind: ChargeMissingLine,
+				Rule: "registry_line_missing", Source: "P.18", At: e.OccurredAt, Holder: p.Giver, EventIDs: ids,
+				Reasons: []string{fmt.Sprintf("registry %s line missing at acceptance by %s/%s: charged to the giving side %s/%s",
+					p.RegistryID, p.Receiver.Org, p.Receiver.Unit, p.Giver.Org, p.Giver.Unit)}})
+		}
+	}
+	for i := range out {
+		if by, ok := corrected[out[i].EventIDs[0]]; ok {
+			out[i].CorrectedBy = &by
+		}
+	}
+	return out
+}
+
+// fitted reports whether e was applied to s (Evolve ignores events that do not fit).
+func fitted(s State, e Event) bool {
+	sp, ok := specs[e.Type]
+	if !ok {
+		return false
+	}
+	return slices.Contains(sp.from, s.Status)
+}
+
+func lossCharge(s State, e Event, p *DocumentLostData, intervals []Interval) Charge {
+	c := Charge{DocumentID: e.DocumentID, Kind: ChargeLoss, Rule: "loss", At: e.OccurredAt, EventIDs: []uuid.UUID{e.ID}}
+	if n := len(intervals); n > 0 {
+		last := intervals[n-1]
+		c.Org, c.Holder = last.Holder.Org, last.Holder
+		c.EventIDs = append(c.EventIDs, last.OpenedBy)
+		c.Reasons = append(c.Reasons, fmt.Sprintf("last seen with %s/%s since %s (%s)", last.Holder.Org, last.Holder.Unit,
+			last.From.In(Almaty).Format(time.RFC3339), last.OpenedType))
+	}
+	switch c.Org {
+	case OrgKaspi:
+		c.Source = "P.22, P.24"
+	case OrgGK:
+		c.Source = "P.23, P.24"
+	default:
+		c.Source = "P.24"
+	}
+	if e.Actor.Org != c.Org {
+		c.ForCommission = true
+		c.Reasons = append(c.Reasons, fmt.Sprintf("reported by %s about custody held by %s: for the commission (P.36)", e.Actor.Org, c.Org))
+	}
+	if !p.LastSeen.IsZero() && !p.LastSeen.SamePlace(c.Holder) {
+		c.ForCommission = true
+		c.Reasons = append(c.Reasons, fmt.Sprintf("the report names %s/%s as last holder, the ledger %s/%s (P.36)",
+			p.LastSeen.Org, p.LastSeen.Unit, c.Holder.Org, c.Holder.Unit))
+	}
+	return c
+}
