@@ -147,7 +147,7 @@ func TestEnvelopeValidation(t *testing.T) {
 
 func TestAddMonth(t *testing.T) {
 	cases := []struct{ in, want time.Time }{
-		{time.Date(2026, 1, 31, 15, 0, 0, 0, Almaty), time.Date(2026, 3, 1, 0, 0, 0, 0, Almaty)},  // Feb 28, 24:00
+		{time.Date(2026, 1, 31, 15, 0, 0, 0, Almaty), time.Date(2026, 3, 1, 0, 0, 0, 0, Almaty)}, // Feb 28, 24:00
 		{time.Date(2026, 3, 15, 9, 0, 0, 0, Almaty), time.Date(2026, 4, 16, 0, 0, 0, 0, Almaty)}, // Apr 15, 24:00
 		{time.Date(2026, 12, 31, 9, 0, 0, 0, Almaty), time.Date(2027, 2, 1, 0, 0, 0, 0, Almaty)}, // Jan 31, 24:00
 		{time.Date(2026, 3, 15, 23, 30, 0, 0, time.UTC), time.Date(2026, 4, 17, 0, 0, 0, 0, Almaty)},
