@@ -46,6 +46,12 @@ var payloadTypes = map[EventType]func() Payload{
 	DuplicateIssued:          func() Payload { return &DuplicateIssuedData{} },
 	DeadlineMissed:           func() Payload { return &DeadlineMissedData{} },
 	EventCorrected:           func() Payload { return &EventCorrectedData{} },
+	RegistryFormed:           func() Payload { return &RegistryFormedData{} },
+	RegistryHandedOver:       func() Payload { return &RegistryHandedOverData{} },
+	RegistryAccepted:         func() Payload { return &RegistryAcceptedData{} },
+	ForceMajeureDeclared:     func() Payload { return &ForceMajeureDeclaredData{} },
+	DisputeOpened:            func() Payload { return &DisputeOpenedData{} },
+	DisputeResolved:          func() Payload { return &DisputeResolvedData{} },
 }
 
 // EventTypes lists every document event type, in journey order.
@@ -56,7 +62,11 @@ var EventTypes = []EventType{DeliveryRequested, DocumentIssued, KaspiOrderCreate
 	TransferredForStorage, DeliveryDelayed, IntakeDiscrepancy, DocumentLost, LossActRegistered,
 	ApplicationCancelled, DuplicateRequested, DuplicateIssued, DeadlineMissed, EventCorrected}
 
-// KnownType reports whether t is a document event type.
+// StreamEventTypes lists the event types of registry, force-majeure and dispute streams.
+var StreamEventTypes = []EventType{RegistryFormed, RegistryHandedOver, RegistryAccepted, ForceMajeureDeclared,
+	DisputeOpened, DisputeResolved}
+
+// KnownType reports whether t is an event type this code can decode.
 func KnownType(t EventType) bool { _, ok := payloadTypes[t]; return ok }
 
 // NewPayload returns an empty payload of type t, for decoding into.
@@ -109,6 +119,10 @@ func normalizeTimes(p Payload) Payload {
 	case *DeadlineMissedData:
 		c := *v
 		c.Deadline = c.Deadline.UTC()
+		return &c
+	case *ForceMajeureDeclaredData:
+		c := *v
+		c.From, c.To = c.From.UTC(), c.To.UTC()
 		return &c
 	}
 	return p

@@ -44,7 +44,9 @@ const (
 // Event is one fact on a document's stream. OccurredAt is when it happened in the world;
 // the store adds its own recorded time.
 type Event struct {
-	ID         uuid.UUID
+	ID uuid.UUID
+	// DocumentID is the document; on registry, force-majeure and dispute streams it is the id
+	// of that stream (the stored field keeps its name, "document_id").
 	DocumentID uuid.UUID
 	Type       EventType
 	OccurredAt time.Time

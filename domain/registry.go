@@ -1,0 +1,276 @@
+package domain
+
+import (
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// Events of registry (`registry-<uuid>`), force-majeure (`forcemajeure-<uuid>`) and dispute
+// (`dispute-<uuid>`) streams. They share the document events' envelope; their Event.DocumentID
+// carries the id of their own stream.
+const (
+	RegistryFormed       EventType = "RegistryFormed"       // P.13, P.14, P.18, P.32
+	RegistryHandedOver   EventType = "RegistryHandedOver"   // P.17, P.33
+	RegistryAccepted     EventType = "RegistryAccepted"     // P.18, P.33, P.34
+	ForceMajeureDeclared EventType = "ForceMajeureDeclared" // P.37, P.38
+	DisputeOpened        EventType = "DisputeOpened"        // P.36
+	DisputeResolved      EventType = "DisputeResolved"      // P.36
+)
+
+// RegistryFormedData lists the documents of a paper registry.
+type RegistryFormedData struct {
+	Kind      RegistryKind `json:"kind"`
+	From      Holder       `json:"from"` // the unit that hands the documents over
+	To        Holder       `json:"to"`   // the unit that receives them
+	Documents []uuid.UUID  `json:"document_ids"`
+}
+
+// RegistryHandedOverData: the registry and its envelopes left the giving unit with a courier.
+type RegistryHandedOverData struct {
+	Courier Holder `json:"courier"`
+}
+
+// RegistryAcceptedData: the receiving unit signed the registry, line by line.
+type RegistryAcceptedData struct {
+	Accepted []uuid.UUID `json:"accepted"`
+	Missing  []uuid.UUID `json:"missing"`
+	Damaged  []uuid.UUID `json:"damaged"`
+	Extra    []uuid.UUID `json:"extra"`
+	By       Holder      `json:"by"`
+}
+
+// ForceMajeureDeclaredData: a period of force majeure (P.37) notified by a party (P.38).
+type ForceMajeureDeclaredData struct {
+	From         time.Time `json:"from"`
+	To           time.Time `json:"to"`
+	Orgs         []Org     `json:"orgs,omitempty"` // empty: every organisation
+	Region       string    `json:"region,omitempty"`
+	NotifyingOrg Org       `json:"notifying_org"`
+	Description  string    `json:"description"`
+}
+
+// DisputeOpenedData: the commission takes up a disagreement (P.36).
+type DisputeOpenedData struct {
+	DocumentIDs []uuid.UUID `json:"document_ids"`
+	Parties     []Org       `json:"parties"`
+	Subject     string      `json:"subject"`
+}
+
+// DisputeResolvedData: the commission's decision, with its signed protocol (P.36).
+type DisputeResolvedData struct {
+	ProtocolNumber string `json:"protocol_number"`
+	Decision       string `json:"decision"`
+	ChargedTo      []Org  `json:"charged_to,omitempty"`
+}
+
+func (RegistryFormedData) EventType() EventType       { return RegistryFormed }
+func (RegistryHandedOverData) EventType() EventType   { return RegistryHandedOver }
+func (RegistryAcceptedData) EventType() EventType     { return RegistryAccepted }
+func (ForceMajeureDeclaredData) EventType() EventType { return ForceMajeureDeclared }
+func (DisputeOpenedData) EventType() EventType        { return DisputeOpened }
+func (DisputeResolvedData) EventType() EventType      { return DisputeResolved }
+
+// MaxRegistryLines bounds a registry so one hand-over stays one reasonable transaction.
+const MaxRegistryLines = 500
+
+func validIDs(field string, ids []uuid.UUID, need bool) error {
+	if need && len(ids) == 0 {
+		return invalid(field, "required")
+	}
+	if len(ids) > MaxRegistryLines {
+		return invalid(field, "more than %d lines", MaxRegistryLines)
+	}
+	seen := make(map[uuid.UUID]bool, len(ids))
+	for _, id := range ids {
+		if id == uuid.Nil {
+			return invalid(field, "a nil id")
+		}
+		if seen[id] {
+			return invalid(field, "document %s listed twice", id)
+		}
+		seen[id] = true
+	}
+	return nil
+}
+
+func (d *RegistryFormedData) Validate() error {
+	if err := validKind(d.Kind); err != nil {
+		return err
+	}
+	if err := d.From.validate("from", true); err != nil {
+		return err
+	}
+	if err := d.To.validate("to", true); err != nil {
+		return err
+	}
+	return validIDs("document_ids", d.Documents, true)
+}
+
+func (d *RegistryHandedOverData) Validate() error { return d.Courier.validate("courier", true) }
+
+func (d *RegistryAcceptedData) Validate() error {
+	for f, ids := range map[string][]uuid.UUID{"accepted": d.Accepted, "missing": d.Missing, "damaged": d.Damaged, "extra": d.Extra} {
+		if err := validIDs(f, ids, false); err != nil {
+			return err
+		}
+	}
+	if err := validIDs("lines", slices.Concat(d.Accepted, d.Missing, d.Damaged, d.Extra), false); err != nil {
+		return err
+	}
+	return d.By.validate("by", true)
+}
+
+func validOrgs(field string, orgs []Org) error {
+	for _, o := range orgs {
+		switch o {
+		case OrgRAGS, OrgGK, OrgKaspi:
+		default:
+			return invalid(field, "unknown organisation %q", o)
+		}
+	}
+	return nil
+}
+
+func (d *ForceMajeureDeclaredData) Validate() error {
+	if d.From.IsZero() || d.To.IsZero() {
+		return invalid("from", "the period needs from and to")
+	}
+	if !d.To.After(d.From) {
+		return invalid("to", "must lie after from")
+	}
+	if err := validOrgs("orgs", d.Orgs); err != nil {
+		return err
+	}
+	if err := validOrgs("notifying_org", []Org{d.NotifyingOrg}); err != nil {
+		return err
+	}
+	if len(d.Region) > 100 {
+		return invalid("region", "longer than 100 bytes")
+	}
+	return needText("description", d.Description, 2000)
+}
+
+func (d *DisputeOpenedData) Validate() error {
+	if err := validIDs("document_ids", d.DocumentIDs, true); err != nil {
+		return err
+	}
+	if err := validOrgs("parties", d.Parties); err != nil {
+		return err
+	}
+	return needText("subject", d.Subject, 2000)
+}
+
+func (d *DisputeResolvedData) Validate() error {
+	if err := needCode("protocol_number", d.ProtocolNumber); err != nil {
+		return err
+	}
+	if err := validOrgs("charged_to", d.ChargedTo); err != nil {
+		return err
+	}
+	return needText("decision", d.Decision, 4000)
+}
+
+// RegistryStatus is where a registry is.
+type RegistryStatus string
+
+const (
+	RegistryStatusNew        RegistryStatus = ""
+	RegistryStatusFormed     RegistryStatus = "formed"
+	RegistryStatusHandedOver RegistryStatus = "handed_over"
+	RegistryStatusAccepted   RegistryStatus = "accepted"
+)
+
+// Registry is a registry stream folded.
+type Registry struct {
+	ID         uuid.UUID             `json:"registry_id"`
+	Status     RegistryStatus        `json:"status"`
+	Version    uint64                `json:"version"`
+	Formed     *RegistryFormedData   `json:"formed,omitempty"`
+	FormedAt   time.Time             `json:"formed_at,omitzero"`
+	Courier    *Holder               `json:"courier,omitempty"`
+	HandedAt   time.Time             `json:"handed_over_at,omitzero"`
+	Acceptance *RegistryAcceptedData `json:"acceptance,omitempty"`
+	AcceptedAt time.Time             `json:"accepted_at,omitzero"`
+}
+
+// EvolveRegistry applies one registry event.
+func EvolveRegistry(r Registry, e Event) Registry {
+	r.Version++
+	switch p := e.Payload.(type) {
+	case *RegistryFormedData:
+		if r.Status == RegistryStatusNew {
+			r.ID, r.Status, r.Formed, r.FormedAt = e.DocumentID, RegistryStatusFormed, p, e.OccurredAt
+		}
+	case *RegistryHandedOverData:
+		if r.Status == RegistryStatusFormed {
+			c := p.Courier
+			r.Status, r.Courier, r.HandedAt = RegistryStatusHandedOver, &c, e.OccurredAt
+		}
+	case *RegistryAcceptedData:
+		if r.Status == RegistryStatusHandedOver || (r.Status == RegistryStatusFormed && !needsHandover(r.Formed.Kind)) {
+			r.Status, r.Acceptance, r.AcceptedAt = RegistryStatusAccepted, p, e.OccurredAt
+		}
+	}
+	return r
+}
+
+// needsHandover says whether a registry kind travels with a courier before acceptance:
+// dispatch (P.17) and return collection (P.33) do; a RAGS issuance registry is accepted at the
+// ЦОН directly (P.14) and an intake acceptance registry is itself the record of acceptance (P.18).
+func needsHandover(k RegistryKind) bool {
+	return k == RegistryDispatch || k == RegistryReturnCollection
+}
+
+// NeedsHandover is needsHandover for callers outside the package.
+func NeedsHandover(k RegistryKind) bool { return needsHandover(k) }
+
+// RegistryError refuses a registry step that does not fit the registry's state or lines.
+type RegistryError struct {
+	Status RegistryStatus
+	Reason string
+}
+
+func (e *RegistryError) Error() string {
+	return fmt.Sprintf("registry in status %q: %s", e.Status, e.Reason)
+}
+
+// DecideAcceptance checks that an acceptance accounts for every line of the registry exactly
+// once (accepted, missing or damaged) and that extra lines are not on it (P.18).
+func DecideAcceptance(r Registry, a *RegistryAcceptedData) error {
+	if err := a.Validate(); err != nil {
+		return err
+	}
+	if r.Formed == nil {
+		return &RegistryError{Status: r.Status, Reason: "not formed"}
+	}
+	if r.Status == RegistryStatusAccepted {
+		return &RegistryError{Status: r.Status, Reason: "already accepted"}
+	}
+	if needsHandover(r.Formed.Kind) && r.Status != RegistryStatusHandedOver {
+		return &RegistryError{Status: r.Status, Reason: "not handed over yet"}
+	}
+	lines := map[uuid.UUID]bool{}
+	for _, id := range r.Formed.Documents {
+		lines[id] = false
+	}
+	for _, id := range slices.Concat(a.Accepted, a.Missing, a.Damaged) {
+		if _, ok := lines[id]; !ok {
+			return &RegistryError{Status: r.Status, Reason: fmt.Sprintf("document %s is not on the registry; list it as extra", id)}
+		}
+		lines[id] = true
+	}
+	for _, id := range a.Extra {
+		if _, ok := lines[id]; ok {
+			return &RegistryError{Status: r.Status, Reason: fmt.Sprintf("document %s is on the registry, so it is not extra", id)}
+		}
+	}
+	for id, seen := range lines {
+		if !seen {
+			return &RegistryError{Status: r.Status, Reason: fmt.Sprintf("line %s is not accounted for (accepted, missing or damaged)", id)}
+		}
+	}
+	return nil
+}
