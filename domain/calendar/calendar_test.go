@@ -1,13 +1,14 @@
 package calendar
 
 import (
-	"errors"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 	"testing/fstest"
 	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func at(y int, m time.Month, d, h, min int) time.Time {
@@ -20,43 +21,34 @@ func day(y int, m time.Month, d int) time.Time { return at(y, m, d, 0, 0) }
 func must(t *testing.T) func(time.Time, error) time.Time {
 	return func(got time.Time, err error) time.Time {
 		t.Helper()
-		if err != nil {
-			t.Fatalf("unexpected error: %v", err)
-		}
+		require.NoError(t, err)
 		return got
 	}
 }
 
 func wantTime(t *testing.T, got, want time.Time) {
 	t.Helper()
-	if !got.Equal(want) {
-		t.Errorf("got %s, want %s", got.In(Almaty).Format(time.RFC3339), want.Format(time.RFC3339))
-	}
+	assert.Truef(t, got.Equal(want), "got %s, want %s", got.In(Almaty).Format(time.RFC3339), want.Format(time.RFC3339))
 }
 
 func TestAlmatyIsUTCPlus5(t *testing.T) {
 	// Kazakhstan moved to a single zone UTC+5 on 1 March 2024; the embedded tzdata must know it.
 	for _, d := range []time.Time{day(2025, 1, 15), day(2026, 7, 1), day(2027, 12, 31)} {
-		if _, off := d.Zone(); off != 5*3600 {
-			t.Errorf("%s: offset %d, want +05:00", d.Format(time.DateOnly), off)
-		}
+		_, off := d.Zone()
+		assert.Equal(t, 5*3600, off, d.Format(time.DateOnly))
 	}
 }
 
 func TestDefaultHoldsThreeYears(t *testing.T) {
 	got := Default().Years()
-	if len(got) != 3 || got[0] != 2025 || got[2] != 2027 {
-		t.Fatalf("years %v, want [2025 2026 2027]", got)
-	}
+	require.Equal(t, []int{2025, 2026, 2027}, got)
 	for _, y := range got {
 		f, ok := Default().Year(y)
-		if !ok || f.Source == "" {
-			t.Errorf("%d: no source", y)
-		}
+		assert.True(t, ok)
+		assert.NotEmpty(t, f.Source, y)
 	}
-	if _, ok := Default().Year(2024); ok {
-		t.Error("2024 should be unknown")
-	}
+	_, ok := Default().Year(2024)
+	assert.False(t, ok, "2024 should be unknown")
 }
 
 // The 2026 days off as published with the 2026 production calendar.
@@ -87,9 +79,8 @@ func TestIsWorkingDay2026DaysOff(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			for _, h := range []int{0, 12, 23} {
 				ok, err := Default().IsWorkingDay(tc.date.Add(time.Duration(h) * time.Hour))
-				if err != nil || ok {
-					t.Errorf("%s %02d:00: working=%v err=%v, want a day off", tc.date.Format(time.DateOnly), h, ok, err)
-				}
+				require.NoError(t, err)
+				assert.Falsef(t, ok, "%s %02d:00 should be a day off", tc.date.Format(time.DateOnly), h)
 			}
 		})
 	}
@@ -100,16 +91,12 @@ func TestIsWorkingDay2026Count(t *testing.T) {
 	n := 0
 	for d := day(2026, 1, 1); d.Year() == 2026; d = d.AddDate(0, 0, 1) {
 		ok, err := Default().IsWorkingDay(d)
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		if ok {
 			n++
 		}
 	}
-	if n != 246 {
-		t.Errorf("2026 has %d working days, want 246", n)
-	}
+	assert.Equal(t, 246, n)
 }
 
 func TestIsWorkingDayOtherYears(t *testing.T) {
@@ -136,27 +123,22 @@ func TestIsWorkingDayOtherYears(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			ok, err := Default().IsWorkingDay(tc.date)
-			if err != nil || ok != tc.working {
-				t.Errorf("working=%v err=%v, want %v", ok, err, tc.working)
-			}
+			require.NoError(t, err)
+			assert.Equal(t, tc.working, ok)
 		})
 	}
 }
 
 func TestUnknownYearIsAnError(t *testing.T) {
 	c := Default()
-	if _, err := c.IsWorkingDay(day(2028, 1, 5)); !errors.Is(err, ErrUnknownYear) {
-		t.Errorf("IsWorkingDay 2028: err %v, want ErrUnknownYear", err)
-	}
-	if _, err := c.NextWorkingDayAt(at(2027, 12, 31, 10, 0), 12); !errors.Is(err, ErrUnknownYear) {
-		t.Errorf("NextWorkingDayAt past 2027: err %v, want ErrUnknownYear", err)
-	}
-	if _, err := c.AddWorkingDays(at(2027, 12, 29, 10, 0), 3); !errors.Is(err, ErrUnknownYear) {
-		t.Errorf("AddWorkingDays past 2027: err %v, want ErrUnknownYear", err)
-	}
-	if _, err := c.WorkingDaysAfter(at(2024, 12, 30, 10, 0), 1); !errors.Is(err, ErrUnknownYear) {
-		t.Errorf("WorkingDaysAfter in 2024: err %v, want ErrUnknownYear", err)
-	}
+	_, err := c.IsWorkingDay(day(2028, 1, 5))
+	assert.ErrorIs(t, err, ErrUnknownYear, "IsWorkingDay 2028")
+	_, err = c.NextWorkingDayAt(at(2027, 12, 31, 10, 0), 12)
+	assert.ErrorIs(t, err, ErrUnknownYear, "NextWorkingDayAt past 2027")
+	_, err = c.AddWorkingDays(at(2027, 12, 29, 10, 0), 3)
+	assert.ErrorIs(t, err, ErrUnknownYear, "AddWorkingDays past 2027")
+	_, err = c.WorkingDaysAfter(at(2024, 12, 30, 10, 0), 1)
+	assert.ErrorIs(t, err, ErrUnknownYear, "WorkingDaysAfter in 2024")
 }
 
 func TestNextWorkingDayAt(t *testing.T) {
@@ -189,9 +171,8 @@ func TestNextWorkingDayAt(t *testing.T) {
 			wantTime(t, must(t)(Default().NextWorkingDayAt(tc.from, tc.hour)), tc.want)
 		})
 	}
-	if _, err := Default().NextWorkingDayAt(at(2026, 1, 5, 0, 0), 25); err == nil {
-		t.Error("hour 25 accepted")
-	}
+	_, err := Default().NextWorkingDayAt(at(2026, 1, 5, 0, 0), 25)
+	assert.Error(t, err, "hour 25")
 }
 
 func TestAddWorkingDays(t *testing.T) {
@@ -221,20 +202,16 @@ func TestAddWorkingDays(t *testing.T) {
 			wantTime(t, must(t)(Default().AddWorkingDays(tc.from, tc.n)), tc.want)
 		})
 	}
-	if _, err := Default().AddWorkingDays(at(2026, 1, 5, 0, 0), 0); err == nil {
-		t.Error("0 working days accepted")
-	}
+	_, err := Default().AddWorkingDays(at(2026, 1, 5, 0, 0), 0)
+	assert.Error(t, err, "0 working days")
 }
 
 func TestWorkingDaysAfter(t *testing.T) {
+	// P.11 accepted Friday before Nauryz: the three working days counted.
 	got, err := Default().WorkingDaysAfter(at(2026, 3, 20, 10, 0), 3)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	want := []time.Time{day(2026, 3, 26), day(2026, 3, 27), day(2026, 3, 30)}
-	if len(got) != len(want) {
-		t.Fatalf("got %v", got)
-	}
+	require.Len(t, got, len(want))
 	for i := range want {
 		wantTime(t, got[i], want[i])
 	}
@@ -244,9 +221,7 @@ func TestAddCalendarDays(t *testing.T) {
 	// P.21, P.29: three calendar days from the moment of placing: exactly 72 hours.
 	from := at(2026, 3, 20, 15, 47)
 	wantTime(t, AddCalendarDays(from, 3), at(2026, 3, 23, 15, 47))
-	if d := AddCalendarDays(from, 3).Sub(from); d != 72*time.Hour {
-		t.Errorf("P.29 storage lasts %s, want 72h", d)
-	}
+	assert.Equal(t, 72*time.Hour, AddCalendarDays(from, 3).Sub(from), "P.29 storage")
 }
 
 func TestAddMonth(t *testing.T) {
@@ -288,20 +263,15 @@ func TestTerm(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.text, func(t *testing.T) {
 			wantTime(t, must(t)(c.Deadline(from, tc.term)), tc.want)
-			if tc.term.String() != tc.text {
-				t.Errorf("String %q, want %q", tc.term.String(), tc.text)
-			}
+			assert.Equal(t, tc.text, tc.term.String())
 		})
 	}
 	bad := []Term{{N: 0, Unit: WorkingDays}, {N: 1, Unit: Hours, Hour: 3}, {N: 2, Unit: NextWorkingDayAt, Hour: 12},
 		{Unit: NextWorkingDayAt, Hour: 30}, {N: 1, Unit: "fortnights"}}
 	for _, b := range bad {
-		if err := b.Validate(); err == nil {
-			t.Errorf("%+v validated", b)
-		}
-		if _, err := c.Deadline(from, b); err == nil {
-			t.Errorf("%+v counted", b)
-		}
+		assert.Error(t, b.Validate(), "%+v", b)
+		_, err := c.Deadline(from, b)
+		assert.Error(t, err, "%+v", b)
 	}
 }
 
@@ -323,18 +293,13 @@ func TestLoadOverrideReplacesAYear(t *testing.T) {
 	fsys := fstest.MapFS{"2026.json": {Data: []byte(override2026)}, "2028.json": {Data: []byte(
 		`{"year": 2028, "source": "test", "days_off": [{"date": "2028-01-03", "note": "test"}]}`)}}
 	c, err := Default().Load(fsys)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if ys := c.Years(); len(ys) != 4 {
-		t.Errorf("years %v, want 2025–2028", ys)
-	}
+	require.NoError(t, err)
+	assert.Equal(t, []int{2025, 2026, 2027, 2028}, c.Years())
 	check := func(c *Calendar, d time.Time, want bool) {
 		t.Helper()
 		ok, err := c.IsWorkingDay(d)
-		if err != nil || ok != want {
-			t.Errorf("%s: working=%v err=%v, want %v", d.Format(time.DateOnly), ok, err, want)
-		}
+		require.NoError(t, err)
+		assert.Equal(t, want, ok, d.Format(time.DateOnly))
 	}
 	check(c, day(2026, 1, 9), false)        // extra day off
 	check(c, day(2026, 1, 10), true)        // working Saturday
@@ -349,29 +314,22 @@ func TestLoadOverrideReplacesAYear(t *testing.T) {
 func TestLoadFile(t *testing.T) {
 	dir := t.TempDir()
 	p := filepath.Join(dir, "2026.json")
-	if err := os.WriteFile(p, []byte(override2026), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, os.WriteFile(p, []byte(override2026), 0o600))
 	c, err := Default().LoadFile(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if ok, _ := c.IsWorkingDay(day(2026, 1, 10)); !ok {
-		t.Error("working Saturday not loaded")
-	}
+	require.NoError(t, err)
+	ok, err := c.IsWorkingDay(day(2026, 1, 10))
+	require.NoError(t, err)
+	assert.True(t, ok, "working Saturday loaded")
 	c2, err := Default().Load(os.DirFS(dir))
-	if err != nil || c2 == nil {
-		t.Fatalf("Load(DirFS): %v", err)
-	}
-	if _, err := Default().LoadFile(filepath.Join(dir, "missing.json")); err == nil {
-		t.Error("missing file loaded")
-	}
-	if err := os.WriteFile(p, []byte(`{"year": 2026}`), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := Default().LoadFile(p); err == nil {
-		t.Error("file without source loaded")
-	}
+	require.NoError(t, err)
+	ok, err = c2.IsWorkingDay(day(2026, 1, 9))
+	require.NoError(t, err)
+	assert.False(t, ok, "decree day off loaded from a directory")
+	_, err = Default().LoadFile(filepath.Join(dir, "missing.json"))
+	assert.Error(t, err, "missing file")
+	require.NoError(t, os.WriteFile(p, []byte(`{"year": 2026}`), 0o600))
+	_, err = Default().LoadFile(p)
+	assert.ErrorContains(t, err, "source is required")
 }
 
 func TestLoadRejectsBadData(t *testing.T) {
@@ -393,36 +351,25 @@ func TestLoadRejectsBadData(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := Default().Load(fstest.MapFS{"data/x.json": {Data: []byte(tc.data)}})
-			if err == nil || !strings.Contains(err.Error(), tc.want) {
-				t.Errorf("err %v, want one containing %q", err, tc.want)
-			}
+			assert.ErrorContains(t, err, tc.want)
 		})
 	}
-	if _, err := Default().Load(fstest.MapFS{}); err == nil {
-		t.Error("empty directory loaded")
-	}
-	if err := (YearFile{Year: 2026, Source: "s"}).Validate(); err != nil {
-		t.Errorf("minimal year: %v", err)
-	}
-	if _, err := New(YearFile{Year: 3000}); err == nil {
-		t.Error("New accepted year 3000")
-	}
+	_, err := Default().Load(fstest.MapFS{})
+	assert.Error(t, err, "empty directory")
+	assert.NoError(t, YearFile{Year: 2026, Source: "s"}.Validate(), "minimal year")
+	_, err = New(YearFile{Year: 3000})
+	assert.Error(t, err, "year 3000")
 }
 
 func TestEmbeddedFilesParse(t *testing.T) {
 	for _, y := range []string{"2025", "2026", "2027"} {
 		data, err := embedded.ReadFile("data/" + y + ".json")
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		f, err := ParseYear(data)
-		if err != nil {
-			t.Fatalf("%s: %v", y, err)
-		}
+		require.NoError(t, err, y)
 		for _, d := range append(f.DaysOff, f.WorkingDays...) {
-			if d.Source == "" || d.Kind == "" {
-				t.Errorf("%s: %s has no source or kind", y, d.Date)
-			}
+			assert.NotEmpty(t, d.Source, d.Date)
+			assert.NotEmpty(t, d.Kind, d.Date)
 		}
 	}
 }
