@@ -1,0 +1,250 @@
+// Package commands is the ledger's write side: it loads a stream, asks domain whether the
+// actor may record an event now, and appends with the exact expected version, re-reading and
+// deciding again when a concurrent writer got there first. Every write is idempotent by event
+// id: a retry returns the first answer and writes nothing.
+package commands
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/custody-ledger/custody/domain"
+	"github.com/custody-ledger/custody/eventstore"
+)
+
+// Stream name prefixes. Stored names never change.
+const (
+	DocumentPrefix     = "document-"
+	RegistryPrefix     = "registry-"
+	ForceMajeurePrefix = "forcemajeure-"
+	DisputePrefix      = "dispute-"
+)
+
+func DocumentStream(id uuid.UUID) string     { return DocumentPrefix + id.String() }
+func RegistryStream(id uuid.UUID) string     { return RegistryPrefix + id.String() }
+func ForceMajeureStream(id uuid.UUID) string { return ForceMajeurePrefix + id.String() }
+func DisputeStream(id uuid.UUID) string      { return DisputePrefix + id.String() }
+
+// Namespaces for ids the server derives, so that a retried request derives the same ids.
+var (
+	nsDocument     = uuid.MustParse("6b1f0e0a-4c55-4f65-9d0c-2a7a5a1d0001")
+	nsRegistry     = uuid.MustParse("6b1f0e0a-4c55-4f65-9d0c-2a7a5a1d0002")
+	nsForceMajeure = uuid.MustParse("6b1f0e0a-4c55-4f65-9d0c-2a7a5a1d0003")
+	nsDispute      = uuid.MustParse("6b1f0e0a-4c55-4f65-9d0c-2a7a5a1d0004")
+	nsIdempotency  = uuid.MustParse("6b1f0e0a-4c55-4f65-9d0c-2a7a5a1d0005")
+)
+
+// DocumentIDFor derives a new document's id from the event that starts it.
+func DocumentIDFor(eventID uuid.UUID) uuid.UUID { return uuid.NewSHA1(nsDocument, eventID[:]) }
+
+// EventIDFromKey derives an event id from a client's Idempotency-Key header, scoped by the
+// key's owner so two integrators never collide.
+func EventIDFromKey(owner, key string) uuid.UUID {
+	return uuid.NewSHA1(nsIdempotency, []byte(owner+"\x00"+key))
+}
+
+// ErrNotFound: no such document, registry or dispute.
+var ErrNotFound = errors.New("not found")
+
+// Service runs commands against one event store.
+type Service struct {
+	store   eventstore.Store
+	now     func() time.Time
+	retries int
+}
+
+// Option configures a Service.
+type Option func(*Service)
+
+// WithClock replaces the wall clock (tests, the deadline watch's simulated time).
+func WithClock(now func() time.Time) Option { return func(s *Service) { s.now = now } }
+
+// WithRetries bounds how often a command re-reads and decides again after a version conflict.
+func WithRetries(n int) Option { return func(s *Service) { s.retries = n } }
+
+// New returns a Service on store.
+func New(store eventstore.Store, opts ...Option) *Service {
+	s := &Service{store: store, now: time.Now, retries: 8}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
+}
+
+// Store returns the event store the service writes to.
+func (s *Service) Store() eventstore.Store { return s.store }
+
+// Now is the service's clock.
+func (s *Service) Now() time.Time { return s.now() }
+
+// Appended is the answer to an append (API: 201 body).
+type Appended struct {
+	DocumentID uuid.UUID `json:"document_id"`
+	EventID    uuid.UUID `json:"event_id"`
+	Version    uint64    `json:"version"`
+	Position   uint64    `json:"position"`
+	Hash       string    `json:"hash"`
+}
+
+func appendedOf(id uuid.UUID, r eventstore.Record) Appended {
+	return Appended{DocumentID: id, EventID: r.EventID, Version: r.Version, Position: r.Position, Hash: r.Hash.String()}
+}
+
+// Stored is a stored record with its decoded event.
+type Stored struct {
+	eventstore.Record
+	Event domain.Event
+}
+
+// load reads a whole stream and decodes it. A missing stream is empty, not an error.
+func (s *Service) load(ctx context.Context, stream string) ([]Stored, error) {
+	recs, err := s.store.ReadStream(ctx, stream, 1, 0)
+	if errors.Is(err, eventstore.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", stream, err)
+	}
+	out := make([]Stored, len(recs))
+	for i, r := range recs {
+		e, err := domain.Decode(r.Data)
+		if err != nil {
+			return nil, fmt.Errorf("decode %s@%d: %w", stream, r.Version, err)
+		}
+		out[i] = Stored{Record: r, Event: e}
+	}
+	return out, nil
+}
+
+func find(stored []Stored, id uuid.UUID) *Stored {
+	for i := range stored {
+		if stored[i].EventID == id {
+			return &stored[i]
+		}
+	}
+	return nil
+}
+
+// replayed answers a retry: the event id is already in this stream. Same bytes: the first
+// answer. Different bytes: a duplicate conflict.
+func replayed(prior *Stored, data []byte) (eventstore.Record, error) {
+	if bytes.Equal(prior.Data, data) {
+		return prior.Record, nil
+	}
+	return eventstore.Record{}, &eventstore.DuplicateConflictError{EventID: prior.EventID, StreamID: prior.StreamID}
+}
+
+func eventData(e domain.Event, data []byte) eventstore.EventData {
+	return eventstore.EventData{ID: e.ID, Type: string(e.Type), SchemaVersion: domain.SchemaVersion, Data: data}
+}
+
+func events(stored []Stored) []domain.Event {
+	out := make([]domain.Event, len(stored))
+	for i, s := range stored {
+		out[i] = s.Event
+	}
+	return out
+}
+
+// Document returns a document's current state and its stored events.
+func (s *Service) Document(ctx context.Context, id uuid.UUID) (domain.State, []Stored, error) {
+	stored, err := s.load(ctx, DocumentStream(id))
+	if err != nil {
+		return domain.State{}, nil, err
+	}
+	if len(stored) == 0 {
+		return domain.State{}, nil, fmt.Errorf("document %s: %w", id, ErrNotFound)
+	}
+	return domain.Fold(id, events(stored)), stored, nil
+}
+
+// DocumentAsOf returns the state as it was at moment t: the events that had occurred by then.
+// (Occurred times never go back within a stream, so this is a prefix of the stream.)
+func (s *Service) DocumentAsOf(ctx context.Context, id uuid.UUID, t time.Time) (domain.State, []Stored, error) {
+	_, stored, err := s.Document(ctx, id)
+	if err != nil {
+		return domain.State{}, nil, err
+	}
+	n := 0
+	for n < len(stored) && !stored[n].Event.OccurredAt.After(t) {
+		n++
+	}
+	return domain.Fold(id, events(stored[:n])), stored[:n], nil
+}
+
+// AppendEvent records one event on a document's stream for actor. ifMatch, when given, is the
+// client's If-Match: a mismatch is a version conflict, returned as is and never retried.
+// Without it a conflict with a concurrent writer is resolved by reading and deciding again.
+func (s *Service) AppendEvent(ctx context.Context, actor domain.Actor, e domain.Event, ifMatch *uint64) (Appended, error) {
+	if err := domain.ValidateEvent(e); err != nil {
+		return Appended{}, err
+	}
+	data, err := domain.Encode(e)
+	if err != nil {
+		return Appended{}, err
+	}
+	stream := DocumentStream(e.DocumentID)
+	for attempt := 0; ; attempt++ {
+		stored, err := s.load(ctx, stream)
+		if err != nil {
+			return Appended{}, err
+		}
+		if prior := find(stored, e.ID); prior != nil {
+			r, err := replayed(prior, data)
+			return appendedOf(e.DocumentID, r), err
+		}
+		st := domain.Fold(e.DocumentID, events(stored))
+		if ifMatch != nil && *ifMatch != st.Version {
+			return Appended{}, &eventstore.VersionConflictError{StreamID: stream, Expected: eventstore.Exact(*ifMatch), Actual: st.Version}
+		}
+		if err := domain.Decide(st, actor, e, s.now()); err != nil {
+			return Appended{}, err
+		}
+		res, err := s.store.Append(ctx, stream, eventstore.Exact(st.Version), eventData(e, data))
+		if errors.Is(err, eventstore.ErrVersionConflict) && ifMatch == nil && attempt < s.retries {
+			continue
+		}
+		if err != nil {
+			return Appended{}, fmt.Errorf("append to %s: %w", stream, err)
+		}
+		return appendedOf(e.DocumentID, res.Records[0]), nil
+	}
+}
+
+// appendOnce writes a single event to a non-document stream (force majeure, disputes) that must
+// be in the given state, decided by check over its stored events. Idempotent by event id.
+func (s *Service) appendOnce(ctx context.Context, stream string, e domain.Event, check func([]Stored) error) (Appended, error) {
+	if err := domain.ValidateEvent(e); err != nil {
+		return Appended{}, err
+	}
+	data, err := domain.Encode(e)
+	if err != nil {
+		return Appended{}, err
+	}
+	for attempt := 0; ; attempt++ {
+		stored, err := s.load(ctx, stream)
+		if err != nil {
+			return Appended{}, err
+		}
+		if prior := find(stored, e.ID); prior != nil {
+			r, err := replayed(prior, data)
+			return appendedOf(e.DocumentID, r), err
+		}
+		if err := check(stored); err != nil {
+			return Appended{}, err
+		}
+		res, err := s.store.Append(ctx, stream, eventstore.Exact(uint64(len(stored))), eventData(e, data))
+		if errors.Is(err, eventstore.ErrVersionConflict) && attempt < s.retries {
+			continue
+		}
+		if err != nil {
+			return Appended{}, fmt.Errorf("append to %s: %w", stream, err)
+		}
+		return appendedOf(e.DocumentID, res.Records[0]), nil
+	}
+}
