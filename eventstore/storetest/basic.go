@@ -94,12 +94,12 @@ func testExpectedVersion(t *testing.T, e *env) {
 			if c.conflict {
 				requireVersionConflict(t, err, stream, c.expected, uint64(c.existing))
 				e.requireUnchanged(head)
-				assert.Len(t, e.readStream(stream), c.existing, "a conflicting append writes nothing")
+				assertCount(t, e.readStream(stream), c.existing, "a conflicting append writes nothing")
 				return
 			}
 			require.NoError(t, err)
 			checkResult(t, res, stream, uint64(c.existing), evs)
-			assert.Len(t, e.readStream(stream), c.existing+2)
+			assertCount(t, e.readStream(stream), c.existing+2)
 		})
 	}
 }
@@ -158,9 +158,9 @@ func testLimits(t *testing.T, e *env) {
 	e.append(streamID("other"), eventstore.NoStream, events(1)...) // interleave another stream
 	e.append(stream, eventstore.Exact(4), events(6)...)
 	all := e.readStream(stream)
-	require.Len(t, all, 10)
+	requireCount(t, all, 10)
 	log := e.readAll(0)
-	require.Len(t, log, 11)
+	requireCount(t, log, 11)
 
 	streamCases := []struct {
 		from  uint64
@@ -212,7 +212,7 @@ func testLargePayload(t *testing.T, e *env) {
 	e.append(stream, eventstore.Exact(1), small...)
 
 	got := e.readStream(stream)
-	require.Len(t, got, 2)
+	requireCount(t, got, 2)
 	sameRecord(t, res.Records[0], got[0])
 	checkChain(t, got)
 	sameRecords(t, got, e.readAll(0))
@@ -256,7 +256,7 @@ func testManyStreams(t *testing.T, e *env) {
 		checkChain(t, got)
 	}
 	log := e.readAll(0)
-	require.Len(t, log, 2*n)
+	requireCount(t, log, 2*n)
 	requireIncreasing(t, log, 0)
 	rep, err := eventstore.VerifyAll(e.ctx(), e.s)
 	require.NoError(t, err)
@@ -312,5 +312,5 @@ func testCancelledContext(t *testing.T, e *env) {
 			e.requireUnchanged(head)
 		})
 	}
-	assert.Len(t, e.readStream(stream), 1)
+	assertCount(t, e.readStream(stream), 1)
 }

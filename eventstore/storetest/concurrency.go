@@ -108,7 +108,7 @@ func testConcurrentRetryLoop(t *testing.T, e *env) {
 	wg.Wait()
 	require.False(t, t.Failed())
 	got := e.readStream(stream)
-	require.Len(t, got, writers*each, "every acknowledged event is stored, none twice")
+	requireCount(t, got, writers*each, "every acknowledged event is stored, none twice")
 	checkChain(t, got)
 	for _, r := range got {
 		want, ok := acked[r.EventID]
@@ -205,7 +205,7 @@ func testConcurrentGlobalLog(t *testing.T, e *env) {
 
 	log := e.readAll(start)
 	requireIncreasing(t, log, start)
-	require.Len(t, log, len(acked), "the log holds every acknowledged event once")
+	requireCount(t, log, len(acked), "the log holds every acknowledged event once")
 	for _, r := range log {
 		want, ok := acked[r.EventID]
 		require.True(t, ok, "event %s in the log was never acknowledged", r.EventID)

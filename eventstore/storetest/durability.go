@@ -35,7 +35,7 @@ func testDurability(t *testing.T, e *env) {
 
 	// The chain and the positions continue where they stopped.
 	last := e.readStream(streams[0])
-	require.Len(t, last, 4)
+	requireCount(t, last, 4)
 	evs := events(1)
 	res := e.append(streams[0], eventstore.Exact(4), evs...)
 	checkResult(t, res, streams[0], 4, evs)

@@ -28,7 +28,7 @@ func testIdempotency(t *testing.T, e *env) {
 			sameResult(t, orig, res, "retry with expected %s", exp)
 		}
 		e.requireUnchanged(head)
-		assert.Len(t, e.readStream(stream), 2)
+		assertCount(t, e.readStream(stream), 2)
 	})
 
 	next := events(1)
@@ -98,7 +98,7 @@ func testIdempotency(t *testing.T, e *env) {
 			require.ErrorAs(t, err, &dc, name)
 		}
 		e.requireUnchanged(head)
-		assert.Len(t, e.readStream(stream), 3)
+		assertCount(t, e.readStream(stream), 3)
 	})
 
 	t.Run("same events in another order is a duplicate conflict", func(t *testing.T) {
@@ -162,6 +162,6 @@ func testIdempotencyAfterReopen(t *testing.T, e *env) {
 	require.ErrorIs(t, err, eventstore.ErrDuplicateConflict)
 
 	e.requireUnchanged(head)
-	assert.Len(t, e.readStream(stream), 5)
-	assert.Len(t, e.readStream(other), 1)
+	assertCount(t, e.readStream(stream), 5)
+	assertCount(t, e.readStream(other), 1)
 }

@@ -35,7 +35,7 @@ func testAppendMulti(t *testing.T, e *env) {
 		all = append(all, res[i].Records...)
 	}
 	log := e.readAll(head)
-	require.Len(t, log, len(all), "every record of the multi-append is in the log")
+	requireCount(t, log, len(all), "every record of the multi-append is in the log")
 	requireIncreasing(t, log, head)
 	byID := map[[16]byte]eventstore.Record{}
 	for _, r := range log {
@@ -74,7 +74,7 @@ func testAppendMultiAtomic(t *testing.T, e *env) {
 			requireVersionConflict(t, err, b, eventstore.Exact(5), 1)
 			e.requireUnchanged(head)
 			e.requireNotFound(a)
-			assert.Len(t, e.readStream(b), 1)
+			assertCount(t, e.readStream(b), 1)
 		}
 	})
 
@@ -153,7 +153,7 @@ func testAppendMultiIdempotency(t *testing.T, e *env) {
 		_, err := retry(eventstore.NoStream, eventstore.Any, clone(parts[0].Events), events(1))
 		require.ErrorIs(t, err, eventstore.ErrDuplicateConflict)
 		e.requireUnchanged(head)
-		assert.Len(t, e.readStream(b), 4)
+		assertCount(t, e.readStream(b), 4)
 	})
 
 	t.Run("parts swapped between streams is a duplicate conflict", func(t *testing.T) {

@@ -243,7 +243,7 @@ func checkResult(t *testing.T, res eventstore.AppendResult, stream string, from 
 	t.Helper()
 	assert.Equal(t, stream, res.StreamID, "AppendResult.StreamID")
 	assert.Equal(t, from+uint64(len(evs)), res.Version, "AppendResult.Version is the stream's version after the append")
-	require.Len(t, res.Records, len(evs), "AppendResult.Records")
+	requireCount(t, res.Records, len(evs), "AppendResult.Records")
 	for i, ev := range evs {
 		checkRecord(t, res.Records[i], stream, from+uint64(i)+1, ev)
 		if i > 0 {
@@ -291,9 +291,26 @@ func sameRecord(t *testing.T, want, got eventstore.Record, msgAndArgs ...any) {
 	}
 }
 
+// sameRecords compares two record lists; on a length mismatch it names the first difference
+// instead of dumping both lists.
 func sameRecords(t *testing.T, want, got []eventstore.Record, msgAndArgs ...any) {
 	t.Helper()
-	require.Len(t, got, len(want), msgAndArgs...)
+	if len(want) != len(got) {
+		i := 0
+		for i < len(want) && i < len(got) && want[i].EventID == got[i].EventID {
+			i++
+		}
+		diff := "one list is a prefix of the other"
+		switch {
+		case i < len(want) && i < len(got):
+			diff = fmt.Sprintf("first difference at index %d: want %s, got %s", i, fmtRecord(want[i]), fmtRecord(got[i]))
+		case i < len(want):
+			diff = fmt.Sprintf("missing from index %d on, first: %s", i, fmtRecord(want[i]))
+		case i < len(got):
+			diff = fmt.Sprintf("extra from index %d on, first: %s", i, fmtRecord(got[i]))
+		}
+		require.Fail(t, fmt.Sprintf("want %d records, got %d; %s", len(want), len(got), diff), msgAndArgs...)
+	}
 	for i := range want {
 		sameRecord(t, want[i], got[i], msgAndArgs...)
 	}
@@ -323,3 +340,16 @@ func errorsIs(err, target error) bool { return errors.Is(err, target) }
 
 // newID returns a random event id.
 func newID() uuid.UUID { return uuid.New() }
+
+// requireCount and assertCount check how many records there are without dumping them.
+func requireCount(t *testing.T, recs []eventstore.Record, n int, msgAndArgs ...any) {
+	t.Helper()
+	if !assertCount(t, recs, n, msgAndArgs...) {
+		t.FailNow()
+	}
+}
+
+func assertCount(t *testing.T, recs []eventstore.Record, n int, msgAndArgs ...any) bool {
+	t.Helper()
+	return assert.Equal(t, n, len(recs), msgAndArgs...)
+}

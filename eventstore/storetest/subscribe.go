@@ -101,7 +101,7 @@ func testSubscribe(t *testing.T, e *env) {
 	t.Run("from a middle position: catch up, then live, exactly once", func(t *testing.T) {
 		e.append(stream, eventstore.Exact(2), events(3)...)
 		log := e.readAll(0)
-		require.Len(t, log, 6)
+		requireCount(t, log, 6)
 		after := log[2].Position
 		sub := subscribe(e.ctx(), e.s, after)
 		got := sub.waitFor(t, log[5].Position)
@@ -171,6 +171,6 @@ func testSubscribeCatchUpPages(t *testing.T, e *env) {
 	sub.waitFor(t, head)
 	sub.stop(t)
 	got := sub.snapshot()
-	require.Len(t, got, (batches+3)*size)
+	requireCount(t, got, (batches+3)*size)
 	sameRecords(t, e.readAll(0), got)
 }
