@@ -1,0 +1,212 @@
+package postgres
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/custody-ledger/custody/eventstore"
+	"github.com/custody-ledger/custody/eventstore/storetest"
+	"github.com/custody-ledger/custody/internal/pgtest"
+)
+
+func open(t testing.TB, url string, opts ...Option) *Store {
+	t.Helper()
+	s, err := Open(context.Background(), url, opts...)
+	require.NoError(t, err)
+	return s
+}
+
+func harness() storetest.Harness {
+	return storetest.Harness{
+		New: func(t *testing.T) func() eventstore.Store {
+			url := pgtest.Schema(t)
+			return func() eventstore.Store { return open(t, url, WithPollInterval(100*time.Millisecond)) }
+		},
+		Tamper: func(t *testing.T, s eventstore.Store, stream string, version uint64) {
+			tag, err := s.(*Store).Pool().Exec(context.Background(),
+				`UPDATE events SET data = '{"tampered":true}' WHERE stream_id = $1 AND version = $2`, stream, int64(version))
+			require.NoError(t, err)
+			require.EqualValues(t, 1, tag.RowsAffected())
+		},
+	}
+}
+
+func TestConformance(t *testing.T) { storetest.Run(t, harness()) }
+
+func ev(typ string) eventstore.EventData {
+	return eventstore.EventData{ID: uuid.New(), Type: typ, SchemaVersion: 1, Data: []byte(`{"k":"v"}`)}
+}
+
+func TestMigrationsAreIdempotentAndConcurrent(t *testing.T) {
+	url := pgtest.Schema(t)
+	var wg sync.WaitGroup
+	stores := make([]*Store, 4)
+	errs := make([]error, 4)
+	for i := range stores {
+		wg.Go(func() { stores[i], errs[i] = Open(context.Background(), url) })
+	}
+	wg.Wait()
+	for i, s := range stores {
+		require.NoError(t, errs[i])
+		require.NoError(t, s.Close())
+	}
+	s := open(t, url)
+	defer s.Close()
+	var n int
+	require.NoError(t, s.Pool().QueryRow(context.Background(), "SELECT count(*) FROM schema_migrations").Scan(&n))
+	assert.Equal(t, 1, n)
+}
+
+func TestSchemaOption(t *testing.T) {
+	url := pgtest.Schema(t) // another schema; WithSchema wins over the URL's search_path
+	name := "t_opt_" + uuid.NewString()[:8]
+	s := open(t, url, WithSchema(name))
+	t.Cleanup(func() {
+		_, err := s.Pool().Exec(context.Background(), `DROP SCHEMA "`+name+`" CASCADE`)
+		assert.NoError(t, err)
+		s.Close()
+	})
+	assert.Equal(t, name, s.Schema())
+	_, err := s.Append(context.Background(), "a", eventstore.NoStream, ev("X"))
+	require.NoError(t, err)
+	var n int
+	require.NoError(t, s.Pool().QueryRow(context.Background(),
+		"SELECT count(*) FROM "+`"`+name+`"`+".events").Scan(&n))
+	assert.Equal(t, 1, n)
+}
+
+// The database computes the hash chain; it must agree with eventstore.ChainHash on the edge
+// cases of CanonicalBytes (empty and nil payloads, non-ASCII names, negative schema versions).
+func TestDatabaseHashMatchesPort(t *testing.T) {
+	s := open(t, pgtest.Schema(t))
+	defer s.Close()
+	ctx := context.Background()
+	evs := []eventstore.EventData{
+		{ID: uuid.New(), Type: "", SchemaVersion: 0, Data: nil, Metadata: nil},
+		{ID: uuid.New(), Type: "Übergabe", SchemaVersion: -3, Data: []byte{}, Metadata: []byte(`{}`)},
+		{ID: uuid.New(), Type: "Ä", SchemaVersion: 1 << 30, Data: []byte(`{"x":"ёж"}`), Metadata: []byte{0, 1, 2}},
+	}
+	res, err := s.Append(ctx, "поток/1", eventstore.NoStream, evs...)
+	require.NoError(t, err) // Append itself fails when the database's chain differs
+	got, err := s.ReadStream(ctx, "поток/1", 1, 0)
+	require.NoError(t, err)
+	require.Len(t, got, 3)
+	for i := range got {
+		assert.Equal(t, eventstore.ChainHash(got[i].PrevHash, &got[i]), got[i].Hash)
+		assert.Equal(t, res.Records[i], got[i])
+	}
+	rep, err := eventstore.VerifyStream(ctx, s, "поток/1")
+	require.NoError(t, err)
+	assert.True(t, rep.OK)
+}
+
+// A reader must stop below a position whose transaction is still in flight, and continue
+// once it commits; a transaction that rolls back leaves a gap that readers then skip.
+func TestReadAllStopsBelowInFlightAppend(t *testing.T) {
+	s := open(t, pgtest.Schema(t))
+	defer s.Close()
+	ctx := context.Background()
+	_, err := s.Append(ctx, "a", eventstore.NoStream, ev("A1"))
+	require.NoError(t, err)
+
+	// An append that has allocated position 2 and is held open by a lock on its stream.
+	blocker, err := s.Pool().Begin(ctx)
+	require.NoError(t, err)
+	defer blocker.Rollback(ctx)
+	_, err = blocker.Exec(ctx, "SELECT * FROM custody_append($1, $2, $3, $4, $5, $6, $7, $8, false)",
+		[]string{"slow"}, []int64{-1}, []int32{1}, []uuid.UUID{uuid.New()}, []string{"S"}, []int32{1},
+		[][]byte{[]byte(`{}`)}, [][]byte{{}})
+	require.NoError(t, err)
+
+	// Position 3 commits while 2 is in flight.
+	r3, err := s.Append(ctx, "b", eventstore.NoStream, ev("B1"))
+	require.NoError(t, err)
+	assert.EqualValues(t, 3, r3.Records[0].Position)
+
+	recs, err := s.ReadAll(ctx, 0, 0)
+	require.NoError(t, err)
+	require.Len(t, recs, 1, "ReadAll must not pass the in-flight position 2")
+	head, err := s.Head(ctx)
+	require.NoError(t, err)
+	assert.EqualValues(t, 1, head)
+	stream, err := s.ReadStream(ctx, "b", 1, 0)
+	require.NoError(t, err)
+	assert.Len(t, stream, 1, "stream reads are not held back")
+
+	require.NoError(t, blocker.Rollback(ctx))
+	recs, err = s.ReadAll(ctx, 0, 0)
+	require.NoError(t, err)
+	require.Len(t, recs, 2, "the rolled-back gap is skipped")
+	assert.EqualValues(t, []uint64{1, 3}, []uint64{recs[0].Position, recs[1].Position})
+	head, err = s.Head(ctx)
+	require.NoError(t, err)
+	assert.EqualValues(t, 3, head)
+}
+
+// An unrelated transaction in flight (another store's, or none at all) must not hold readers
+// back when the positions have no gap.
+func TestUnrelatedTransactionDoesNotBlockReaders(t *testing.T) {
+	s := open(t, pgtest.Schema(t))
+	defer s.Close()
+	ctx := context.Background()
+	other, err := s.Pool().Begin(ctx)
+	require.NoError(t, err)
+	defer other.Rollback(ctx)
+	_, err = other.Exec(ctx, "CREATE TEMP TABLE unrelated (x int)") // takes a transaction id
+	require.NoError(t, err)
+
+	for i := range 3 {
+		_, err := s.Append(ctx, "a", eventstore.Exact(uint64(i)), ev("A"))
+		require.NoError(t, err)
+	}
+	recs, err := s.ReadAll(ctx, 0, 0)
+	require.NoError(t, err)
+	assert.Len(t, recs, 3)
+	head, err := s.Head(ctx)
+	require.NoError(t, err)
+	assert.EqualValues(t, 3, head)
+}
+
+// A subscriber in one process hears of commits made through another (LISTEN/NOTIFY), long
+// before its poll interval.
+func TestSubscribeAcrossStores(t *testing.T) {
+	url := pgtest.Schema(t)
+	reader := open(t, url, WithPollInterval(time.Hour))
+	defer reader.Close()
+	writer := open(t, url)
+	defer writer.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	got := make(chan eventstore.Record, 10)
+	done := make(chan error, 1)
+	go func() {
+		done <- reader.Subscribe(ctx, 0, func(r eventstore.Record) error { got <- r; return nil })
+	}()
+	time.Sleep(100 * time.Millisecond) // let the listener start
+	res, err := writer.Append(context.Background(), "x", eventstore.NoStream, ev("X"))
+	require.NoError(t, err)
+	select {
+	case r := <-got:
+		assert.Equal(t, res.Records[0], r)
+	case <-time.After(10 * time.Second):
+		t.Fatal("no event through NOTIFY")
+	}
+	cancel()
+	require.ErrorIs(t, <-done, context.Canceled)
+}
+
+func TestClosedStore(t *testing.T) {
+	s := open(t, pgtest.Schema(t))
+	require.NoError(t, s.Close())
+	require.NoError(t, s.Close())
+	_, err := s.Append(context.Background(), "a", eventstore.Any, ev("A"))
+	require.Error(t, err)
+	_, err = s.ReadAll(context.Background(), 0, 0)
+	require.Error(t, err)
+}

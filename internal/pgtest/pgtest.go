@@ -1,0 +1,102 @@
+// Package pgtest gives tests their own PostgreSQL schema on the machine's server.
+//
+// The server is named by CUSTODY_TEST_PG (default
+// postgres://postgres@127.0.0.1:5432/test?sslmode=disable). When it cannot be reached the
+// test is skipped, unless CUSTODY_REQUIRE_PG=1, which makes it fail instead (CI sets it).
+package pgtest
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"net/url"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// DefaultURL is used when CUSTODY_TEST_PG is not set.
+const DefaultURL = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
+
+// URL returns the server's URL, or skips (or fails, with CUSTODY_REQUIRE_PG=1) when the
+// server cannot be reached.
+func URL(t testing.TB) string {
+	t.Helper()
+	u := os.Getenv("CUSTODY_TEST_PG")
+	if u == "" {
+		u = DefaultURL
+	}
+	if err := reachable(u); err != nil {
+		if os.Getenv("CUSTODY_REQUIRE_PG") == "1" {
+			t.Fatalf("pgtest: PostgreSQL at %s is required (CUSTODY_REQUIRE_PG=1) but unreachable: %v", redact(u), err)
+		}
+		t.Skipf("pgtest: PostgreSQL at %s unreachable, skipping (set CUSTODY_TEST_PG, or CUSTODY_REQUIRE_PG=1 to fail): %v", redact(u), err)
+	}
+	return u
+}
+
+// Schema creates a schema with a random name, drops it (CASCADE) when the test ends, and
+// returns the server's URL with search_path set to it: whatever connects with that URL
+// creates and finds its tables there.
+func Schema(t testing.TB) string {
+	t.Helper()
+	base := URL(t)
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	name := "t_" + hex.EncodeToString(b[:])
+	ident := pgx.Identifier{name}.Sanitize()
+	if err := exec(base, "CREATE SCHEMA "+ident); err != nil {
+		t.Fatalf("pgtest: create schema %s: %v", name, err)
+	}
+	t.Cleanup(func() {
+		if err := exec(base, "DROP SCHEMA IF EXISTS "+ident+" CASCADE"); err != nil {
+			t.Errorf("pgtest: drop schema %s: %v", name, err)
+		}
+	})
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatalf("pgtest: CUSTODY_TEST_PG must be a postgres:// URL: %v", err)
+	}
+	q := u.Query()
+	q.Set("search_path", name)
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+var (
+	probeOnce sync.Once
+	probeErr  error
+)
+
+// reachable connects once per test binary; every later test gets the same answer.
+func reachable(u string) error {
+	probeOnce.Do(func() { probeErr = exec(u, "SELECT 1") })
+	return probeErr
+}
+
+func exec(u, sql string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, u)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = conn.Close(context.Background()) }()
+	_, err = conn.Exec(ctx, sql)
+	return err
+}
+
+func redact(u string) string {
+	p, err := url.Parse(u)
+	if err != nil {
+		return "(unparseable URL)"
+	}
+	if _, ok := p.User.Password(); ok {
+		p.User = url.UserPassword(p.User.Username(), "xxx")
+	}
+	return strings.TrimSpace(p.String())
+}
