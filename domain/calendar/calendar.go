@@ -218,3 +218,12 @@ func AddMonth(t time.Time) time.Time { return AddMonths(t, 1) }
 
 // EndOfDay returns 24:00 of t's Almaty date (00:00 of the next date).
 func EndOfDay(t time.Time) time.Time { return civilOf(t).next().midnight() }
+
+// ParseDate reads a YYYY-MM-DD civil date as its midnight in Almaty.
+func ParseDate(s string) (time.Time, error) {
+	t, err := time.ParseInLocation(time.DateOnly, s, Almaty)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("calendar: date %q: %w", s, err)
+	}
+	return t, nil
+}

@@ -83,9 +83,9 @@ func (f YearFile) compile() (*year, error) {
 			if d.Kind != "" && !slices.Contains(kinds, d.Kind) {
 				return fmt.Errorf("calendar: %d: %s %s: kind %q not allowed", f.Year, what, d.Date, d.Kind)
 			}
-			t, err := time.ParseInLocation(time.DateOnly, d.Date, Almaty)
+			t, err := ParseDate(d.Date)
 			if err != nil {
-				return fmt.Errorf("calendar: %d: %s date %q: %w", f.Year, what, d.Date, err)
+				return fmt.Errorf("calendar: %d: %s: %w", f.Year, what, err)
 			}
 			c := civilOf(t)
 			if c.y != f.Year {
