@@ -1,0 +1,395 @@
+// Package sqlite is the embedded event store: one SQLite file, zero set-up, through the pure-Go
+// driver modernc.org/sqlite. The file runs in WAL mode with synchronous=FULL, so an append is
+// on disk before it is acknowledged. One writer commits at a time (a Go semaphore in front of
+// BEGIN IMMEDIATE), so global positions commit in order and a reader can never pass a position
+// that is still to commit. The schema is applied on Open from embedded, versioned migrations.
+//
+// The read models share the file through DB. Every transaction on that handle starts with
+// BEGIN IMMEDIATE (it takes the write lock at once, so it never fails half-way for a stale
+// snapshot); read with plain queries, which run concurrently with writers under WAL.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	sqlite "modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/custody-ledger/custody/eventstore"
+)
+
+const (
+	// busyTimeout is how long a connection waits for another's lock before SQLITE_BUSY
+	// (reported as eventstore.ErrUnavailable).
+	busyTimeout = 10 * time.Second
+	// maxConns bounds the pool; readers run in parallel under WAL, writers queue.
+	maxConns = 8
+	// pollInterval is how often a subscriber looks for events written by another process
+	// (writes through this Store wake subscribers at once).
+	pollInterval = time.Second
+	// idChunk bounds the ids looked up per query (SQLite limits bound parameters).
+	idChunk = 500
+)
+
+// Store is the SQLite event store. It is safe for concurrent use.
+type Store struct {
+	db     *sql.DB
+	writer chan struct{} // a semaphore of one: one append at a time, in arrival order
+	notify eventstore.Notifier
+}
+
+var _ eventstore.Store = (*Store)(nil)
+
+// Open opens (creating it and its parent directories if needed) the event store at path, a
+// file name such as ./data/custody.db, and applies any pending migrations.
+func Open(ctx context.Context, path string) (*Store, error) {
+	if path == "" || strings.ContainsAny(path, "?#") || strings.HasPrefix(path, "file:") {
+		return nil, fmt.Errorf("sqlite: open %q: want a plain file path", path)
+	}
+	if dir := filepath.Dir(path); dir != "" {
+		if err := os.MkdirAll(dir, 0o750); err != nil {
+			return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+		}
+	}
+	q := url.Values{}
+	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", busyTimeout.Milliseconds()))
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "synchronous(FULL)") // fsync the WAL on every commit: acknowledged means durable
+	q.Add("_pragma", "foreign_keys(ON)")
+	q.Set("_txlock", "immediate")
+	db, err := sql.Open("sqlite", path+"?"+q.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	db.SetMaxOpenConns(maxConns)
+	db.SetMaxIdleConns(maxConns) // opening a connection re-runs the pragmas; keep them
+	s := &Store{db: db, writer: make(chan struct{}, 1)}
+	if err := s.check(ctx); err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	if err := migrate(ctx, db); err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, mapErr(err))
+	}
+	return s, nil
+}
+
+// check makes sure the settings that durability depends on took effect.
+func (s *Store) check(ctx context.Context) error {
+	var mode string
+	if err := s.db.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil {
+		return mapErr(err)
+	}
+	if !strings.EqualFold(mode, "wal") {
+		return fmt.Errorf("journal_mode is %s, want wal", mode)
+	}
+	var sync int
+	if err := s.db.QueryRowContext(ctx, "PRAGMA synchronous").Scan(&sync); err != nil {
+		return mapErr(err)
+	}
+	if sync < 2 { // 2 = FULL
+		return fmt.Errorf("synchronous is %d, want FULL (2)", sync)
+	}
+	return nil
+}
+
+// DB returns the database handle, for the read models that live in the same file.
+func (s *Store) DB() *sql.DB { return s.db }
+
+// Close closes the database. Running subscriptions end with an error.
+func (s *Store) Close() error {
+	err := s.db.Close()
+	s.notify.Notify() // wake subscribers so they notice
+	if err != nil {
+		return fmt.Errorf("sqlite: close: %w", err)
+	}
+	return nil
+}
+
+// Append writes events to one stream atomically.
+func (s *Store) Append(ctx context.Context, stream string, expected eventstore.ExpectedVersion, events ...eventstore.EventData) (eventstore.AppendResult, error) {
+	res, err := s.AppendMulti(ctx, eventstore.StreamAppend{StreamID: stream, Expected: expected, Events: events})
+	if err != nil {
+		return eventstore.AppendResult{}, err
+	}
+	return res[0], nil
+}
+
+// AppendMulti writes to several streams atomically.
+func (s *Store) AppendMulti(ctx context.Context, parts ...eventstore.StreamAppend) ([]eventstore.AppendResult, error) {
+	if err := eventstore.ValidateAppend(parts); err != nil {
+		return nil, fmt.Errorf("sqlite: append: %w", err)
+	}
+	select {
+	case s.writer <- struct{}{}:
+	case <-ctx.Done():
+		return nil, fmt.Errorf("sqlite: append: %w", ctx.Err())
+	}
+	defer func() { <-s.writer }()
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: append: %w", err)
+	}
+	// Past this point the append runs to the end: a cancellation during COMMIT would leave
+	// the caller unsure whether its events were stored.
+	res, wrote, err := s.appendTx(context.WithoutCancel(ctx), parts)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: append: %w", mapErr(err))
+	}
+	if wrote {
+		s.notify.Notify()
+	}
+	return res, nil
+}
+
+// appendTx runs one append in one BEGIN IMMEDIATE transaction. It reports whether it wrote.
+func (s *Store) appendTx(ctx context.Context, parts []eventstore.StreamAppend) ([]eventstore.AppendResult, bool, error) {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, false, err
+	}
+	defer func() { _ = tx.Rollback() }()
+
+	// Idempotency is decided on the table (unique event_id), inside the write lock.
+	stored, err := lookupIDs(ctx, tx, parts)
+	if err != nil {
+		return nil, false, err
+	}
+	if res, retry, err := eventstore.MatchRetry(parts, stored); err != nil || retry {
+		return res, false, err
+	}
+
+	type tip struct {
+		version uint64
+		hash    eventstore.Hash
+	}
+	tips := make([]tip, len(parts))
+	for i, p := range parts {
+		var hash []byte
+		err := tx.QueryRowContext(ctx, `SELECT version, last_hash FROM streams WHERE stream_id = ?`, p.StreamID).
+			Scan(&tips[i].version, &hash)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+		case err != nil:
+			return nil, false, err
+		default:
+			copy(tips[i].hash[:], hash)
+		}
+		if err := p.Expected.Check(p.StreamID, tips[i].version); err != nil {
+			return nil, false, err
+		}
+	}
+	var head uint64
+	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(position), 0) FROM events`).Scan(&head); err != nil {
+		return nil, false, err
+	}
+
+	insertEvent, err := tx.PrepareContext(ctx, `INSERT INTO events
+        (position, stream_id, version, event_id, type, schema_version, data, metadata, recorded_at, prev_hash, hash)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+	if err != nil {
+		return nil, false, err
+	}
+	defer insertEvent.Close()
+
+	now := time.Now()
+	results := make([]eventstore.AppendResult, len(parts))
+	for k, p := range parts {
+		prev := tips[k].hash
+		recs := make([]eventstore.Record, len(p.Events))
+		for i, e := range p.Events {
+			head++
+			recs[i] = eventstore.Record{
+				StreamID:      p.StreamID,
+				Version:       tips[k].version + uint64(i) + 1,
+				Position:      head,
+				EventID:       e.ID,
+				Type:          e.Type,
+				SchemaVersion: e.SchemaVersion,
+				Data:          e.Data,
+				Metadata:      e.Metadata,
+				RecordedAt:    now,
+			}
+			eventstore.Seal(prev, &recs[i])
+			prev = recs[i].Hash
+		}
+		last := recs[len(recs)-1]
+		// The stream row first: events reference it.
+		if _, err := tx.ExecContext(ctx, `INSERT INTO streams (stream_id, version, last_hash) VALUES (?, ?, ?)
+            ON CONFLICT (stream_id) DO UPDATE SET version = excluded.version, last_hash = excluded.last_hash`,
+			p.StreamID, last.Version, last.Hash[:]); err != nil {
+			return nil, false, err
+		}
+		for i := range recs {
+			r := &recs[i]
+			data := r.Data
+			if data == nil {
+				data = []byte{} // NOT NULL; nil and empty hash the same
+			}
+			if _, err := insertEvent.ExecContext(ctx, r.Position, r.StreamID, r.Version, r.EventID[:], r.Type,
+				r.SchemaVersion, data, r.Metadata, r.RecordedAt.UnixMicro(), r.PrevHash[:], r.Hash[:]); err != nil {
+				return nil, false, err
+			}
+			// The caller may reuse its buffers after we return.
+			r.Data, r.Metadata = cloneBytes(r.Data), cloneBytes(r.Metadata)
+		}
+		results[k] = eventstore.AppendResult{StreamID: p.StreamID, Version: last.Version, Records: recs}
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, false, err
+	}
+	return results, true, nil
+}
+
+// lookupIDs returns the stored records of any of the request's event ids.
+func lookupIDs(ctx context.Context, tx *sql.Tx, parts []eventstore.StreamAppend) (map[uuid.UUID]eventstore.Record, error) {
+	var ids []any
+	for _, p := range parts {
+		for _, e := range p.Events {
+			ids = append(ids, e.ID[:])
+		}
+	}
+	var stored map[uuid.UUID]eventstore.Record
+	for len(ids) > 0 {
+		n := min(len(ids), idChunk)
+		chunk := ids[:n]
+		ids = ids[n:]
+		recs, err := query(ctx, tx, `SELECT `+columns+` FROM events WHERE event_id IN (?`+strings.Repeat(", ?", n-1)+`)`, chunk...)
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range recs {
+			if stored == nil {
+				stored = map[uuid.UUID]eventstore.Record{}
+			}
+			stored[r.EventID] = r
+		}
+	}
+	return stored, nil
+}
+
+const columns = `position, stream_id, version, event_id, type, schema_version, data, metadata, recorded_at, prev_hash, hash`
+
+type querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+// query runs a SELECT of columns and scans the records.
+func query(ctx context.Context, q querier, sqlText string, args ...any) ([]eventstore.Record, error) {
+	rows, err := q.QueryContext(ctx, sqlText, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []eventstore.Record
+	for rows.Next() {
+		var (
+			r                 eventstore.Record
+			id, prev, hash    sql.RawBytes
+			recordedAt        int64
+			version, position int64
+			schemaVersion     int64
+			data, metadata    []byte
+			streamID, typ     string
+		)
+		if err := rows.Scan(&position, &streamID, &version, &id, &typ, &schemaVersion, &data, &metadata,
+			&recordedAt, &prev, &hash); err != nil {
+			return nil, err
+		}
+		if len(id) != len(r.EventID) || len(prev) != len(r.PrevHash) || len(hash) != len(r.Hash) {
+			return nil, fmt.Errorf("event at position %d: malformed id or hash", position)
+		}
+		r.Position, r.StreamID, r.Version = uint64(position), streamID, uint64(version)
+		copy(r.EventID[:], id)
+		r.Type, r.SchemaVersion = typ, int(schemaVersion)
+		r.Data, r.Metadata = data, metadata
+		r.RecordedAt = time.UnixMicro(recordedAt).UTC()
+		copy(r.PrevHash[:], prev)
+		copy(r.Hash[:], hash)
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// sqlLimit turns "limit <= 0 means no limit" into SQLite's LIMIT -1.
+func sqlLimit(limit int) int {
+	if limit <= 0 {
+		return -1
+	}
+	return limit
+}
+
+// ReadStream returns up to limit events of a stream with Version >= from.
+func (s *Store) ReadStream(ctx context.Context, stream string, from uint64, limit int) ([]eventstore.Record, error) {
+	recs, err := query(ctx, s.db, `SELECT `+columns+` FROM events WHERE stream_id = ? AND version >= ? ORDER BY version LIMIT ?`,
+		stream, int64(min(from, 1<<62)), sqlLimit(limit))
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: read stream %s: %w", stream, mapErr(err))
+	}
+	if len(recs) == 0 {
+		// Tell a missing stream from a read past the end of an existing one.
+		var one int
+		err := s.db.QueryRowContext(ctx, `SELECT 1 FROM streams WHERE stream_id = ?`, stream).Scan(&one)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, fmt.Errorf("sqlite: read stream %s: %w", stream, eventstore.ErrNotFound)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: read stream %s: %w", stream, mapErr(err))
+		}
+	}
+	return recs, nil
+}
+
+// ReadAll returns up to limit events of the global log with Position > after.
+func (s *Store) ReadAll(ctx context.Context, after uint64, limit int) ([]eventstore.Record, error) {
+	recs, err := query(ctx, s.db, `SELECT `+columns+` FROM events WHERE position > ? ORDER BY position LIMIT ?`,
+		int64(min(after, 1<<62)), sqlLimit(limit))
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: read all after %d: %w", after, mapErr(err))
+	}
+	return recs, nil
+}
+
+// Subscribe calls fn for every event with Position > after, catching up and then live.
+func (s *Store) Subscribe(ctx context.Context, after uint64, fn func(eventstore.Record) error) error {
+	wake, stop := s.notify.Listen()
+	defer stop()
+	return eventstore.Follow(ctx, s, after, wake, pollInterval, fn)
+}
+
+// Head returns the position of the last committed event (0 if none).
+func (s *Store) Head(ctx context.Context) (uint64, error) {
+	var head uint64
+	if err := s.db.QueryRowContext(ctx, `SELECT COALESCE(MAX(position), 0) FROM events`).Scan(&head); err != nil {
+		return 0, fmt.Errorf("sqlite: head: %w", mapErr(err))
+	}
+	return head, nil
+}
+
+// mapErr marks lock contention as eventstore.ErrUnavailable, which callers may retry.
+func mapErr(err error) error {
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		switch se.Code() & 0xff {
+		case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED:
+			return eventstore.Unavailable(err)
+		}
+	}
+	return err
+}
+
+func cloneBytes(b []byte) []byte {
+	if b == nil {
+		return nil
+	}
+	return append([]byte(nil), b...)
+}
