@@ -570,3 +570,12 @@ func TestRulesTable(t *testing.T) {
 	fm, _ := RuleByID(ForceMajeureNotice)
 	assert.Equal(t, NoticeTerm, fm.Term)
 }
+
+func TestForceMajeureWithoutID(t *testing.T) {
+	// P.37: a period passed without an id (e.g. built by hand) still counts, once.
+	acc := accepted(at(2026, 2, 9, 10, 0))
+	f := ForceMajeure{From: at(2026, 2, 10, 0, 0), To: at(2026, 2, 11, 0, 0), NotifyingOrg: domain.OrgKaspi,
+		NotifiedAt: at(2026, 2, 10, 8, 0)}
+	c := one(t, Clocks([]domain.Event{acc}, cal, []ForceMajeure{f, f}, ""), IntakeWait)
+	sameTime(t, at(2026, 2, 14, 0, 0), c.Adjusted, "moved by 24h, not 48h")
+}
