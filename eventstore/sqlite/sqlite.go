@@ -263,7 +263,7 @@ func lookupIDs(ctx context.Context, tx *sql.Tx, parts []eventstore.StreamAppend)
 		n := min(len(ids), idChunk)
 		chunk := ids[:n]
 		ids = ids[n:]
-		recs, err := query(ctx, tx, `SELECT `+columns+` FROM events WHERE event_id IN (?`+strings.Repeat(", ?", n-1)+`)`, chunk...)
+		recs, err := query(ctx, tx, 0, `SELECT `+columns+` FROM events WHERE event_id IN (?`+strings.Repeat(", ?", n-1)+`)`, chunk...)
 		if err != nil {
 			return nil, err
 		}
@@ -283,14 +283,18 @@ type querier interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 }
 
-// query runs a SELECT of columns and scans the records.
-func query(ctx context.Context, q querier, sqlText string, args ...any) ([]eventstore.Record, error) {
+// query runs a SELECT of columns and scans the records; sizeHint (the LIMIT, if any) saves
+// regrowing the result.
+func query(ctx context.Context, q querier, sizeHint int, sqlText string, args ...any) ([]eventstore.Record, error) {
 	rows, err := q.QueryContext(ctx, sqlText, args...)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
 	var out []eventstore.Record
+	if sizeHint > 0 {
+		out = make([]eventstore.Record, 0, min(sizeHint, 4096))
+	}
 	for rows.Next() {
 		var (
 			r                 eventstore.Record
@@ -298,7 +302,7 @@ func query(ctx context.Context, q querier, sqlText string, args ...any) ([]event
 			recordedAt        int64
 			version, position int64
 			schemaVersion     int64
-			data, metadata    []byte
+			data, metadata    sql.RawBytes // valid until Next: copied below
 			streamID, typ     string
 		)
 		if err := rows.Scan(&position, &streamID, &version, &id, &typ, &schemaVersion, &data, &metadata,
@@ -311,7 +315,7 @@ func query(ctx context.Context, q querier, sqlText string, args ...any) ([]event
 		r.Position, r.StreamID, r.Version = uint64(position), streamID, uint64(version)
 		copy(r.EventID[:], id)
 		r.Type, r.SchemaVersion = typ, int(schemaVersion)
-		r.Data, r.Metadata = data, metadata
+		r.Data, r.Metadata = cloneBytes(data), cloneBytes(metadata)
 		r.RecordedAt = time.UnixMicro(recordedAt).UTC()
 		copy(r.PrevHash[:], prev)
 		copy(r.Hash[:], hash)
@@ -330,7 +334,7 @@ func sqlLimit(limit int) int {
 
 // ReadStream returns up to limit events of a stream with Version >= from.
 func (s *Store) ReadStream(ctx context.Context, stream string, from uint64, limit int) ([]eventstore.Record, error) {
-	recs, err := query(ctx, s.db, `SELECT `+columns+` FROM events WHERE stream_id = ? AND version >= ? ORDER BY version LIMIT ?`,
+	recs, err := query(ctx, s.db, limit, `SELECT `+columns+` FROM events WHERE stream_id = ? AND version >= ? ORDER BY version LIMIT ?`,
 		stream, int64(min(from, 1<<62)), sqlLimit(limit))
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: read stream %s: %w", stream, mapErr(err))
@@ -351,7 +355,7 @@ func (s *Store) ReadStream(ctx context.Context, stream string, from uint64, limi
 
 // ReadAll returns up to limit events of the global log with Position > after.
 func (s *Store) ReadAll(ctx context.Context, after uint64, limit int) ([]eventstore.Record, error) {
-	recs, err := query(ctx, s.db, `SELECT `+columns+` FROM events WHERE position > ? ORDER BY position LIMIT ?`,
+	recs, err := query(ctx, s.db, limit, `SELECT `+columns+` FROM events WHERE position > ? ORDER BY position LIMIT ?`,
 		int64(min(after, 1<<62)), sqlLimit(limit))
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: read all after %d: %w", after, mapErr(err))

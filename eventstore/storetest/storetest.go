@@ -9,8 +9,16 @@
 // stream, with the same content, in the same order, as one earlier append, returns that
 // append's original AppendResult and writes nothing, whatever the expected version (also after a
 // restart). An event id stored with different content, or in another stream, or an append of
-// which only some ids exist, is a *DuplicateConflictError. The same holds for AppendMulti over
-// all parts. Retrying a strict subset of an earlier append is not specified and not tested.
+// which only some ids exist, is a *DuplicateConflictError. Its EventID is the first event, in
+// request order, stored with other content or in another stream (for a partly stored or
+// reordered request: any stored one); its StreamID is the stream that holds that event. The
+// same holds for AppendMulti over all parts (eventstore.MatchRetry implements these rules).
+// Retrying a strict subset of an earlier append is not specified and not tested. The expected
+// version is checked only after idempotency: a retry with changed content and a now-stale
+// expected version is a duplicate conflict, not a version conflict.
+//
+// Cases run one after another (no t.Parallel), each on a store from a fresh Harness.New; a
+// whole run takes a few seconds on SQLite under -race.
 package storetest
 
 import (
