@@ -34,8 +34,8 @@ func TestParseConnection(t *testing.T) {
 		},
 		{name: "DNS discovery", url: "esdb+discover://cluster.example.com:2113", address: "cluster.example.com:2113", discover: true, cats: DefaultCategories},
 		{
-			name: "our parameters are taken out",
-			url:  "esdb://localhost:2113?tls=false&custodyNamespace=prod-&custodyCategories=document-,registry-",
+			name:    "our parameters are taken out",
+			url:     "esdb://localhost:2113?tls=false&custodyNamespace=prod-&custodyCategories=document-,registry-",
 			address: "localhost:2113", noTLS: true, ns: "prod-", cats: []string{"document-", "registry-"},
 		},
 		{
