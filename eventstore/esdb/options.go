@@ -137,7 +137,14 @@ func (c *config) filterPrefixes() []string {
 
 // splitStoreURL separates this adapter's query parameters from the client's connection string.
 // It works on the raw text because gossip-seed lists (esdb://a:2113,b:2113) are not valid URLs.
+// KurrentDB's newer clients spell the scheme kurrentdb://; the v4 client knows it as esdb://.
 func splitStoreURL(raw string) (client string, opts []Option, err error) {
+	for _, scheme := range []string{"kurrentdb+discover://", "kurrentdb://"} {
+		if rest, ok := strings.CutPrefix(raw, scheme); ok {
+			raw = strings.Replace(scheme, "kurrentdb", "esdb", 1) + rest
+			break
+		}
+	}
 	base, query, found := strings.Cut(raw, "?")
 	if !found {
 		return raw, nil, nil

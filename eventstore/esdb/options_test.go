@@ -33,6 +33,7 @@ func TestParseConnection(t *testing.T) {
 			seeds: []string{"node1:2113", "node2:2113", "node3:2113"}, user: "admin", cats: DefaultCategories,
 		},
 		{name: "DNS discovery", url: "esdb+discover://cluster.example.com:2113", address: "cluster.example.com:2113", discover: true, cats: DefaultCategories},
+		{name: "kurrentdb scheme", url: "kurrentdb+discover://cluster.example.com:2113", address: "cluster.example.com:2113", discover: true, cats: DefaultCategories},
 		{
 			name:    "our parameters are taken out",
 			url:     "esdb://localhost:2113?tls=false&custodyNamespace=prod-&custodyCategories=document-,registry-",
@@ -87,6 +88,8 @@ func TestSplitStoreURL(t *testing.T) {
 		{"esdb://h:2113", "esdb://h:2113"},
 		{"esdb://h:2113?tls=false", "esdb://h:2113?tls=false"},
 		{"esdb://h:2113?custodyNamespace=x-", "esdb://h:2113"},
+		{"kurrentdb://h:2113?tls=false", "esdb://h:2113?tls=false"},
+		{"kurrentdb+discover://h:2113", "esdb+discover://h:2113"},
 		{"esdb://h:2113?tls=false&CUSTODYNAMESPACE=x-&keepAliveInterval=10000", "esdb://h:2113?tls=false&keepAliveInterval=10000"},
 	}
 	for _, c := range cases {

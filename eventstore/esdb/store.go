@@ -33,8 +33,8 @@ var _ eventstore.Store = (*Store)(nil)
 // Open connects to the server named by url, the client's connection string
 // (esdb://user:pass@host:2113?tls=true, esdb://a:2113,b:2113,c:2113 for gossip seeds,
 // esdb+discover://cluster.dns:2113 for DNS discovery), optionally with this adapter's
-// parameters custodyNamespace and custodyCategories (comma-separated). It checks that $all can
-// be read before it returns.
+// parameters custodyNamespace and custodyCategories (comma-separated); kurrentdb:// is taken as
+// esdb://. It checks that $all can be read before it returns.
 func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
 	conf, urlOpts, err := parseConnection(url)
 	if err != nil {
