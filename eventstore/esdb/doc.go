@@ -57,10 +57,15 @@
 //     failed stays that stream's (correct callers never move an id to another stream). Index
 //     streams are outside the ledger's prefixes and never appear in the global log. Cost: one
 //     small append per event (issued in parallel), plus a read when the id was bound before.
-//   - If an id was bound to the same stream before this call, the stream is searched (newest
-//     first) for the request's ids. All stored, same content, consecutive, in request order and
-//     written by the same request → the original result, whatever the expected version. Any
-//     other overlap → DuplicateConflictError.
+//   - Since every writer binds before it writes, a stored copy of an event can only be in the
+//     bound stream, after the binding in $all. So the stream is searched (newest first) only
+//     among events positioned after the earliest binding of the request's ids: for a new
+//     request that is nothing (the tail is older than the bindings), for a retry it is what was
+//     written since the first attempt. All stored, same content, consecutive, in request order
+//     and written by the same request → the original result, whatever the expected version.
+//     Any other overlap → DuplicateConflictError. Two copies of one request racing each other
+//     are safe: both append with the tail's exact revision, the loser is refused and finds the
+//     winner's events.
 //   - After a write the adapter reads the events back: that gives every event's position (the
 //     write result only has the last one) and catches the case where a concurrent retry of the
 //     same request wrote first and the server answered ours idempotently.

@@ -128,3 +128,21 @@ func TestPartial(t *testing.T) {
 	assert.Equal(t, []eventstore.AppendResult{{StreamID: "document-2"}}, pe.Applied)
 	assert.ErrorIs(t, err, cause)
 }
+
+func TestRetryableDrop(t *testing.T) {
+	cases := []struct {
+		name string
+		err  error
+		want bool
+	}{
+		{"server gone", status.Error(codes.Unavailable, "eof"), true},
+		{"leader change", fmt.Errorf("subscription: %w", status.Error(codes.Aborted, "leader changed")), true},
+		{"unknown", errors.New("failed to initiate subscription"), true},
+		{"permission", status.Error(codes.PermissionDenied, "$all"), false},
+		{"login", fmt.Errorf("x: %w", status.Error(codes.Unauthenticated, "bad password")), false},
+		{"closed store", fmt.Errorf("esdb: subscribe: %w", ErrClosed), false},
+	}
+	for _, c := range cases {
+		assert.Equal(t, c.want, retryableDrop(c.err), c.name)
+	}
+}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"sync"
 
 	kdb "github.com/EventStore/EventStore-Client-Go/v4/esdb"
 	"github.com/google/uuid"
@@ -16,16 +15,19 @@ import (
 // stored in one stream a DuplicateConflictError in any other. So before an event is appended
 // its id is bound to its stream: one event in the stream <prefix><namespace><id>, appended with
 // expected revision NoStream, so the first binding wins and is permanent. An id bound to
-// another stream is a conflict; an id bound to the same stream before this call may be stored
-// there already (a retry) and is looked for. Index streams are outside the ledger's prefixes,
-// so the global log never shows them.
+// another stream is a conflict. Every writer binds before it writes, so a stored copy of the
+// event can only be in the bound stream and after the binding in $all: an append looks for its
+// ids among the stream's events with a position after the earliest binding of its ids, which
+// for a new request is usually none at all (the tail is older). Index streams are outside the
+// ledger's prefixes, so the global log never shows them.
 
 const bindingType = "CustodyEventIDBound"
 
-// binding is the stream an event id belongs to, and whether this call created the binding.
+// binding is the stream an event id belongs to and the $all position of the binding (0 if
+// unknown: then the whole stream is searched).
 type binding struct {
-	stream string
-	fresh  bool
+	stream   string
+	position uint64
 }
 
 type bindingData struct {
@@ -48,29 +50,18 @@ func (s *Store) bindAll(ctx context.Context, parts []eventstore.StreamAppend) (m
 			jobs = append(jobs, job{e.ID, p.StreamID})
 		}
 	}
-	var (
-		mu      sync.Mutex
-		out     = make(map[uuid.UUID]binding, len(jobs))
-		firstEr error
-		wg      sync.WaitGroup
-		sem     = make(chan struct{}, s.cfg.parallel)
-	)
-	for _, j := range jobs {
-		wg.Go(func() {
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			b, err := s.bind(ctx, j.id, j.stream)
-			mu.Lock()
-			defer mu.Unlock()
-			if err != nil && firstEr == nil {
-				firstEr = err
-			}
-			out[j.id] = b
-		})
+	got := make([]binding, len(jobs))
+	err := s.parallel(ctx, len(jobs), func(i int) error {
+		var err error
+		got[i], err = s.bind(ctx, jobs[i].id, jobs[i].stream)
+		return err
+	})
+	if err != nil {
+		return nil, err
 	}
-	wg.Wait()
-	if firstEr != nil {
-		return nil, firstEr
+	out := make(map[uuid.UUID]binding, len(jobs))
+	for i, j := range jobs {
+		out[j.id] = got[i]
 	}
 	return out, nil
 }
@@ -82,37 +73,55 @@ func (s *Store) bind(ctx context.Context, id uuid.UUID, stream string) (binding,
 		return binding{}, fmt.Errorf("esdb: id index: %w", err)
 	}
 	// A random event id: the server must never answer a second binding idempotently.
-	_, err = s.client.AppendToStream(ctx, s.indexStream(id), kdb.AppendToStreamOptions{ExpectedRevision: kdb.NoStream{}},
+	wr, err := s.client.AppendToStream(ctx, s.indexStream(id), kdb.AppendToStreamOptions{ExpectedRevision: kdb.NoStream{}},
 		kdb.EventData{EventID: uuid.New(), EventType: bindingType, ContentType: kdb.ContentTypeJson, Data: data})
 	if err == nil {
-		return binding{stream: stream, fresh: true}, nil
+		return binding{stream: stream, position: writePosition(wr)}, nil
 	}
 	if !isWrongExpected(err) {
 		return binding{}, mapError(ctx, "id index", err)
 	}
-	bound, err := s.boundStream(ctx, id)
-	if err != nil {
-		return binding{}, err
-	}
-	return binding{stream: bound}, nil
+	return s.readBinding(ctx, id)
 }
 
-// boundStream reads the stream an id was first bound to.
-func (s *Store) boundStream(ctx context.Context, id uuid.UUID) (string, error) {
+// writePosition is the $all position of a single-event append (0 if the server gave none).
+func writePosition(wr *kdb.WriteResult) uint64 {
+	if wr == nil || wr.CommitPosition == noPosition || wr.CommitPosition != wr.PreparePosition {
+		return 0
+	}
+	return wr.CommitPosition
+}
+
+// readBinding reads the binding an id got first.
+func (s *Store) readBinding(ctx context.Context, id uuid.UUID) (binding, error) {
 	rs, err := s.client.ReadStream(ctx, s.indexStream(id), kdb.ReadStreamOptions{Direction: kdb.Forwards, From: kdb.Start{}}, 1)
 	if err != nil {
-		return "", mapError(ctx, "id index", err)
+		return binding{}, mapError(ctx, "id index", err)
 	}
 	defer rs.Close()
-	var bd bindingData
+	var (
+		bd  bindingData
+		pos uint64
+	)
 	err = recvAll(rs, func(re *kdb.ResolvedEvent) (bool, error) {
+		pos, _ = eventPosition(re)
 		return false, json.Unmarshal(re.OriginalEvent().Data, &bd)
 	})
 	if err != nil {
-		return "", mapError(ctx, "id index", err)
+		return binding{}, mapError(ctx, "id index", err)
 	}
 	if bd.Stream == "" {
-		return "", fmt.Errorf("esdb: id index stream %s has no binding", s.indexStream(id))
+		return binding{}, fmt.Errorf("esdb: id index stream %s has no binding", s.indexStream(id))
 	}
-	return bd.Stream, nil
+	return binding{stream: bd.Stream, position: pos}, nil
+}
+
+// earliestBinding is the lowest binding position of a part's ids: no stored copy of any of
+// them can be at or before it.
+func earliestBinding(p *eventstore.StreamAppend, bound map[uuid.UUID]binding) uint64 {
+	low := uint64(noPosition)
+	for _, e := range p.Events {
+		low = min(low, bound[e.ID].position)
+	}
+	return low
 }

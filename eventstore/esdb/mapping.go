@@ -357,6 +357,7 @@ func seal(p *eventstore.StreamAppend, t tail, now time.Time) []eventstore.Record
 // tail is what an append needs to know about a stream's last event.
 type tail struct {
 	version    uint64
+	position   uint64
 	hash       eventstore.Hash
 	recordedAt time.Time
 }

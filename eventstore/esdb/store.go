@@ -173,30 +173,36 @@ func (s *Store) AppendMulti(ctx context.Context, appends ...eventstore.StreamApp
 		}
 	}
 
-	// 2. Read each tail, then look for ids that were bound before this call. The tail comes
-	// first: anything written after it makes our exact-revision append fail, and is then
-	// searched again.
+	// 2. Read each tail, then look for the part's ids among the events written after their
+	// binding. The tail comes first: anything written after it makes our exact-revision append
+	// fail, and is then searched too.
 	states := make([]partState, len(appends))
-	for i := range appends {
+	err = s.parallel(ctx, len(appends), func(i int) error {
 		st := &states[i]
 		st.p = &appends[i]
+		var err error
 		if st.tail, err = s.readTail(ctx, st.p.StreamID); err != nil {
-			return nil, err
+			return err
 		}
-		if !anyBoundBefore(st.p, bound) {
-			continue
+		since := earliestBinding(st.p, bound)
+		if st.tail.version == 0 || (since != 0 && st.tail.position <= since) {
+			return nil // nothing written since the ids were bound: a new append
 		}
-		found, err := s.findEvents(ctx, st.p.StreamID, st.p.Events, 0, st.tail.version)
+		found, err := s.findEvents(ctx, st.p.StreamID, st.p.Events, 0, st.tail.version, since)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		outcome, res, err := classifyPart(st.p, found, batch)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if outcome == partDone {
 			st.done, st.result = true, res
 		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 
 	// 3. Check every remaining part's expected version before writing anything.
@@ -228,6 +234,33 @@ func (s *Store) AppendMulti(ctx context.Context, appends ...eventstore.StreamApp
 	return out, nil
 }
 
+// parallel runs fn(0..n-1), a few at a time (the server handles concurrent requests well; one
+// request per stream or id would otherwise add round trips to every hand-over). It returns the
+// error of the lowest index, so that which conflict is reported does not depend on timing.
+func (s *Store) parallel(ctx context.Context, n int, fn func(i int) error) error {
+	errs := make([]error, n)
+	sem := make(chan struct{}, max(1, s.cfg.parallel))
+	var wg sync.WaitGroup
+	for i := range n {
+		if err := ctx.Err(); err != nil {
+			errs[i] = err
+			break
+		}
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			errs[i] = fn(i)
+		})
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // partial returns err as is when nothing of the request is stored, else a PartialAppendError.
 func (s *Store) partial(states []partState, failed string, err error) error {
 	var applied []eventstore.AppendResult
@@ -240,15 +273,6 @@ func (s *Store) partial(states []partState, failed string, err error) error {
 		return err
 	}
 	return &PartialAppendError{Applied: applied, Failed: failed, Err: err}
-}
-
-func anyBoundBefore(p *eventstore.StreamAppend, bound map[uuid.UUID]binding) bool {
-	for _, e := range p.Events {
-		if !bound[e.ID].fresh {
-			return true
-		}
-	}
-	return false
 }
 
 // writePart appends one part with the exact revision of the tail it read, so that the hash
@@ -280,7 +304,7 @@ func (s *Store) writePart(ctx context.Context, st *partState, batch string) (eve
 		if st.tail, err = s.readTail(ctx, p.StreamID); err != nil {
 			return eventstore.AppendResult{}, err
 		}
-		found, err := s.findEvents(ctx, p.StreamID, p.Events, old.version, st.tail.version)
+		found, err := s.findEvents(ctx, p.StreamID, p.Events, old.version, st.tail.version, 0)
 		if err != nil {
 			return eventstore.AppendResult{}, err
 		}
@@ -331,7 +355,7 @@ func (s *Store) readBack(ctx context.Context, st *partState, sealed []eventstore
 	if err != nil {
 		return eventstore.AppendResult{}, err
 	}
-	found, err := s.findEvents(ctx, p.StreamID, p.Events, 0, last.version)
+	found, err := s.findEvents(ctx, p.StreamID, p.Events, 0, last.version, 0)
 	if err != nil {
 		return eventstore.AppendResult{}, err
 	}
@@ -359,7 +383,7 @@ func (s *Store) readTail(ctx context.Context, stream string) (tail, error) {
 		if err != nil {
 			return false, err
 		}
-		t = tail{version: st.rec.Version, hash: st.rec.Hash, recordedAt: st.rec.RecordedAt}
+		t = tail{version: st.rec.Version, position: st.rec.Position, hash: st.rec.Hash, recordedAt: st.rec.RecordedAt}
 		return false, nil
 	})
 	if err != nil && isNotFound(err) {
@@ -371,10 +395,9 @@ func (s *Store) readTail(ctx context.Context, stream string) (tail, error) {
 	return t, nil
 }
 
-// findEvents looks for the given ids among the stream's versions (from, to], newest first,
-// stopping as soon as all are found. Retries are rare and usually recent, so this is cheap
-// where it matters; it is only called when an id was already bound to this stream.
-func (s *Store) findEvents(ctx context.Context, stream string, events []eventstore.EventData, from, to uint64) (map[uuid.UUID]stored, error) {
+// findEvents looks for the given ids among the stream's versions (from, to] with a position
+// after since, newest first, stopping as soon as all are found.
+func (s *Store) findEvents(ctx context.Context, stream string, events []eventstore.EventData, from, to, since uint64) (map[uuid.UUID]stored, error) {
 	want := make(map[uuid.UUID]bool, len(events))
 	for _, e := range events {
 		want[e.ID] = true
@@ -392,6 +415,10 @@ func (s *Store) findEvents(ctx context.Context, stream string, events []eventsto
 			ev := re.OriginalEvent()
 			next = ev.EventNumber // the version just below this event's
 			if versionOf(ev.EventNumber) <= from {
+				return false, nil
+			}
+			if pos, ok := eventPosition(re); ok && since != 0 && pos <= since {
+				next = 0 // older than the bindings: no copy can be here or below
 				return false, nil
 			}
 			if want[ev.EventID] {

@@ -2,10 +2,13 @@ package esdb
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
 	kdb "github.com/EventStore/EventStore-Client-Go/v4/esdb"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/custody-ledger/custody/eventstore"
 )
@@ -53,14 +56,14 @@ func (s *Store) Subscribe(ctx context.Context, after uint64, fn func(eventstore.
 
 	wait := s.cfg.backoffMin
 	for {
-		delivered, c, err := s.follow(ctx, cursor, deliver)
+		delivered, c, dropped, err := s.follow(ctx, cursor, deliver)
 		if c != nil {
 			cursor = c
 		}
 		if ctxErr := ctx.Err(); ctxErr != nil {
 			return ctxErr
 		}
-		if err == nil || !isTransient(err) {
+		if !dropped || !retryableDrop(err) {
 			return err
 		}
 		if delivered {
@@ -115,8 +118,9 @@ func (s *Store) catchUp(ctx context.Context, after uint64, deliver func(eventsto
 }
 
 // follow runs one subscription from cursor until it drops, ctx ends or deliver fails. It
-// reports whether it delivered anything and the position of the last event it received.
-func (s *Store) follow(ctx context.Context, cursor *kdb.Position, deliver func(eventstore.Record) error) (bool, *kdb.Position, error) {
+// reports whether it delivered anything, the position of the last event it received and
+// whether the error is the subscription's (as opposed to fn's or a record's).
+func (s *Store) follow(ctx context.Context, cursor *kdb.Position, deliver func(eventstore.Record) error) (delivered bool, last *kdb.Position, dropped bool, err error) {
 	var from kdb.AllPosition = kdb.Start{}
 	if cursor != nil {
 		from = *cursor
@@ -128,15 +132,14 @@ func (s *Store) follow(ctx context.Context, cursor *kdb.Position, deliver func(e
 		Filter: &kdb.SubscriptionFilter{Type: kdb.StreamFilterType, Prefixes: s.cfg.filterPrefixes()},
 	})
 	if err != nil {
-		return false, nil, mapError(ctx, "subscribe", err)
+		return false, nil, true, mapError(ctx, "subscribe", err)
 	}
 	defer sub.Close()
-	delivered := false
 	for {
 		ev := sub.Recv()
 		switch {
 		case ev.SubscriptionDropped != nil:
-			return delivered, cursor, mapError(ctx, "subscription", ev.SubscriptionDropped.Error)
+			return delivered, cursor, true, mapError(ctx, "subscription", ev.SubscriptionDropped.Error)
 		case ev.EventAppeared != nil:
 			re := ev.EventAppeared
 			if re.OriginalEvent() == nil {
@@ -153,19 +156,44 @@ func (s *Store) follow(ctx context.Context, cursor *kdb.Position, deliver func(e
 			}
 			pos, ok := eventPosition(re)
 			if !ok {
-				return delivered, cursor, fmt.Errorf("esdb: subscription: event %s has no $all position", re.OriginalEvent().EventID)
+				return delivered, cursor, false, fmt.Errorf("esdb: subscription: event %s has no $all position", re.OriginalEvent().EventID)
 			}
 			st, err := decodeEvent(re.OriginalEvent(), stream, pos)
 			if err != nil {
-				return delivered, cursor, err
+				return delivered, cursor, false, err
 			}
 			if err := deliver(st.rec); err != nil {
-				return delivered, cursor, err
+				return delivered, cursor, false, err
 			}
 			delivered = true
 		}
 		// Checkpoints, caught-up and fell-behind notices carry nothing to deliver.
 	}
+}
+
+// retryableDrop reports whether to subscribe again after a failed or dropped subscription:
+// always, except for a closed store and a refused login or permission, which need an operator.
+// A long-running follower must outlive leader elections, restarts and network partitions,
+// whatever error the client reports for them.
+func retryableDrop(err error) bool {
+	if errors.Is(err, ErrClosed) {
+		return false
+	}
+	var ke *kdb.Error
+	if errors.As(err, &ke) {
+		switch ke.Code() {
+		case kdb.ErrorCodeAccessDenied, kdb.ErrorCodeUnauthenticated:
+			return false
+		}
+	}
+	var se interface{ GRPCStatus() *status.Status }
+	if errors.As(err, &se) {
+		switch se.GRPCStatus().Code() {
+		case codes.PermissionDenied, codes.Unauthenticated:
+			return false
+		}
+	}
+	return true
 }
 
 // retryTransient runs fn until it succeeds, fails otherwise, or ctx ends, waiting with backoff
