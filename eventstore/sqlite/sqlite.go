@@ -1,8 +1,9 @@
 // Package sqlite is the embedded event store: one SQLite file, zero set-up, through the pure-Go
 // driver modernc.org/sqlite. The file runs in WAL mode with synchronous=FULL, so an append is
-// on disk before it is acknowledged. One writer commits at a time (a Go semaphore in front of
-// BEGIN IMMEDIATE), so global positions commit in order and a reader can never pass a position
-// that is still to commit. The schema is applied on Open from embedded, versioned migrations.
+// on disk before it is acknowledged. One writer goroutine commits at a time, in BEGIN IMMEDIATE
+// transactions, so global positions commit in order and a reader can never pass a position
+// that is still to commit. Appends that arrive while a commit is being synced are written
+// together in the next transaction (group commit), each with its own checks. The schema is applied on Open from embedded, versioned migrations.
 //
 // The read models share the file through DB. Every transaction on that handle starts with
 // BEGIN IMMEDIATE (it takes the write lock at once, so it never fails half-way for a stale
@@ -18,6 +19,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -42,9 +44,12 @@ const (
 
 // Store is the SQLite event store. It is safe for concurrent use.
 type Store struct {
-	db     *sql.DB
-	writer chan struct{} // a semaphore of one: one append at a time, in arrival order
-	notify eventstore.Notifier
+	db       *sql.DB
+	requests chan *request // to the writer goroutine (see write.go)
+	stop     chan struct{} // closed by Close
+	stopped  chan struct{} // closed when the writer has finished
+	once     sync.Once
+	notify   eventstore.Notifier
 }
 
 var _ eventstore.Store = (*Store)(nil)
@@ -72,7 +77,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	}
 	db.SetMaxOpenConns(maxConns)
 	db.SetMaxIdleConns(maxConns) // opening a connection re-runs the pragmas; keep them
-	s := &Store{db: db, writer: make(chan struct{}, 1)}
+	s := &Store{db: db, requests: make(chan *request), stop: make(chan struct{}), stopped: make(chan struct{})}
 	if err := s.check(ctx); err != nil {
 		_ = db.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
@@ -81,6 +86,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		_ = db.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, mapErr(err))
 	}
+	go s.writeLoop()
 	return s, nil
 }
 
@@ -108,146 +114,14 @@ func (s *Store) DB() *sql.DB { return s.db }
 
 // Close closes the database. Running subscriptions end with an error.
 func (s *Store) Close() error {
+	s.once.Do(func() { close(s.stop) })
+	<-s.stopped // the writer finishes the group it is committing
 	err := s.db.Close()
 	s.notify.Notify() // wake subscribers so they notice
 	if err != nil {
 		return fmt.Errorf("sqlite: close: %w", err)
 	}
 	return nil
-}
-
-// Append writes events to one stream atomically.
-func (s *Store) Append(ctx context.Context, stream string, expected eventstore.ExpectedVersion, events ...eventstore.EventData) (eventstore.AppendResult, error) {
-	res, err := s.AppendMulti(ctx, eventstore.StreamAppend{StreamID: stream, Expected: expected, Events: events})
-	if err != nil {
-		return eventstore.AppendResult{}, err
-	}
-	return res[0], nil
-}
-
-// AppendMulti writes to several streams atomically.
-func (s *Store) AppendMulti(ctx context.Context, parts ...eventstore.StreamAppend) ([]eventstore.AppendResult, error) {
-	if err := eventstore.ValidateAppend(parts); err != nil {
-		return nil, fmt.Errorf("sqlite: append: %w", err)
-	}
-	select {
-	case s.writer <- struct{}{}:
-	case <-ctx.Done():
-		return nil, fmt.Errorf("sqlite: append: %w", ctx.Err())
-	}
-	defer func() { <-s.writer }()
-	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("sqlite: append: %w", err)
-	}
-	// Past this point the append runs to the end: a cancellation during COMMIT would leave
-	// the caller unsure whether its events were stored.
-	res, wrote, err := s.appendTx(context.WithoutCancel(ctx), parts)
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: append: %w", mapErr(err))
-	}
-	if wrote {
-		s.notify.Notify()
-	}
-	return res, nil
-}
-
-// appendTx runs one append in one BEGIN IMMEDIATE transaction. It reports whether it wrote.
-func (s *Store) appendTx(ctx context.Context, parts []eventstore.StreamAppend) ([]eventstore.AppendResult, bool, error) {
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return nil, false, err
-	}
-	defer func() { _ = tx.Rollback() }()
-
-	// Idempotency is decided on the table (unique event_id), inside the write lock.
-	stored, err := lookupIDs(ctx, tx, parts)
-	if err != nil {
-		return nil, false, err
-	}
-	if res, retry, err := eventstore.MatchRetry(parts, stored); err != nil || retry {
-		return res, false, err
-	}
-
-	type tip struct {
-		version uint64
-		hash    eventstore.Hash
-	}
-	tips := make([]tip, len(parts))
-	for i, p := range parts {
-		var hash []byte
-		err := tx.QueryRowContext(ctx, `SELECT version, last_hash FROM streams WHERE stream_id = ?`, p.StreamID).
-			Scan(&tips[i].version, &hash)
-		switch {
-		case errors.Is(err, sql.ErrNoRows):
-		case err != nil:
-			return nil, false, err
-		default:
-			copy(tips[i].hash[:], hash)
-		}
-		if err := p.Expected.Check(p.StreamID, tips[i].version); err != nil {
-			return nil, false, err
-		}
-	}
-	var head uint64
-	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(position), 0) FROM events`).Scan(&head); err != nil {
-		return nil, false, err
-	}
-
-	insertEvent, err := tx.PrepareContext(ctx, `INSERT INTO events
-        (position, stream_id, version, event_id, type, schema_version, data, metadata, recorded_at, prev_hash, hash)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-	if err != nil {
-		return nil, false, err
-	}
-	defer insertEvent.Close()
-
-	now := time.Now()
-	results := make([]eventstore.AppendResult, len(parts))
-	for k, p := range parts {
-		prev := tips[k].hash
-		recs := make([]eventstore.Record, len(p.Events))
-		for i, e := range p.Events {
-			head++
-			recs[i] = eventstore.Record{
-				StreamID:      p.StreamID,
-				Version:       tips[k].version + uint64(i) + 1,
-				Position:      head,
-				EventID:       e.ID,
-				Type:          e.Type,
-				SchemaVersion: e.SchemaVersion,
-				Data:          e.Data,
-				Metadata:      e.Metadata,
-				RecordedAt:    now,
-			}
-			eventstore.Seal(prev, &recs[i])
-			prev = recs[i].Hash
-		}
-		last := recs[len(recs)-1]
-		// The stream row first: events reference it.
-		if _, err := tx.ExecContext(ctx, `INSERT INTO streams (stream_id, version, last_hash) VALUES (?, ?, ?)
-            ON CONFLICT (stream_id) DO UPDATE SET version = excluded.version, last_hash = excluded.last_hash`,
-			p.StreamID, last.Version, last.Hash[:]); err != nil {
-			return nil, false, err
-		}
-		for i := range recs {
-			r := &recs[i]
-			data := r.Data
-			if data == nil {
-				data = []byte{} // NOT NULL; nil and empty hash the same
-			}
-			if _, err := insertEvent.ExecContext(ctx, r.Position, r.StreamID, r.Version, r.EventID[:], r.Type,
-				r.SchemaVersion, data, r.Metadata, r.RecordedAt.UnixMicro(), r.PrevHash[:], r.Hash[:]); err != nil {
-				return nil, false, err
-			}
-			// The caller may reuse its buffers after we return.
-			r.Data, r.Metadata = cloneBytes(r.Data), cloneBytes(r.Metadata)
-		}
-		results[k] = eventstore.AppendResult{StreamID: p.StreamID, Version: last.Version, Records: recs}
-	}
-	if err := tx.Commit(); err != nil {
-		return nil, false, err
-	}
-	return results, true, nil
 }
 
 // lookupIDs returns the stored records of any of the request's event ids.

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"errors"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -221,4 +222,62 @@ func testConcurrentGlobalLog(t *testing.T, e *env) {
 	time.Sleep(30 * time.Millisecond) // give a duplicate delivery the chance to show up
 	sub.stop(t)
 	sameRecords(t, log, sub.snapshot(), "subscriber")
+}
+
+// testConcurrentRetries sends the same append from several goroutines at once, as a client
+// does that retries while its first attempt is still in flight: all get the one original
+// result and the events are stored once. With the same ids but different content, exactly one
+// wins and the others get a DuplicateConflictError.
+func testConcurrentRetries(t *testing.T, e *env) {
+	const senders = 6
+	t.Run("same content", func(t *testing.T) {
+		stream := streamID("inflight")
+		evs := events(3)
+		res := make([]eventstore.AppendResult, senders)
+		errs := make([]error, senders)
+		start := make(chan struct{})
+		var wg sync.WaitGroup
+		for i := range senders {
+			wg.Go(func() {
+				batch := clone(evs)
+				<-start
+				res[i], errs[i] = e.s.Append(e.ctx(), stream, eventstore.NoStream, batch...)
+			})
+		}
+		close(start)
+		wg.Wait()
+		for i := range senders {
+			require.NoError(t, errs[i], "sender %d", i)
+			sameResult(t, res[0], res[i], "sender %d", i)
+		}
+		checkResult(t, res[0], stream, 0, evs)
+		sameRecords(t, res[0].Records, e.readStream(stream))
+	})
+	t.Run("different content", func(t *testing.T) {
+		stream := streamID("inflight")
+		ev := event("Contested")
+		errs := make([]error, senders)
+		start := make(chan struct{})
+		var wg sync.WaitGroup
+		for i := range senders {
+			wg.Go(func() {
+				mine := clone([]eventstore.EventData{ev})
+				mine[0].Data = fmt.Appendf(nil, `{"sender":%d}`, i)
+				<-start
+				_, errs[i] = e.s.Append(e.ctx(), stream, eventstore.Any, mine...)
+			})
+		}
+		close(start)
+		wg.Wait()
+		winners := 0
+		for i := range senders {
+			if errs[i] == nil {
+				winners++
+				continue
+			}
+			requireDuplicateConflict(t, errs[i], ev.ID, stream)
+		}
+		require.Equal(t, 1, winners, "exactly one sender stores the event (errors %v)", errs)
+		requireCount(t, e.readStream(stream), 1)
+	})
 }

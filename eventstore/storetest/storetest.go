@@ -81,6 +81,7 @@ func Run(t *testing.T, h Harness) {
 		{"SubscribeCatchUpPages", testSubscribeCatchUpPages},
 		{"ConcurrentSameStream", testConcurrentSameStream},
 		{"ConcurrentRetryLoop", testConcurrentRetryLoop},
+		{"ConcurrentRetries", testConcurrentRetries},
 		{"ConcurrentGlobalLog", testConcurrentGlobalLog},
 	}
 	for _, c := range cases {
