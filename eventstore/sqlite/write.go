@@ -81,7 +81,17 @@ func (s *Store) writeLoop() {
 				break gather
 			}
 		}
-		if s.commitGroup(group) {
+		wrote, err := s.commitGroup(group)
+		if err != nil && len(group) > 1 {
+			// Something failed that is not a conflict. Run the requests one by one, so each
+			// fails only for its own reasons.
+			for _, r := range group {
+				r.res, r.err = nil, nil
+				w, _ := s.commitGroup([]*request{r})
+				wrote = wrote || w
+			}
+		}
+		if wrote {
 			s.notify.Notify()
 		}
 		for _, r := range group {
@@ -92,8 +102,9 @@ func (s *Store) writeLoop() {
 
 // commitGroup writes the requests in one transaction and reports whether anything was
 // written. A request that fails its own checks (version or duplicate conflict) fails alone,
-// before it writes anything; any other failure fails the whole group and writes nothing.
-func (s *Store) commitGroup(group []*request) bool {
+// before it writes anything; any other failure fails the whole group, writes nothing and is
+// returned.
+func (s *Store) commitGroup(group []*request) (bool, error) {
 	// A request cancelled before its turn is refused, and nothing of it is written.
 	live := group[:0:0]
 	for _, r := range group {
@@ -104,14 +115,14 @@ func (s *Store) commitGroup(group []*request) bool {
 		live = append(live, r)
 	}
 	if len(live) == 0 {
-		return false
+		return false, nil
 	}
-	failAll := func(err error) bool {
+	failAll := func(err error) (bool, error) {
 		err = mapErr(err)
 		for _, r := range live {
 			r.res, r.err = nil, err
 		}
-		return false
+		return false, err
 	}
 	// The requests' contexts may end while the group commits; the group must not.
 	ctx := context.Background()
@@ -141,12 +152,12 @@ func (s *Store) commitGroup(group []*request) bool {
 		}
 	}
 	if !wrote {
-		return false // only retries and conflicts: nothing to commit
+		return false, nil // only retries and conflicts: nothing to commit
 	}
 	if err := tx.Commit(); err != nil {
 		return failAll(err)
 	}
-	return true
+	return true, nil
 }
 
 // txWriter appends inside one transaction.
