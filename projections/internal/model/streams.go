@@ -1,0 +1,357 @@
+package model
+
+import (
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/custody-ledger/custody/domain"
+	"github.com/custody-ledger/custody/domain/calendar"
+	"github.com/custody-ledger/custody/domain/deadline"
+)
+
+// Event is a stored event with its place in the log.
+type Event struct {
+	domain.Event
+	Position   uint64
+	Version    uint64
+	RecordedAt time.Time
+}
+
+// Env is what a stream's rows depend on besides its own events. It must itself be a function
+// of the log prefix (the force-majeure periods declared up to the batch's end), so that rows
+// stay a function of the prefix.
+type Env struct {
+	Calendar *calendar.Calendar
+	// ForceMajeure: the periods declared so far, for the deadline clocks.
+	ForceMajeure []deadline.ForceMajeure
+	// CONAddress returns the address of a ЦОН issuance unit told to the recipient after a
+	// return (P.34) when the event does not carry it; nil or "" falls back to the unit's name.
+	CONAddress func(unit string) string
+}
+
+// Result is what a stream owns: its rows, and the outbox messages of its notifications (by
+// dedup key; the raw contact travels only in these).
+type Result struct {
+	Rows     Rows
+	Messages map[string]Message
+}
+
+// Message is an outbox message: one notification to deliver.
+type Message struct {
+	DedupKey   string
+	DocumentID string
+	Channel    string
+	Position   uint64
+	CreatedAt  time.Time
+	Payload    []byte // JSON, with the recipient's raw contact
+	NoContact  bool   // the document has no recipient contact (a ЦОН-route document)
+}
+
+// StreamKind tells the stream families apart by their name prefix (commands.DocumentPrefix...).
+type StreamKind int
+
+const (
+	KindOther StreamKind = iota
+	KindDocument
+	KindRegistry
+	KindForceMajeure
+	KindDispute
+)
+
+// Project returns the rows a stream owns after events (the whole stream so far, in order).
+func Project(kind StreamKind, id uuid.UUID, events []Event, env Env) Result {
+	switch kind {
+	case KindDocument:
+		return Document(id, events, env)
+	case KindRegistry:
+		return Result{Rows: Registry(id, events)}
+	case KindForceMajeure:
+		return Result{Rows: ForceMajeureRows(events, env.Calendar)}
+	case KindDispute:
+		return Result{Rows: Dispute(id, events)}
+	}
+	return Result{Rows: Rows{}}
+}
+
+func plain(events []Event) []domain.Event {
+	out := make([]domain.Event, len(events))
+	for i, e := range events {
+		out[i] = e.Event
+	}
+	return out
+}
+
+func holderJSON(h domain.Holder) string { return JSON(h) }
+
+// Document returns a document stream's rows: its state, custody intervals, deadline clocks,
+// liability charges, registry discrepancies and notifications.
+func Document(id uuid.UUID, events []Event, env Env) Result {
+	res := Result{Rows: Rows{}, Messages: map[string]Message{}}
+	if len(events) == 0 {
+		return res
+	}
+	evs := plain(events)
+	st := domain.Fold(id, evs)
+	ids := id.String()
+	last := events[len(events)-1]
+
+	var ho domain.Holder
+	if st.Holder != nil {
+		ho = *st.Holder
+	}
+	res.Rows.Add(Documents, Row{ids, string(st.Status), string(st.Method), st.ApplicationNo, st.ServiceCode, st.City,
+		string(ho.Org), ho.Unit, ho.EmployeeID, Micros(st.HolderSince), int64(st.Version), Micros(st.LastOccurred),
+		int64(last.Position), JSON(st)})
+
+	for i, iv := range domain.CustodyIntervals(evs) {
+		var to int64
+		closedBy := ""
+		if iv.To != nil {
+			to = Micros(*iv.To)
+		}
+		if iv.ClosedBy != nil {
+			closedBy = iv.ClosedBy.String()
+		}
+		res.Rows.Add(Intervals, Row{ids, int64(i + 1), string(iv.Holder.Org), iv.Holder.Unit, iv.Holder.EmployeeID,
+			Micros(iv.From), to, iv.OpenedBy.String(), string(iv.OpenedType), closedBy, string(iv.ClosedType)})
+	}
+
+	cal := env.Calendar
+	if cal == nil {
+		cal = calendar.Default()
+	}
+	missed := missedEvents(evs)
+	for _, c := range deadline.Clocks(evs, cal, env.ForceMajeure, st.City) {
+		orgs := c.Charged
+		if len(orgs) == 0 {
+			orgs = []domain.Org{""}
+		}
+		fm := make([]string, len(c.ForceMajeure))
+		for i, f := range c.ForceMajeure {
+			fm[i] = f.String()
+		}
+		slices.Sort(fm)
+		errText := ""
+		if c.Err != nil {
+			errText = c.Err.Error()
+		}
+		for _, o := range orgs {
+			adj := c.Adjusted
+			if o != "" && c.AdjustedFor != nil {
+				adj = c.AdjustedFor[o]
+			}
+			var stoppedAt int64
+			if c.Stopped {
+				stoppedAt = Micros(c.StoppedAt)
+			}
+			stopEvent := ""
+			if c.Stopped {
+				stopEvent = c.StopEvent.String()
+			}
+			res.Rows.Add(Clocks, Row{ids, string(c.Rule), c.StartEvent.String(), string(o),
+				Micros(c.Start), Micros(c.Deadline), Micros(adj), b2i(c.Breach), c.Source, JSON(c.Charged),
+				holderJSON(c.Holder), b2i(c.Stopped), stoppedAt, stopEvent, string(c.StopType),
+				JSON(fm), errText, missed.find(string(c.Rule), o, adj)})
+		}
+	}
+
+	for i, ch := range domain.Liability(evs) {
+		corrected := ""
+		if ch.CorrectedBy != nil {
+			corrected = ch.CorrectedBy.String()
+		}
+		res.Rows.Add(Charges, Row{ids, int64(i + 1), string(ch.Org), string(ch.Kind), ch.Rule, ch.Source, Micros(ch.At),
+			holderJSON(ch.Holder), JSON(ch.EventIDs), JSON(ch.Reasons), b2i(ch.ForCommission), corrected})
+	}
+
+	for _, e := range events {
+		if p, ok := e.Payload.(*domain.IntakeDiscrepancyData); ok {
+			res.Rows.Add(Discrepancies, Row{p.RegistryID.String(), ids, string(p.Kind), e.ID.String(), Micros(e.OccurredAt),
+				holderJSON(p.Giver), holderJSON(p.Receiver), p.Note})
+		}
+	}
+
+	notifications(&res, id, events, env)
+	return res
+}
+
+// missed indexes a document's DeadlineMissed events by rule, charged organisation and deadline.
+type missed map[string]string
+
+func missedEvents(evs []domain.Event) missed {
+	m := missed{}
+	for _, e := range evs {
+		p, ok := e.Payload.(*domain.DeadlineMissedData)
+		if !ok {
+			continue
+		}
+		orgs := p.ChargedTo
+		if len(orgs) == 0 {
+			orgs = []domain.Org{""}
+		}
+		for _, o := range orgs {
+			k := missedKey(p.Rule, o, p.Deadline)
+			if _, seen := m[k]; !seen {
+				m[k] = e.ID.String()
+			}
+		}
+	}
+	return m
+}
+
+func missedKey(rule string, org domain.Org, at time.Time) string {
+	return fmt.Sprintf("%s|%s|%d", rule, org, at.UnixMicro())
+}
+
+func (m missed) find(rule string, org domain.Org, at time.Time) string {
+	if at.IsZero() {
+		return ""
+	}
+	return m[missedKey(rule, org, at)]
+}
+
+// Registry returns a registry stream's rows: the registry and its lines.
+func Registry(id uuid.UUID, events []Event) Rows {
+	rows := Rows{}
+	r := domain.Registry{}
+	for _, e := range events {
+		r = domain.EvolveRegistry(r, e.Event)
+	}
+	if r.Formed == nil {
+		return rows
+	}
+	ids := id.String()
+	last := events[len(events)-1]
+	courier, acceptedBy := "", ""
+	if r.Courier != nil {
+		courier = holderJSON(*r.Courier)
+	}
+	state := map[uuid.UUID]string{}
+	lineState := "listed"
+	if r.Status == domain.RegistryStatusHandedOver {
+		lineState = "handed_over"
+	}
+	var nAcc, nMiss, nDam, nExtra int64
+	var extra []uuid.UUID
+	if a := r.Acceptance; a != nil {
+		acceptedBy = holderJSON(a.By)
+		for _, d := range a.Accepted {
+			state[d] = "accepted"
+		}
+		for _, d := range a.Damaged {
+			state[d] = "damaged"
+		}
+		for _, d := range a.Missing {
+			state[d] = "missing"
+		}
+		nAcc, nMiss, nDam, nExtra = int64(len(a.Accepted)), int64(len(a.Missing)), int64(len(a.Damaged)), int64(len(a.Extra))
+		extra = a.Extra
+	}
+	f := r.Formed
+	rows.Add(Registries, Row{ids, string(f.Kind), string(r.Status), string(f.From.Org), f.From.Unit, string(f.To.Org), f.To.Unit,
+		courier, Micros(r.FormedAt), r.FormedAt.In(domain.Almaty).Format(time.DateOnly), Micros(r.HandedAt), Micros(r.AcceptedAt),
+		acceptedBy, int64(len(f.Documents)), nAcc, nMiss, nDam, nExtra, int64(r.Version), int64(last.Position)})
+	for i, d := range f.Documents {
+		s, ok := state[d]
+		if !ok {
+			s = lineState
+		}
+		rows.Add(RegistryLines, Row{ids, d.String(), int64(i + 1), s})
+	}
+	for i, d := range extra {
+		rows.Add(RegistryLines, Row{ids, d.String(), int64(len(f.Documents) + i + 1), "extra"})
+	}
+	return rows
+}
+
+// ForceMajeureRows returns a force-majeure stream's row: the declared period.
+func ForceMajeureRows(events []Event, cal *calendar.Calendar) Rows {
+	rows := Rows{}
+	for _, e := range events {
+		f, ok := deadline.FromEvent(e.Event)
+		if !ok {
+			continue
+		}
+		if cal == nil {
+			cal = calendar.Default()
+		}
+		timely := int64(-1) // unknown: the onset lies outside the calendar's years
+		if ok, err := deadline.NoticeTimely(cal, f.From, f.NotifiedAt); err == nil {
+			timely = b2i(ok)
+		}
+		p := e.Payload.(*domain.ForceMajeureDeclaredData)
+		orgs := f.Orgs
+		if orgs == nil {
+			orgs = []domain.Org{}
+		}
+		rows.Add(ForceMajeure, Row{f.ID.String(), Micros(f.From), Micros(f.To), JSON(orgs), f.Region, string(f.NotifyingOrg),
+			Micros(f.NotifiedAt), timely, p.Description, int64(e.Position)})
+		break // a period is declared once (commands.DeclareForceMajeure)
+	}
+	return rows
+}
+
+// FMFromRow reads a force-majeure row back into the period the clocks need, with the position
+// that declared it.
+func FMFromRow(r Row) (deadline.ForceMajeure, uint64, error) {
+	id, err := uuid.Parse(r[0].(string))
+	if err != nil {
+		return deadline.ForceMajeure{}, 0, fmt.Errorf("model: force majeure id: %w", err)
+	}
+	var orgs []domain.Org
+	if err := unmarshal(r[3].(string), &orgs); err != nil {
+		return deadline.ForceMajeure{}, 0, err
+	}
+	if len(orgs) == 0 {
+		orgs = nil
+	}
+	return deadline.ForceMajeure{ID: id, From: Time(r[1].(int64), time.UTC), To: Time(r[2].(int64), time.UTC), Orgs: orgs,
+		Region: r[4].(string), NotifyingOrg: domain.Org(r[5].(string)), NotifiedAt: Time(r[6].(int64), time.UTC)}, uint64(r[9].(int64)), nil
+}
+
+// Dispute returns a dispute stream's rows (P.36).
+func Dispute(id uuid.UUID, events []Event) Rows {
+	rows := Rows{}
+	var (
+		opened   *domain.DisputeOpenedData
+		openedAt time.Time
+		resolved *domain.DisputeResolvedData
+		resAt    time.Time
+	)
+	for _, e := range events {
+		switch p := e.Payload.(type) {
+		case *domain.DisputeOpenedData:
+			if opened == nil {
+				opened, openedAt = p, e.OccurredAt
+			}
+		case *domain.DisputeResolvedData:
+			if opened != nil && resolved == nil {
+				resolved, resAt = p, e.OccurredAt
+			}
+		}
+	}
+	if opened == nil {
+		return rows
+	}
+	ids := id.String()
+	status, protocol, decision, charged := "open", "", "", "[]"
+	if resolved != nil {
+		status, protocol, decision = "resolved", resolved.ProtocolNumber, resolved.Decision
+		if len(resolved.ChargedTo) > 0 {
+			charged = JSON(resolved.ChargedTo)
+		}
+	}
+	parties := "[]"
+	if len(opened.Parties) > 0 {
+		parties = JSON(opened.Parties)
+	}
+	rows.Add(Disputes, Row{ids, Micros(openedAt), JSON(opened.DocumentIDs), parties, opened.Subject, status,
+		Micros(resAt), protocol, decision, charged})
+	for _, d := range opened.DocumentIDs {
+		rows.Add(DisputeDocuments, Row{d.String(), ids, Micros(openedAt)})
+	}
+	return rows
+}
