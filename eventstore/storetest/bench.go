@@ -8,6 +8,8 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/google/uuid"
+
 	"github.com/custody-ledger/custody/eventstore"
 )
 
@@ -169,7 +171,7 @@ func benchEvents(n int) []eventstore.EventData {
 	evs := make([]eventstore.EventData, n)
 	for i := range evs {
 		evs[i] = eventstore.EventData{
-			ID:            newID(),
+			ID:            uuid.New(),
 			Type:          "DocumentHandedOver",
 			SchemaVersion: 1,
 			Data:          benchData,

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"errors"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -121,7 +122,7 @@ func testIdempotency(t *testing.T, e *env) {
 }
 
 func isInvalidOrDuplicate(err error) bool {
-	return errorsIs(err, eventstore.ErrInvalid) || errorsIs(err, eventstore.ErrDuplicateConflict)
+	return errors.Is(err, eventstore.ErrInvalid) || errors.Is(err, eventstore.ErrDuplicateConflict)
 }
 
 func testIdempotencyAfterReopen(t *testing.T, e *env) {

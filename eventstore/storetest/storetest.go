@@ -345,11 +345,6 @@ func trunc(b []byte) []byte {
 	return b
 }
 
-func errorsIs(err, target error) bool { return errors.Is(err, target) }
-
-// newID returns a random event id.
-func newID() uuid.UUID { return uuid.New() }
-
 // requireCount and assertCount check how many records there are without dumping them.
 func requireCount(t *testing.T, recs []eventstore.Record, n int, msgAndArgs ...any) {
 	t.Helper()
