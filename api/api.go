@@ -1,0 +1,345 @@
+// Package api is the ledger's HTTP interface (shared/design/API.md): writing custody events,
+// registries, force majeure and disputes through commands; reading documents, their streams,
+// the global feed and the hash-chain verification; health, readiness and Prometheus metrics.
+//
+// Every route lives in one table (Server.Routes). The mux is built from it and a test checks
+// that api/openapi.json, served at /v1/openapi.json, describes exactly those routes, so a
+// route added later (the read models' endpoints) fails the build until it is documented.
+//
+// Errors are RFC 9457 problem details with a stable code (see problem.go). Requests are
+// authenticated with `Authorization: Bearer <key>` (package keys); the key's role,
+// organisation and unit become the domain actor, and domain.Decide enforces what the role may
+// record and for which unit. Nothing personal (IIN, phone) is ever logged or put in an error.
+package api
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/custody-ledger/custody/api/keys"
+	"github.com/custody-ledger/custody/commands"
+	"github.com/custody-ledger/custody/domain/calendar"
+	"github.com/custody-ledger/custody/domain/deadline"
+)
+
+// DefaultBodyLimit bounds a request body unless Config.BodyLimit says otherwise. A registry of
+// the maximum 500 lines is about 20 KiB, so 1 MiB leaves a wide margin.
+const DefaultBodyLimit = 1 << 20
+
+// Config is what a Server needs.
+type Config struct {
+	Service *commands.Service // required
+	Keys    keys.Store        // required
+	Logger  *slog.Logger      // nil: slog.Default()
+	// Ready is asked by /readyz after the store answered (e.g. "projections caught up");
+	// nil: the store alone decides.
+	Ready func(ctx context.Context) error
+	// BodyLimit bounds request bodies in bytes; 0: DefaultBodyLimit.
+	BodyLimit int64
+	// Metrics receives the API's collectors and is served at /metrics; nil: a fresh registry
+	// with the Go and process collectors (so several servers can live in one process).
+	Metrics *prometheus.Registry
+	// Calendar counts working days for the active deadlines; nil: calendar.Default().
+	Calendar *calendar.Calendar
+	// ForceMajeure lists the declared force-majeure periods that move deadlines (a read model
+	// provides it); nil: none, deadlines are shown as the table gives them.
+	ForceMajeure func(ctx context.Context) ([]deadline.ForceMajeure, error)
+	// Routes adds routes to the built-in ones (the read models' endpoints). Each must be
+	// described in openapi.json.
+	Routes []Route
+}
+
+// HandlerFunc serves one route. A returned error is answered as a problem (see problem.go),
+// so handlers only write successful answers.
+type HandlerFunc func(w http.ResponseWriter, r *http.Request) error
+
+// Route is one line of the route table.
+type Route struct {
+	Method string // GET, POST
+	Path   string // a net/http ServeMux path pattern: /v1/documents/{id}
+	// Public routes need no key (health, readiness, metrics, the OpenAPI document).
+	Public  bool
+	Handler HandlerFunc
+}
+
+// Pattern is the ServeMux pattern of the route.
+func (rt Route) Pattern() string { return rt.Method + " " + rt.Path }
+
+// Server is the HTTP handler of the API.
+type Server struct {
+	svc         *commands.Service
+	keys        keys.Store
+	log         *slog.Logger
+	ready       func(ctx context.Context) error
+	limit       int64
+	cal         *calendar.Calendar
+	fm          func(ctx context.Context) ([]deadline.ForceMajeure, error)
+	metrics     *metrics
+	registry    *prometheus.Registry
+	promHandler http.Handler
+	routes      []Route
+	mux         *http.ServeMux
+	readiness   time.Duration
+}
+
+// New builds a Server from cfg.
+func New(cfg Config) (*Server, error) {
+	if cfg.Service == nil || cfg.Keys == nil {
+		return nil, errors.New("api: Config.Service and Config.Keys are required")
+	}
+	s := &Server{svc: cfg.Service, keys: cfg.Keys, log: cfg.Logger, ready: cfg.Ready, limit: cfg.BodyLimit,
+		cal: cfg.Calendar, fm: cfg.ForceMajeure, registry: cfg.Metrics, readiness: 2 * time.Second}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	if s.limit <= 0 {
+		s.limit = DefaultBodyLimit
+	}
+	if s.cal == nil {
+		s.cal = calendar.Default()
+	}
+	if s.registry == nil {
+		s.registry = defaultRegistry()
+	}
+	m, err := newMetrics(s.registry)
+	if err != nil {
+		return nil, err
+	}
+	s.metrics, s.promHandler = m, promHandler(s.registry)
+	s.routes = append(s.builtinRoutes(), cfg.Routes...)
+	s.mux = http.NewServeMux()
+	for _, rt := range s.routes {
+		if err := register(s.mux, rt.Pattern(), s.route(rt)); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+// register adds a pattern, turning ServeMux's panic on a bad or conflicting pattern into an
+// error.
+func register(mux *http.ServeMux, pattern string, h http.Handler) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("api: route %s: %v", pattern, p)
+		}
+	}()
+	mux.Handle(pattern, h)
+	return nil
+}
+
+// Routes returns the route table (built-in and added routes).
+func (s *Server) Routes() []Route { return append([]Route(nil), s.routes...) }
+
+func (s *Server) builtinRoutes() []Route {
+	return []Route{
+		{Method: http.MethodPost, Path: "/v1/documents", Handler: s.startDocument},
+		{Method: http.MethodPost, Path: "/v1/documents/{id}/events", Handler: s.appendEvent},
+		{Method: http.MethodPost, Path: "/v1/registries", Handler: s.formRegistry},
+		{Method: http.MethodPost, Path: "/v1/registries/{id}/handover", Handler: s.handOverRegistry},
+		{Method: http.MethodPost, Path: "/v1/registries/{id}/acceptance", Handler: s.acceptRegistry},
+		{Method: http.MethodPost, Path: "/v1/force-majeure", Handler: s.declareForceMajeure},
+		{Method: http.MethodPost, Path: "/v1/disputes", Handler: s.openDispute},
+		{Method: http.MethodPost, Path: "/v1/disputes/{id}/resolution", Handler: s.resolveDispute},
+
+		{Method: http.MethodGet, Path: "/v1/documents/{id}", Handler: s.getDocument},
+		{Method: http.MethodGet, Path: "/v1/documents/{id}/events", Handler: s.getDocumentEvents},
+		{Method: http.MethodGet, Path: "/v1/feed", Handler: s.getFeed},
+		{Method: http.MethodGet, Path: "/v1/ledger/verify", Handler: s.verifyLedger},
+
+		{Method: http.MethodGet, Path: "/healthz", Public: true, Handler: s.healthz},
+		{Method: http.MethodGet, Path: "/readyz", Public: true, Handler: s.readyz},
+		{Method: http.MethodGet, Path: "/metrics", Public: true, Handler: s.serveMetrics},
+		{Method: http.MethodGet, Path: "/v1/openapi.json", Public: true, Handler: serveOpenAPI},
+	}
+}
+
+// ServeHTTP gives every request an id, an access-log line and a problem-details answer for
+// paths and methods no route serves.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	info := &requestInfo{id: requestID(r), route: "unmatched"}
+	rec := &recorder{ResponseWriter: w}
+	rec.Header().Set("X-Request-Id", info.id)
+	r = r.WithContext(context.WithValue(r.Context(), infoKey{}, info))
+	defer func() {
+		if p := recover(); p != nil {
+			if p == http.ErrAbortHandler {
+				panic(p)
+			}
+			s.log.LogAttrs(r.Context(), slog.LevelError, "panic serving request",
+				slog.String("request_id", info.id), slog.String("route", info.route), slog.Any("panic", p))
+			if !rec.wrote {
+				s.writeProblem(rec, r, &Error{Status: http.StatusInternalServerError, Code: CodeInternal,
+					Detail: "an unexpected error; the request id identifies it in the server's log"})
+			}
+		}
+		s.accessLog(r, info, rec, time.Since(start))
+	}()
+	if _, pattern := s.mux.Handler(r); pattern == "" {
+		s.unmatched(rec, r)
+		return
+	}
+	s.mux.ServeHTTP(rec, r)
+}
+
+// unmatched answers what the mux would answer (404, or 405 with Allow) as a problem.
+func (s *Server) unmatched(w http.ResponseWriter, r *http.Request) {
+	h, _ := s.mux.Handler(r)
+	probe := &probeWriter{header: http.Header{}}
+	h.ServeHTTP(probe, r)
+	if probe.status == http.StatusMethodNotAllowed {
+		if allow := probe.header.Get("Allow"); allow != "" {
+			w.Header().Set("Allow", allow)
+		}
+		s.writeProblem(w, r, &Error{Status: http.StatusMethodNotAllowed, Code: CodeMethodNotAllowed,
+			Detail: "this path does not serve " + r.Method})
+		return
+	}
+	s.writeProblem(w, r, &Error{Status: http.StatusNotFound, Code: CodeNotFound, Detail: "no such resource"})
+}
+
+// route wraps a route's handler: metrics under its pattern, the key, the body limit, and
+// errors answered as problems.
+func (s *Server) route(rt Route) http.Handler {
+	label := rt.Path
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		info := infoOf(r.Context())
+		info.route = label
+		rec, _ := w.(*recorder)
+		defer func() {
+			status := http.StatusOK
+			if rec != nil && rec.status != 0 {
+				status = rec.status
+			}
+			s.metrics.observe(rt.Method, label, status, time.Since(start))
+		}()
+		if !rt.Public {
+			k, err := s.authenticate(r)
+			if err != nil {
+				s.fail(w, r, err)
+				return
+			}
+			info.keyID = k.ID
+			r = r.WithContext(context.WithValue(r.Context(), keyKey{}, k))
+		}
+		if r.Body != nil && r.Body != http.NoBody {
+			if r.ContentLength > s.limit {
+				s.fail(w, r, tooLarge(s.limit))
+				return
+			}
+			r.Body = http.MaxBytesReader(w, r.Body, s.limit)
+		}
+		if err := rt.Handler(w, r); err != nil {
+			s.fail(w, r, err)
+		}
+	})
+}
+
+// requestInfo is what the access log needs from inner layers.
+type requestInfo struct {
+	id    string
+	route string
+	keyID string
+	err   error // the error behind a 5xx answer, logged with the request
+}
+
+type infoKey struct{}
+type keyKey struct{}
+
+func infoOf(ctx context.Context) *requestInfo {
+	if i, ok := ctx.Value(infoKey{}).(*requestInfo); ok {
+		return i
+	}
+	return &requestInfo{}
+}
+
+// Caller returns the key that authenticated the request (routes that are not Public).
+func Caller(ctx context.Context) (keys.Key, bool) {
+	k, ok := ctx.Value(keyKey{}).(keys.Key)
+	return k, ok
+}
+
+// RequestID returns the request's id (X-Request-Id, honoured or generated).
+func RequestID(ctx context.Context) string { return infoOf(ctx).id }
+
+// accessLog writes one line per request: never a body, a query or a path parameter's
+// personal data (paths carry only ids).
+func (s *Server) accessLog(r *http.Request, info *requestInfo, rec *recorder, d time.Duration) {
+	status := rec.status
+	if status == 0 {
+		status = http.StatusOK
+	}
+	level := slog.LevelInfo
+	if status >= 500 {
+		level = slog.LevelError
+	}
+	attrs := []slog.Attr{
+		slog.String("method", r.Method),
+		slog.String("route", info.route),
+		slog.Int("status", status),
+		slog.Duration("duration", d),
+		slog.String("request_id", info.id),
+		slog.Int64("bytes", rec.bytes),
+	}
+	if info.keyID != "" {
+		attrs = append(attrs, slog.String("key_id", info.keyID))
+	}
+	if info.err != nil {
+		attrs = append(attrs, slog.String("error", info.err.Error()))
+	}
+	s.log.LogAttrs(r.Context(), level, "http request", attrs...)
+}
+
+// recorder remembers the status and size of an answer.
+type recorder struct {
+	http.ResponseWriter
+	status int
+	bytes  int64
+	wrote  bool
+}
+
+func (w *recorder) WriteHeader(code int) {
+	if !w.wrote {
+		w.status, w.wrote = code, true
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *recorder) Write(b []byte) (int, error) {
+	if !w.wrote {
+		w.status, w.wrote = http.StatusOK, true
+	}
+	n, err := w.ResponseWriter.Write(b)
+	w.bytes += int64(n)
+	return n, err
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer.
+func (w *recorder) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// probeWriter catches what the mux answers for an unmatched request.
+type probeWriter struct {
+	header http.Header
+	status int
+}
+
+func (p *probeWriter) Header() http.Header { return p.header }
+func (p *probeWriter) WriteHeader(code int) {
+	if p.status == 0 {
+		p.status = code
+	}
+}
+func (p *probeWriter) Write(b []byte) (int, error) {
+	if p.status == 0 {
+		p.status = http.StatusOK
+	}
+	return len(b), nil
+}
