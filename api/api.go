@@ -169,24 +169,33 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rec.Header().Set("X-Request-Id", info.id)
 	r = r.WithContext(context.WithValue(r.Context(), infoKey{}, info))
 	defer func() {
-		if p := recover(); p != nil {
-			if p == http.ErrAbortHandler {
-				panic(p)
-			}
-			s.log.LogAttrs(r.Context(), slog.LevelError, "panic serving request",
-				slog.String("request_id", info.id), slog.String("route", info.route), slog.Any("panic", p))
-			if !rec.wrote {
-				s.writeProblem(rec, r, &Error{Status: http.StatusInternalServerError, Code: CodeInternal,
-					Detail: "an unexpected error; the request id identifies it in the server's log"})
-			}
-		}
+		s.recoverPanic(rec, r, recover())
 		s.accessLog(r, info, rec, time.Since(start))
 	}()
 	if _, pattern := s.mux.Handler(r); pattern == "" {
 		s.unmatched(rec, r)
+		s.metrics.observe(r.Method, info.route, rec.status, time.Since(start))
 		return
 	}
 	s.mux.ServeHTTP(rec, r)
+}
+
+// recoverPanic answers a handler's panic with 500 and logs it; http.ErrAbortHandler goes on
+// up, as net/http means it to.
+func (s *Server) recoverPanic(rec *recorder, r *http.Request, p any) {
+	if p == nil {
+		return
+	}
+	if p == http.ErrAbortHandler {
+		panic(p)
+	}
+	info := infoOf(r.Context())
+	s.log.LogAttrs(r.Context(), slog.LevelError, "panic serving request",
+		slog.String("request_id", info.id), slog.String("route", info.route), slog.Any("panic", p))
+	if !rec.wrote {
+		s.writeProblem(rec, r, &Error{Status: http.StatusInternalServerError, Code: CodeInternal,
+			Detail: "an unexpected error; the request id identifies it in the server's log"})
+	}
 }
 
 // unmatched answers what the mux would answer (404, or 405 with Allow) as a problem.
@@ -215,6 +224,9 @@ func (s *Server) route(rt Route) http.Handler {
 		info.route = label
 		rec, _ := w.(*recorder)
 		defer func() {
+			if rec != nil {
+				s.recoverPanic(rec, r, recover()) // before counting, so a panic counts as 500
+			}
 			status := http.StatusOK
 			if rec != nil && rec.status != 0 {
 				status = rec.status

@@ -82,7 +82,8 @@ func (s *Server) getDocument(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	q := r.URL.Query()
-	asOf, err := parseTime("as_of", q.Get("as_of"), false)
+	// A "+" left unescaped in a query arrives as a space; read it as the offset's sign.
+	asOf, err := parseTime("as_of", strings.ReplaceAll(q.Get("as_of"), " ", "+"), false)
 	if err != nil {
 		return err
 	}
