@@ -15,6 +15,20 @@ import (
 // can still commit behind a reader. The client has no server-side filter for reads (only for
 // subscriptions), so reads filter by stream prefix here.
 
+// readAllFunc reads up to n events of $all in opts' direction from opts' position, calling fn
+// for each until it returns false. The client does it in production; tests give a synthetic
+// log to check the paging and filtering below.
+type readAllFunc func(ctx context.Context, opts kdb.ReadAllOptions, n uint64, fn func(*kdb.ResolvedEvent) (bool, error)) error
+
+func (s *Store) clientReadAll(ctx context.Context, opts kdb.ReadAllOptions, n uint64, fn func(*kdb.ResolvedEvent) (bool, error)) error {
+	rs, err := s.client.ReadAll(ctx, opts, n)
+	if err != nil {
+		return err
+	}
+	defer rs.Close()
+	return recvAll(rs, fn)
+}
+
 // ours maps a $all event to its port stream, reporting whether it is one of the ledger's.
 func (s *Store) ours(re *kdb.ResolvedEvent) (string, bool) {
 	ev := re.OriginalEvent()
@@ -73,12 +87,8 @@ func (s *Store) scan(ctx context.Context, from kdb.AllPosition, after uint64, li
 		cur *kdb.Position
 	)
 	for {
-		rs, err := s.client.ReadAll(ctx, kdb.ReadAllOptions{Direction: kdb.Forwards, From: from}, allPage)
-		if err != nil {
-			return nil, nil, mapError(ctx, "read $all", err)
-		}
 		n, full := 0, false
-		err = recvAll(rs, func(re *kdb.ResolvedEvent) (bool, error) {
+		err := s.readAll(ctx, kdb.ReadAllOptions{Direction: kdb.Forwards, From: from}, uint64(s.allPage), func(re *kdb.ResolvedEvent) (bool, error) {
 			n++
 			p := allPos(re)
 			if cur != nil && !posAfter(p, *cur) {
@@ -101,11 +111,10 @@ func (s *Store) scan(ctx context.Context, from kdb.AllPosition, after uint64, li
 			full = limit > 0 && len(out) >= limit
 			return !full, nil
 		})
-		rs.Close()
 		if err != nil {
 			return nil, nil, mapError(ctx, "read $all", err)
 		}
-		if full || n < allPage || cur == nil {
+		if full || n < s.allPage || cur == nil {
 			return out, cur, nil
 		}
 		from = *cur
@@ -122,16 +131,12 @@ func (s *Store) Head(ctx context.Context) (uint64, error) {
 		cur  *kdb.Position
 	)
 	for {
-		rs, err := s.client.ReadAll(ctx, kdb.ReadAllOptions{Direction: kdb.Backwards, From: from}, allPage)
-		if err != nil {
-			return 0, mapError(ctx, "head", err)
-		}
 		var (
 			n    int
 			head uint64
 			past bool // before the origin: nothing of ours can be older
 		)
-		err = recvAll(rs, func(re *kdb.ResolvedEvent) (bool, error) {
+		err := s.readAll(ctx, kdb.ReadAllOptions{Direction: kdb.Backwards, From: from}, uint64(s.allPage), func(re *kdb.ResolvedEvent) (bool, error) {
 			n++
 			p := allPos(re)
 			if cur != nil && !posAfter(*cur, p) {
@@ -151,11 +156,10 @@ func (s *Store) Head(ctx context.Context) (uint64, error) {
 			}
 			return true, nil
 		})
-		rs.Close()
 		if err != nil {
 			return 0, mapError(ctx, "head", err)
 		}
-		if head != 0 || past || n < allPage || cur == nil {
+		if head != 0 || past || n < s.allPage || cur == nil {
 			return head, nil
 		}
 		from = *cur
@@ -165,13 +169,8 @@ func (s *Store) Head(ctx context.Context) (uint64, error) {
 // lastRaw returns the $all position of the server's last event of any stream (nil if $all is
 // empty); Open uses it to check the connection, Subscribe as a safe starting point.
 func (s *Store) lastRaw(ctx context.Context) (*kdb.Position, error) {
-	rs, err := s.client.ReadAll(ctx, kdb.ReadAllOptions{Direction: kdb.Backwards, From: kdb.End{}}, 1)
-	if err != nil {
-		return nil, mapError(ctx, "read $all", err)
-	}
-	defer rs.Close()
 	var last *kdb.Position
-	err = recvAll(rs, func(re *kdb.ResolvedEvent) (bool, error) {
+	err := s.readAll(ctx, kdb.ReadAllOptions{Direction: kdb.Backwards, From: kdb.End{}}, 1, func(re *kdb.ResolvedEvent) (bool, error) {
 		p := allPos(re)
 		last = &p
 		return false, nil

@@ -23,9 +23,11 @@ const (
 
 // Store is the event store on a KurrentDB / EventStoreDB server or cluster.
 type Store struct {
-	client *kdb.Client
-	cfg    config
-	once   sync.Once
+	client  *kdb.Client
+	cfg     config
+	once    sync.Once
+	readAll readAllFunc
+	allPage int
 }
 
 var _ eventstore.Store = (*Store)(nil)
@@ -49,7 +51,8 @@ func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("esdb: client: %w", err)
 	}
-	s := &Store{client: client, cfg: cfg}
+	s := &Store{client: client, cfg: cfg, allPage: allPage}
+	s.readAll = s.clientReadAll
 	if _, err := s.lastRaw(ctx); err != nil {
 		_ = client.Close()
 		return nil, fmt.Errorf("esdb: connecting: %w", err)
