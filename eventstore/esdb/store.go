@@ -188,7 +188,7 @@ func (s *Store) AppendMulti(ctx context.Context, appends ...eventstore.StreamApp
 			return err
 		}
 		since := earliestBinding(st.p, bound)
-		if st.tail.version == 0 || (since != 0 && st.tail.position <= since) {
+		if st.tail.version == 0 || (since != 0 && st.tail.position < since) {
 			return nil // nothing written since the ids were bound: a new append
 		}
 		found, err := s.findEvents(ctx, st.p.StreamID, st.p.Events, 0, st.tail.version, since)
@@ -420,7 +420,8 @@ func (s *Store) findEvents(ctx context.Context, stream string, events []eventsto
 			if versionOf(ev.EventNumber) <= from {
 				return false, nil
 			}
-			if pos, ok := eventPosition(re); ok && since != 0 && pos <= since {
+			// Strictly before: since is the binding's own position, which no ledger event has.
+			if pos, ok := eventPosition(re); ok && since != 0 && pos < since {
 				next = 0 // older than the bindings: no copy can be here or below
 				return false, nil
 			}
