@@ -82,7 +82,9 @@
 //  4. appends the remaining parts one by one, in stream-id order, each atomically.
 //
 // Guarantees: each part is atomic; a request refused in steps 1–3 wrote nothing to the
-// ledger's streams; parts are written in a deterministic order. Not guaranteed: atomicity
+// ledger's streams; parts are written in a deterministic order (for a registry step the
+// document-… parts come before the registry-… part, so a registry never records a hand-over
+// whose document events are not all stored). Not guaranteed: atomicity
 // across parts. If a part fails in step 4 after another was written (a concurrent writer moved
 // that stream in between, the connection or the leader was lost, the context ended), the
 // error is a *PartialAppendError, which matches eventstore.ErrUnavailable and its cause (so a
