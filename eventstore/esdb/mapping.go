@@ -284,7 +284,10 @@ const (
 )
 
 // classifyPart compares one part with the events already stored under its ids (found, all in
-// the part's stream). A part is done only if every event is stored, with the same content, at
+// the part's stream). It is eventstore.MatchRetry per part plus the request digest: MatchRetry
+// calls a request with some parts stored and others not a conflict, which is right for stores
+// with atomic multi-stream appends, but here such a request may be our own, partly applied, and
+// must be allowed to complete. A part is done only if every event is stored, with the same content, at
 // consecutive versions in request order, and was written by the same request (batch); any
 // other overlap is a DuplicateConflictError: first an event with other content, else the first
 // stored event.

@@ -95,34 +95,21 @@ func (s *Store) checkStream(id string) error {
 	return nil
 }
 
+// validate refuses what every adapter refuses (eventstore.ValidateAppend), and what only this
+// one must: streams the global log would not show, nil ids and event types that are the
+// server's ($-prefixed).
 func (s *Store) validate(parts []eventstore.StreamAppend) error {
-	if len(parts) == 0 {
-		return fmt.Errorf("%w: no streams to append to", eventstore.ErrInvalid)
+	if err := eventstore.ValidateAppend(parts); err != nil {
+		return err
 	}
-	streams := make(map[string]bool, len(parts))
-	ids := map[uuid.UUID]bool{}
 	for _, p := range parts {
 		if err := s.checkStream(p.StreamID); err != nil {
 			return err
-		}
-		if streams[p.StreamID] {
-			return fmt.Errorf("%w: stream %s named twice", eventstore.ErrInvalid, p.StreamID)
-		}
-		streams[p.StreamID] = true
-		if len(p.Events) == 0 {
-			return fmt.Errorf("%w: no events for stream %s", eventstore.ErrInvalid, p.StreamID)
-		}
-		if p.Expected < eventstore.StreamExists {
-			return fmt.Errorf("%w: expected version %d", eventstore.ErrInvalid, int64(p.Expected))
 		}
 		for _, e := range p.Events {
 			if e.ID == uuid.Nil {
 				return fmt.Errorf("%w: nil event id", eventstore.ErrInvalid)
 			}
-			if ids[e.ID] {
-				return fmt.Errorf("%w: event id %s used twice", eventstore.ErrInvalid, e.ID)
-			}
-			ids[e.ID] = true
 			if e.Type == "" || strings.HasPrefix(e.Type, "$") {
 				return fmt.Errorf("%w: event type %q (empty or the server's)", eventstore.ErrInvalid, e.Type)
 			}
