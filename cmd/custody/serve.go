@@ -1,0 +1,79 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/custody-ledger/custody/api"
+	"github.com/custody-ledger/custody/commands"
+)
+
+// shutdownGrace is how long in-flight requests may take to finish after SIGTERM.
+const shutdownGrace = 20 * time.Second
+
+// cmdServe runs the HTTP API until SIGINT/SIGTERM, then lets in-flight requests finish.
+func cmdServe(ctx context.Context, args []string, out io.Writer, log *slog.Logger) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	store, read := storeFlags(fs)
+	listen := fs.String("listen", envOr("CUSTODY_LISTEN", ":8080"), "HTTP address (env CUSTODY_LISTEN)")
+	withDemo := fs.Bool("demo", false, "load the demo data set first and print its keys")
+	if _, err := parse(fs, args); err != nil {
+		return err
+	}
+	b, err := openBackend(ctx, *store, *read)
+	if err != nil {
+		return err
+	}
+	defer b.Close()
+	if *withDemo {
+		if err := loadDemo(ctx, b, 300, out); err != nil {
+			return fmt.Errorf("demo: %w", err)
+		}
+	}
+	ks, err := b.keyStore(ctx)
+	if err != nil {
+		return err
+	}
+	handler, err := api.New(api.Config{Service: commands.New(b.events), Keys: ks, Logger: log})
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	l, err := net.Listen("tcp", *listen)
+	if err != nil {
+		return err
+	}
+	log.Info("serving", "addr", l.Addr().String(), "store", redact(*store))
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(l) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down: finishing in-flight requests")
+	sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	log.Info("stopped")
+	return nil
+}
