@@ -126,7 +126,9 @@ func (r *benchRun) journey(ctx context.Context, n int) {
 		"missing": []uuid.UUID{}, "damaged": []uuid.UUID{}, "occurred_at": time.Now()}, nil) {
 		return
 	}
-	r.addEvents(3 + 1) // registry events + the hand-over and acceptance of the document
+	// Each registry step writes the registry's event and the document's: formed (AddedToRegistry),
+	// handed over (HandedToCourier), accepted (AcceptedAtKaspiIntake).
+	r.addEvents(6)
 	holder := c.KaspiIntake
 	s.Status, s.Holder, s.LastOccurred = domain.StatusAtKaspiIntake, &holder, time.Now()
 	for _, t := range []domain.EventType{domain.OutForPostomatDelivery, domain.PlacedInCell, domain.CollectedByRecipient} {
