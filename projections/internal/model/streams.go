@@ -124,6 +124,7 @@ func Document(id uuid.UUID, events []Event, env Env) Result {
 		cal = calendar.Default()
 	}
 	missed := missedEvents(evs)
+	recordable := slices.Contains(domain.Allowed(st.Status), domain.DeadlineMissed)
 	for _, c := range deadline.Clocks(evs, cal, env.ForceMajeure, st.City) {
 		orgs := c.Charged
 		if len(orgs) == 0 {
@@ -151,10 +152,15 @@ func Document(id uuid.UUID, events []Event, env Env) Result {
 			if c.Stopped {
 				stopEvent = c.StopEvent.String()
 			}
+			missedBy := missed.find(string(c.Rule), o, adj)
+			var due int64
+			if c.Breach && c.Err == nil && o != "" && recordable && missedBy == "" && (!c.Stopped || c.StoppedAt.After(adj)) {
+				due = Micros(adj)
+			}
 			res.Rows.Add(Clocks, Row{ids, string(c.Rule), c.StartEvent.String(), string(o),
 				Micros(c.Start), Micros(c.Deadline), Micros(adj), b2i(c.Breach), c.Source, JSON(c.Charged),
 				holderJSON(c.Holder), b2i(c.Stopped), stoppedAt, stopEvent, string(c.StopType),
-				JSON(fm), errText, missed.find(string(c.Rule), o, adj)})
+				JSON(fm), errText, missedBy, due})
 		}
 	}
 

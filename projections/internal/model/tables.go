@@ -89,13 +89,14 @@ var (
 
 	// Clocks: every deadline clock of every document, one row per charged organisation ("" for
 	// rules that charge no one), with the deadline moved by force majeure for that
-	// organisation.
+	// organisation. due is the deadline the watch still has to record as missed (a breach,
+	// not yet recorded, on a document that can still take the record), else 0.
 	Clocks = &Table{Base: "clocks", PK: 4, Cols: []Column{
 		txt("document_id"), txt("rule"), txt("start_event"), txt("org"),
 		num("start_at"), num("deadline"), num("adjusted"), num("breach"), txt("source"), txt("charged"),
 		txt("start_holder"), num("stopped"), num("stopped_at"), txt("stop_event"), txt("stop_type"),
-		txt("force_majeure"), txt("error"), txt("missed_event"),
-	}, Indexes: [][]string{{"stopped", "adjusted"}}}
+		txt("force_majeure"), txt("error"), txt("missed_event"), num("due"),
+	}, Indexes: [][]string{{"stopped", "adjusted"}, {"due"}}}
 
 	// Charges: liability per document (domain.Liability): losses, missed deadlines, missing lines.
 	Charges = &Table{Base: "charges", PK: 2, Cols: []Column{

@@ -1,0 +1,69 @@
+// Package projections builds the ledger's read models from the global log, exactly once and
+// rebuildably, and serves them: registries with their reconciliation, overdue documents,
+// custody intervals and liability, and notifications with their delivery (DOMAIN.md; API.md,
+// Reading).
+//
+// # Wiring (cmd/custody, api)
+//
+//	p, err := projections.Open(ctx, db, projections.SQLite, store, svc, projections.Options{})
+//	go p.Run(ctx)                   // custody serve: elect, follow the log, watch deadlines, deliver
+//	mux.Handle("/v1/...", auth(p.Handler())) // the read endpoints (package readapi)
+//	registry.MustRegister(p.Metrics()...)    // lag, batches, deliveries, watch
+//	readyz: p.Ready(ctx); lag: p.Lag(ctx)
+//	custody rebuild: st, err := p.Rebuild(ctx)
+//
+// db is the event store's database (sqlite.Store.DB(), or stdlib.OpenDBFromPool(pool) over
+// postgres.Store.Pool()); for a KurrentDB store, a separate SQLite or PostgreSQL database.
+// svc is the commands.Service the deadline watch appends through.
+//
+// # Tables and generations
+//
+// The global tables are created by embedded migrations recorded in projections_migrations
+// (separate from the event store's): projections_generations, projections_lease and
+// projections_outbox. Read-model tables come in generations: generation g has tables
+// rm<g>_documents, rm<g>_intervals, rm<g>_clocks, rm<g>_charges, rm<g>_notifications,
+// rm<g>_registries, rm<g>_registry_lines, rm<g>_discrepancies, rm<g>_force_majeure,
+// rm<g>_disputes and rm<g>_dispute_documents (see internal/model for their columns: BIGINT and
+// TEXT only, times as Unix microseconds, the same SQL on SQLite and PostgreSQL, $n
+// placeholders on both). projections_generations holds each generation's status (building,
+// live, retired), its model version and its checkpoint. Queries read the one live generation.
+//
+// Rebuild creates generation g+1 (status building), applies the log from position zero into
+// it in large batches and, once a batch comes back short (caught up with the head), flips the
+// statuses in one transaction: g+1 live, g retired. The API answers from g all along; the
+// running runner notices the switch at its next batch and continues on g+1 from its
+// checkpoint. g is kept (a query that read its number a moment before the switch still finds
+// its tables) and dropped by the next rebuild. A runner of newer code (another model version)
+// rebuilds by itself.
+//
+// # Exactly once
+//
+// The runner reads a batch after the generation's checkpoint, computes each touched stream's
+// rows before and after it (rows are a pure function of the stream's events and the
+// force-majeure periods declared so far, internal/model) and, in one transaction, first moves
+// the checkpoint from exactly its old value (an UPDATE ... WHERE position = old, which also
+// takes the row's lock), then writes only the rows that changed and inserts the new
+// notifications into the outbox (ON CONFLICT DO NOTHING on the dedup key), then commits. A
+// crash before the commit leaves nothing; after it, everything. A second runner that read the
+// same checkpoint finds it moved and applies nothing. Because rows depend only on the log
+// prefix, small live batches and large rebuild batches give the same tables, byte for byte.
+//
+// One runner is active per database: on PostgreSQL, whoever holds the session advisory lock
+// (pg_try_advisory_lock(1886547818, hashtext(current_schema()))) on a dedicated connection;
+// the server releases it when that process dies, and a standby, retrying every
+// ElectionRetry, takes over within about a second. On SQLite, a lease row renewed every
+// LeaseTTL/3 (a standby takes over after LeaseTTL).
+//
+// The deadline watch (package watch) appends DeadlineMissed through commands with event ids
+// derived from document, rule and deadline, so a restart or a second watch appends nothing
+// twice. The outbox (package notify) is delivered at least once, each message carrying its
+// dedup key; a crash between publishing and marking a row delivered repeats one message with
+// the same key, which consumers drop.
+//
+// # Lag
+//
+// Lag reports positions and seconds behind the head; Metrics exports them
+// (custody_projection_lag_positions, custody_projection_lag_seconds) with the apply delay of
+// each event (custody_projection_apply_delay_seconds); Ready fails beyond
+// Options.ReadyMaxLagSecs or ReadyMaxLagCount.
+package projections

@@ -1,0 +1,112 @@
+package query
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/custody-ledger/custody/domain"
+	"github.com/custody-ledger/custody/projections/internal/model"
+)
+
+// Notification is a triggered notification and its delivery status. The recipient is masked:
+// the raw contact is only in the outbox message sent to the channel.
+type Notification struct {
+	DedupKey     string                  `json:"dedup_key"`
+	DocumentID   uuid.UUID               `json:"document_id"`
+	TriggerEvent uuid.UUID               `json:"trigger_event_id"`
+	TriggerType  string                  `json:"trigger_type"`
+	Channel      string                  `json:"channel"` // kaspi_app, sms_1414
+	Source       string                  `json:"source"`
+	Text         model.Text              `json:"text"`
+	Recipient    domain.RecipientContact `json:"recipient"`
+	Details      model.Details           `json:"details"`
+	CreatedAt    time.Time               `json:"created_at"`
+	Status       string                  `json:"status"` // pending, delivered, poison, undeliverable, expired
+	Attempts     int64                   `json:"attempts"`
+	LastError    string                  `json:"last_error,omitempty"`
+	DeliveredAt  *time.Time              `json:"delivered_at,omitempty"`
+}
+
+// NotificationFilter narrows the list (API: document_id, status).
+type NotificationFilter struct {
+	DocumentID uuid.UUID // uuid.Nil: every document
+	Status     string
+	Page
+}
+
+// NotificationList is one page of notifications, in trigger order.
+type NotificationList struct {
+	Items      []Notification `json:"items"`
+	NextCursor string         `json:"next_cursor,omitempty"`
+}
+
+// Notifications lists triggered notifications with their delivery status.
+func (q *Queries) Notifications(ctx context.Context, f NotificationFilter) (NotificationList, error) {
+	gen, err := q.live(ctx)
+	if err != nil {
+		return NotificationList{}, err
+	}
+	var args []any
+	arg := func(v any) string { args = append(args, v); return fmt.Sprintf("$%d", len(args)) }
+	where := []string{"1 = 1"}
+	if f.DocumentID != uuid.Nil {
+		where = append(where, "n.document_id = "+arg(f.DocumentID.String()))
+	}
+	if f.Status != "" {
+		where = append(where, "COALESCE(o.status, 'pending') = "+arg(f.Status))
+	}
+	var (
+		cPos int64
+		cKey string
+	)
+	if ok, err := decodeCursor(f.Cursor, &cPos, &cKey); err != nil {
+		return NotificationList{}, err
+	} else if ok {
+		where = append(where, fmt.Sprintf("(n.position, n.dedup_key) > (%s, %s)", arg(cPos), arg(cKey)))
+	}
+	lim := f.limit()
+	query := fmt.Sprintf(`SELECT n.dedup_key, n.document_id, n.trigger_event, n.trigger_type, n.channel, n.source, n.text_ru, n.text_kk,
+		n.recipient, n.details, n.created_at, n.position, COALESCE(o.status, 'pending'), COALESCE(o.attempts, 0),
+		COALESCE(o.last_error, ''), COALESCE(o.delivered_at, 0)
+		FROM %s n LEFT JOIN projections_outbox o ON o.dedup_key = n.dedup_key WHERE %s
+		ORDER BY n.position, n.dedup_key LIMIT %s`, model.Notifications.Name(gen), strings.Join(where, " AND "), arg(lim+1))
+	out := NotificationList{Items: []Notification{}}
+	var lastPos []int64
+	if err := q.each(ctx, query, args, func(s rowScanner) error {
+		var (
+			n                       Notification
+			doc, trig, rec, det     string
+			created, pos, delivered int64
+		)
+		if err := s.Scan(&n.DedupKey, &doc, &trig, &n.TriggerType, &n.Channel, &n.Source, &n.Text.RU, &n.Text.KK, &rec, &det,
+			&created, &pos, &n.Status, &n.Attempts, &n.LastError, &delivered); err != nil {
+			return err
+		}
+		n.DocumentID, _ = uuid.Parse(doc)
+		n.TriggerEvent, _ = uuid.Parse(trig)
+		n.Recipient, n.Details = decodeJSON[domain.RecipientContact](rec), decodeJSON[model.Details](det)
+		n.Details.PickUpBy, n.Details.NewDate = inAlmaty(n.Details.PickUpBy), inAlmaty(n.Details.NewDate)
+		n.CreatedAt, n.DeliveredAt = at(created), atPtr(delivered)
+		out.Items = append(out.Items, n)
+		lastPos = append(lastPos, pos)
+		return nil
+	}); err != nil {
+		return NotificationList{}, fmt.Errorf("query: notifications: %w", err)
+	}
+	if len(out.Items) > lim {
+		out.Items = out.Items[:lim]
+		out.NextCursor = encodeCursor(lastPos[lim-1], out.Items[lim-1].DedupKey)
+	}
+	return out, nil
+}
+
+func inAlmaty(t time.Time) time.Time {
+	if t.IsZero() {
+		return t
+	}
+	return t.In(domain.Almaty)
+}
