@@ -32,7 +32,9 @@ type scen struct {
 // monday is 6 April 2026, a week without holidays in Kazakhstan.
 var monday = almaty(2026, 4, 6, 0, 0)
 
-func day(n int, h, m int) time.Time { return monday.AddDate(0, 0, n).Add(time.Duration(h)*time.Hour + time.Duration(m)*time.Minute) }
+func day(n int, h, m int) time.Time {
+	return monday.AddDate(0, 0, n).Add(time.Duration(h)*time.Hour + time.Duration(m)*time.Minute)
+}
 
 func newScen(t *testing.T, mk func(testing.TB) backend, o projections.Options) *scen {
 	t.Helper()
