@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill"
@@ -138,6 +139,7 @@ type Projections struct {
 	channel    *gochannel.GoChannel // the default publisher, when no other was given
 	metrics    *metrics
 	mu         sync.Mutex // serialises CatchUp with itself
+	leading    atomic.Bool
 }
 
 // Open prepares the projections on db (the event store's own database: sqlite.Store.DB(), or
@@ -195,6 +197,9 @@ func (p *Projections) failpoint(point string) error {
 
 func (p *Projections) conAddress(unit string) string { return p.opts.CONAddresses[unit] }
 
+// Leading reports whether this process is the elected runner now.
+func (p *Projections) Leading() bool { return p.leading.Load() }
+
 // Queries returns the read side.
 func (p *Projections) Queries() *query.Queries { return p.queries }
 
@@ -227,9 +232,11 @@ func (p *Projections) Run(ctx context.Context) error {
 			return err
 		}
 		p.metrics.leader.Set(1)
+		p.leading.Store(true)
 		p.log.Info("projections: elected runner", "owner", p.owner)
 		err = p.lead(l.ctx)
 		l.release()
+		p.leading.Store(false)
 		p.metrics.leader.Set(0)
 		if ctx.Err() != nil {
 			return nil
@@ -278,7 +285,7 @@ func (p *Projections) lead(ctx context.Context) error {
 		run("delivery", func(ctx context.Context) error {
 			err := p.dispatcher.Run(ctx)
 			if err != nil && ctx.Err() == nil {
-				return fmt.Errorf("%w: %v", errStop, err)
+				return fmt.Errorf("%w: %w", errStop, err)
 			}
 			return err
 		})
@@ -382,7 +389,7 @@ func (p *Projections) stepLive(ctx context.Context, a **applier) (int, error) {
 		return 0, nil
 	}
 	if err != nil && p.opts.failpoint != nil && errors.Is(err, errFailpointHit) {
-		return 0, fmt.Errorf("%w: %v", errStop, err)
+		return 0, fmt.Errorf("%w: %w", errStop, err)
 	}
 	return n, err
 }

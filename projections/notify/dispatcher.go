@@ -181,11 +181,15 @@ func (d *Dispatcher) deliver(ctx context.Context, p pending) error {
 	if perr == nil {
 		if d.Failpoint != nil {
 			if err := d.Failpoint("after-publish"); err != nil {
-				return fmt.Errorf("%w: %v", errFailpoint, err)
+				return fmt.Errorf("%w: %w", errFailpoint, err)
 			}
 		}
-		// The raw contact is needed only to notify: clear it once delivered.
-		if _, err := d.DB.ExecContext(ctx, `UPDATE projections_outbox SET status = $1, delivered_at = $2, attempts = $3,
+		// The raw contact is needed only to notify: clear it once delivered. The mark outlives
+		// a shutdown (ctx cancelled right after publishing), so stopping causes no repeat;
+		// only a real crash here does, and the dedup key lets the consumer drop it.
+		mctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		if _, err := d.DB.ExecContext(mctx, `UPDATE projections_outbox SET status = $1, delivered_at = $2, attempts = $3,
 			payload = '', last_error = '' WHERE dedup_key = $4 AND status = $5`,
 			StatusDelivered, now.UnixMicro(), attempt, p.key, StatusPending); err != nil {
 			return fmt.Errorf("notify: mark %s delivered: %w", p.key, err)
