@@ -232,7 +232,7 @@ func TestJetStream(t *testing.T) {
 	require.NoError(t, err)
 	cons, err := stream.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{})
 	require.NoError(t, err)
-	batch, err := cons.Fetch(10, jetstream.FetchMaxWait(2*time.Second))
+	batch, err := cons.Fetch(3, jetstream.FetchMaxWait(2*time.Second))
 	require.NoError(t, err)
 	got := map[string]string{}
 	for m := range batch.Messages() {
