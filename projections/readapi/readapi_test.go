@@ -36,7 +36,9 @@ func (s *stub) Overdue(_ context.Context, f query.OverdueFilter) (query.OverdueL
 	s.overdue = f
 	return query.OverdueList{Items: []query.Overdue{}}, s.err
 }
-func (s *stub) Custody(context.Context, uuid.UUID) (query.Custody, error) { return query.Custody{}, s.err }
+func (s *stub) Custody(context.Context, uuid.UUID) (query.Custody, error) {
+	return query.Custody{}, s.err
+}
 func (s *stub) Liability(_ context.Context, f query.LiabilityFilter) (query.LiabilityReport, error) {
 	s.liab = f
 	return query.LiabilityReport{}, s.err
