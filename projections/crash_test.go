@@ -100,7 +100,7 @@ func runUntilDone(t *testing.T, p *projections.Projections, b backend) bool {
 // dedup key delivered twice except once per crash after publishing (which the key lets the
 // consumer drop).
 func TestCrashBetweenWriteAndAnythingElse(t *testing.T) {
-	recs := demoLog(t, 48, demoNow)
+	recs := demoLog(t, demoDocs, demoNow)
 	for _, point := range []string{"after-apply", "after-commit", "after-publish"} {
 		t.Run(point, func(t *testing.T) {
 			backends(t, func(t *testing.T, mk func(testing.TB) backend) {
@@ -110,9 +110,9 @@ func TestCrashBetweenWriteAndAnythingElse(t *testing.T) {
 				var crashes int
 				for round := 1; ; round++ {
 					var hits atomic.Int64
-					o := projections.Options{Publisher: pub, BatchSize: 50, Poll: 10 * time.Millisecond,
+					o := projections.Options{Publisher: pub, BatchSize: 40, Poll: 10 * time.Millisecond,
 						DeliveryPoll: 10 * time.Millisecond, ElectionRetry: 10 * time.Millisecond, Now: func() time.Time { return demoNow }}
-					every := int64(round) // crash later and later, so each life gets further
+					every := int64(round * round) // crash later and later, so each life gets further
 					projections.SetFailpoint(&o, func(p string) error {
 						if p == point && hits.Add(1) == every {
 							return errCrash

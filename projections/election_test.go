@@ -57,7 +57,7 @@ func leaders(rs ...*runner) int {
 // when the leader dies (PostgreSQL: its lock connection is killed; SQLite: it stops and frees
 // its lease) the other takes over within seconds and the tables come out exactly as a rebuild.
 func TestOneRunnerAndTakeover(t *testing.T) {
-	recs := demoLog(t, 48, demoNow)
+	recs := demoLog(t, demoDocs, demoNow)
 	half := len(recs) / 2
 	backends(t, func(t *testing.T, mk func(testing.TB) backend) {
 		b := mk(t)

@@ -106,7 +106,7 @@ func demoLog(t testing.TB, n int, now time.Time) []eventstore.Record {
 	ctx := context.Background()
 	m := memory.New()
 	svc := commands.New(m, commands.WithClock(func() time.Time { return now }))
-	_, err := demo.Generate(ctx, svc, demo.Options{Documents: n, Now: now, PerDay: 40})
+	_, err := demo.Generate(ctx, svc, demo.Options{Documents: n, Now: now, PerDay: 12})
 	require.NoError(t, err)
 	recs, err := m.ReadAll(ctx, 0, 0)
 	require.NoError(t, err)
@@ -114,30 +114,29 @@ func demoLog(t testing.TB, n int, now time.Time) []eventstore.Record {
 	return recs
 }
 
-// load appends records to a store in the same global order: consecutive records of distinct
-// streams go in one atomic multi-stream append.
+// load appends records to a store in large atomic multi-stream appends (one fsync per
+// chunk): each stream keeps its order; how streams interleave in the log may change.
 func load(t testing.TB, s eventstore.Store, recs []eventstore.Record) {
 	t.Helper()
 	ctx := context.Background()
-	var parts []eventstore.StreamAppend
-	idx := map[string]int{}
-	flush := func() {
-		if len(parts) == 0 {
-			return
+	for len(recs) > 0 {
+		n := min(len(recs), 1000)
+		var parts []eventstore.StreamAppend
+		idx := map[string]int{}
+		for _, r := range recs[:n] {
+			i, ok := idx[r.StreamID]
+			if !ok {
+				i = len(parts)
+				idx[r.StreamID] = i
+				parts = append(parts, eventstore.StreamAppend{StreamID: r.StreamID, Expected: eventstore.Exact(r.Version - 1)})
+			}
+			parts[i].Events = append(parts[i].Events, eventstore.EventData{ID: r.EventID, Type: r.Type,
+				SchemaVersion: r.SchemaVersion, Data: r.Data, Metadata: r.Metadata})
 		}
 		_, err := s.AppendMulti(ctx, parts...)
 		require.NoError(t, err)
-		parts, idx = nil, map[string]int{}
+		recs = recs[n:]
 	}
-	for _, r := range recs {
-		if _, ok := idx[r.StreamID]; ok || len(parts) >= 400 {
-			flush()
-		}
-		idx[r.StreamID] = len(parts)
-		parts = append(parts, eventstore.StreamAppend{StreamID: r.StreamID, Expected: eventstore.Exact(r.Version - 1),
-			Events: []eventstore.EventData{{ID: r.EventID, Type: r.Type, SchemaVersion: r.SchemaVersion, Data: r.Data, Metadata: r.Metadata}}})
-	}
-	flush()
 }
 
 // dump renders every read-model table of a generation as text, ordered by primary key, for

@@ -14,10 +14,13 @@ import (
 
 var demoNow = almaty(2026, 4, 15, 18, 0)
 
+// demoDocs is the size of the demo data set the tests share (generated once per test binary).
+const demoDocs = 60
+
 // TestRebuildEqualsIncremental: the demo data set applied in small batches, then rebuilt from
 // scratch in large ones, gives the same tables byte for byte.
 func TestRebuildEqualsIncremental(t *testing.T) {
-	recs := demoLog(t, 160, demoNow)
+	recs := demoLog(t, demoDocs, demoNow)
 	backends(t, func(t *testing.T, open_ func(testing.TB) backend) {
 		ctx := context.Background()
 		b := open_(t)
