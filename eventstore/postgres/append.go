@@ -5,9 +5,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/custody-ledger/custody/eventstore"
@@ -22,7 +25,16 @@ func (s *Store) Append(ctx context.Context, stream string, expected eventstore.E
 	return res[0], nil
 }
 
+// maxRaces bounds how often one append may lose a race with other appends to its streams
+// before it gives up with ErrUnavailable (each lost race means another append succeeded).
+const maxRaces = 50
+
 // AppendMulti writes to several streams atomically, each part with its own expected version.
+//
+// The first attempt continues each stream from its head as this process last saw it (or
+// from nothing, for NoStream): one round trip. If a head turns out stale, an event id is
+// stored already, or a head is unknown, one read fetches the heads and any stored ids; the
+// stored ids decide idempotent retries first, then the expected versions are checked.
 func (s *Store) AppendMulti(ctx context.Context, parts ...eventstore.StreamAppend) ([]eventstore.AppendResult, error) {
 	if err := eventstore.ValidateAppend(parts); err != nil {
 		return nil, err
@@ -33,10 +45,9 @@ func (s *Store) AppendMulti(ctx context.Context, parts ...eventstore.StreamAppen
 	if s.isClosed() {
 		return nil, errClosed
 	}
-	args := newAppendArgs(parts, s.hold)
-	res, err := retry(ctx, func() ([]eventstore.AppendResult, error) { return s.appendOnce(ctx, parts, args) })
-	// Wake subscribers whether or not this append wrote: a failed attempt may have left a gap
-	// in the positions that a reader is waiting on (see read.go).
+	res, err := s.appendParts(ctx, parts)
+	// Wake subscribers whether or not this append wrote: a failed attempt leaves a gap in
+	// the positions that a reader may be waiting on (see read.go).
 	s.committed()
 	if err != nil {
 		return nil, fmt.Errorf("postgres: append: %w", err)
@@ -44,147 +55,257 @@ func (s *Store) AppendMulti(ctx context.Context, parts ...eventstore.StreamAppen
 	return res, nil
 }
 
-// appendArgs are custody_append's arguments, built once per request.
-type appendArgs struct {
-	streams  []string
-	expected []int64
-	counts   []int32
-	ids      []uuid.UUID
-	types    []string
-	svs      []int32
-	data     [][]byte
-	meta     [][]byte
-	hold     bool
-}
-
-func newAppendArgs(parts []eventstore.StreamAppend, hold bool) *appendArgs {
-	n := 0
+func (s *Store) appendParts(ctx context.Context, parts []eventstore.StreamAppend) ([]eventstore.AppendResult, error) {
+	heads := make([]head, len(parts))
+	known := true
+	for i, p := range parts {
+		h, ok := s.heads.get(p.StreamID)
+		switch {
+		case ok && p.Expected.Check(p.StreamID, h.version) == nil:
+			heads[i] = h
+		case !ok && p.Expected == eventstore.NoStream:
+			// heads[i] is the empty stream; if the stream exists after all, the insert fails.
+		default:
+			known = false // unknown, or the expectation fails on what may be an old head
+		}
+	}
+	ids := make([]uuid.UUID, 0, len(parts))
 	for _, p := range parts {
-		n += len(p.Events)
-	}
-	a := &appendArgs{
-		streams: make([]string, len(parts)), expected: make([]int64, len(parts)), counts: make([]int32, len(parts)),
-		ids: make([]uuid.UUID, 0, n), types: make([]string, 0, n), svs: make([]int32, 0, n),
-		data: make([][]byte, 0, n), meta: make([][]byte, 0, n), hold: hold,
-	}
-	for i, p := range parts {
-		a.streams[i], a.expected[i], a.counts[i] = p.StreamID, int64(p.Expected), int32(len(p.Events))
 		for _, e := range p.Events {
-			a.ids = append(a.ids, e.ID)
-			a.types = append(a.types, e.Type)
-			a.svs = append(a.svs, int32(e.SchemaVersion))
-			a.data = append(a.data, notNil(e.Data)) // a nil element would be SQL NULL
-			a.meta = append(a.meta, notNil(e.Metadata))
+			ids = append(ids, e.ID)
 		}
 	}
-	return a
-}
-
-func notNil(b []byte) []byte {
-	if b == nil {
-		return []byte{}
-	}
-	return b
-}
-
-const appendSQL = `SELECT status, conflict_part, conflict_version, first_position, recorded_at,
-       prev_versions, prev_hashes, last_hashes
-  FROM custody_append($1, $2, $3, $4, $5, $6, $7, $8, $9)`
-
-// appendOnce is one round trip: custody_append checks, allocates, chains and inserts in the
-// statement's implicit transaction.
-func (s *Store) appendOnce(ctx context.Context, parts []eventstore.StreamAppend, a *appendArgs) ([]eventstore.AppendResult, error) {
 	var (
-		status          int32
-		conflictPart    *int32
-		conflictVersion *int64
-		firstPosition   *int64
-		recordedAt      *time.Time
-		prevVersions    []int64
-		prevHashes      [][]byte
-		lastHashes      [][]byte
+		failures, races int
+		delay           = 5 * time.Millisecond
 	)
-	err := s.pool.QueryRow(ctx, appendSQL, a.streams, a.expected, a.counts, a.ids, a.types, a.svs, a.data, a.meta, a.hold).
-		Scan(&status, &conflictPart, &conflictVersion, &firstPosition, &recordedAt, &prevVersions, &prevHashes, &lastHashes)
-	if err != nil {
-		var pgErr *pgconn.PgError
-		if errors.As(err, &pgErr) && pgErr.Code == codeUniqueViolation {
-			// Another append stored one of our event ids (or created our stream) between our
-			// check and our insert; the next attempt sees it.
-			return nil, fmt.Errorf("%w: %w", errLostRace, err)
-		}
-		return nil, err
-	}
-	switch status {
-	case 0:
-		return s.sealed(parts, uint64(*firstPosition), *recordedAt, prevVersions, prevHashes, lastHashes)
-	case 1:
-		return s.resolveRetry(ctx, parts, a.ids)
-	case 2:
-		p := parts[*conflictPart-1]
-		return nil, &eventstore.VersionConflictError{StreamID: p.StreamID, Expected: p.Expected, Actual: uint64(*conflictVersion)}
-	default:
-		return nil, fmt.Errorf("custody_append returned status %d", status)
-	}
-}
-
-// sealed builds the records the database stored from the request and what custody_append
-// reported, and checks that the database chained them exactly as eventstore.ChainHash does.
-func (s *Store) sealed(parts []eventstore.StreamAppend, first uint64, at time.Time,
-	prevVersions []int64, prevHashes, lastHashes [][]byte) ([]eventstore.AppendResult, error) {
-	at = at.UTC()
-	out := make([]eventstore.AppendResult, len(parts))
-	pos := first
-	for i, p := range parts {
-		prev, err := toHash(prevHashes[i])
-		if err != nil {
-			return nil, err
-		}
-		v := uint64(prevVersions[i])
-		recs := make([]eventstore.Record, len(p.Events))
-		for j, e := range p.Events {
-			v++
-			recs[j] = eventstore.Record{
-				StreamID: p.StreamID, Version: v, Position: pos, EventID: e.ID, Type: e.Type,
-				SchemaVersion: e.SchemaVersion, Data: orNil(bytes.Clone(e.Data)), Metadata: orNil(bytes.Clone(e.Metadata)), RecordedAt: at,
+	for {
+		var err error
+		if !known {
+			var (
+				stored map[uuid.UUID]eventstore.Record
+				fresh  []head
+			)
+			if stored, fresh, err = s.lookup(ctx, parts, ids); err == nil {
+				if res, done, err := resolve(parts, stored, fresh); done {
+					return res, err
+				}
+				heads, known = fresh, true
 			}
-			eventstore.Seal(prev, &recs[j])
-			prev = recs[j].Hash
-			pos++
 		}
-		if last, err := toHash(lastHashes[i]); err != nil || last != prev {
-			// The events are committed; this says custody_append and eventstore.CanonicalBytes
-			// disagree, which VerifyStream would report as a broken chain.
-			return nil, fmt.Errorf("postgres: hash chain of %s computed by the database differs from eventstore.ChainHash", p.StreamID)
+		if known {
+			var res []eventstore.AppendResult
+			if res, err = s.write(ctx, parts, heads); err == nil {
+				for i := range res {
+					last := res[i].Records[len(res[i].Records)-1]
+					s.heads.put(res[i].StreamID, head{version: last.Version, hash: last.Hash, at: last.RecordedAt})
+				}
+				return res, nil
+			}
+			for _, p := range parts {
+				s.heads.drop(p.StreamID)
+			}
+			known = false
+			if lostRace(err) {
+				// Another append got there first (or stored our ids): look again at once;
+				// every lost race is someone else's progress.
+				if races++; races <= maxRaces {
+					continue
+				}
+				return nil, eventstore.Unavailable(fmt.Errorf("lost %d races in a row: %w", races, err))
+			}
 		}
-		out[i] = eventstore.AppendResult{StreamID: p.StreamID, Version: v, Records: recs}
+		if !retryable(err) {
+			return nil, mapErr(ctx, err)
+		}
+		// A connection-level failure: back off, a bounded number of times.
+		if failures++; failures >= maxAttempts || ctx.Err() != nil {
+			return nil, mapErr(ctx, err)
+		}
+		t := time.NewTimer(delay)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, mapErr(ctx, err)
+		case <-t.C:
+		}
+		delay = min(2*delay, 500*time.Millisecond)
 	}
-	return out, nil
 }
 
-// resolveRetry handles a request some of whose event ids are stored already: an exact
-// re-send gets the original results, anything else a DuplicateConflictError.
-func (s *Store) resolveRetry(ctx context.Context, parts []eventstore.StreamAppend, ids []uuid.UUID) ([]eventstore.AppendResult, error) {
-	rows, err := s.pool.Query(ctx, "SELECT "+recordColumns+" FROM events WHERE event_id = ANY ($1)", ids)
-	if err != nil {
-		return nil, err
+// lostRace reports whether a write failed because another append got there first: a stream
+// moved on (or was created) or an event id was stored meanwhile.
+func lostRace(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && (pgErr.Code == codeUniqueViolation || pgErr.Code == codeStaleHead)
+}
+
+// resolve decides an append from what the database holds: an idempotent retry gets the
+// original results, reused ids a DuplicateConflictError, and a stream not at its expected
+// version a VersionConflictError. done is false when the append should be written.
+func resolve(parts []eventstore.StreamAppend, stored map[uuid.UUID]eventstore.Record, heads []head) ([]eventstore.AppendResult, bool, error) {
+	res, retried, err := eventstore.MatchRetry(parts, stored)
+	if err != nil || retried {
+		return res, true, err
 	}
-	recs, err := scanRecords(rows, len(ids))
+	for i, p := range parts {
+		if err := p.Expected.Check(p.StreamID, heads[i].version); err != nil {
+			return nil, true, err
+		}
+	}
+	return nil, false, nil
+}
+
+// head is where a stream ends: the version, hash and time of its last event.
+type head struct {
+	version uint64
+	hash    eventstore.Hash
+	at      time.Time
+}
+
+const headsSQL = `SELECT h.version, h.hash, h.recorded_at
+  FROM unnest($1::text[]) WITH ORDINALITY AS s(id, ord)
+  LEFT JOIN LATERAL (SELECT version, hash, recorded_at FROM events
+                      WHERE stream_id = s.id ORDER BY version DESC LIMIT 1) h ON true
+ ORDER BY s.ord`
+
+// lookup reads, in one round trip, the stored records of any of ids and the heads of the
+// parts' streams.
+func (s *Store) lookup(ctx context.Context, parts []eventstore.StreamAppend, ids []uuid.UUID) (map[uuid.UUID]eventstore.Record, []head, error) {
+	streams := make([]string, len(parts))
+	for i, p := range parts {
+		streams[i] = p.StreamID
+	}
+	var b pgx.Batch
+	b.Queue("SELECT "+recordColumns+" FROM events WHERE event_id = ANY ($1)", ids)
+	b.Queue(headsSQL, streams)
+	br := s.pool.SendBatch(ctx, &b)
+	defer br.Close()
+
+	rows, err := br.Query()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
+	}
+	recs, err := scanRecords(rows, 0)
+	if err != nil {
+		return nil, nil, err
 	}
 	stored := make(map[uuid.UUID]eventstore.Record, len(recs))
 	for _, r := range recs {
 		stored[r.EventID] = r
 	}
-	res, retried, err := eventstore.MatchRetry(parts, stored)
+
+	rows, err = br.Query()
 	if err != nil {
+		return nil, nil, err
+	}
+	heads := make([]head, 0, len(parts))
+	for rows.Next() {
+		var (
+			version *int64
+			hash    []byte
+			at      *time.Time
+		)
+		if err := rows.Scan(&version, &hash, &at); err != nil {
+			rows.Close()
+			return nil, nil, err
+		}
+		var h head
+		if version != nil {
+			h.version, h.at = uint64(*version), at.UTC()
+			if h.hash, err = toHash(hash); err != nil {
+				rows.Close()
+				return nil, nil, err
+			}
+		}
+		heads = append(heads, h)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, nil, err
+	}
+	if len(heads) != len(parts) {
+		return nil, nil, fmt.Errorf("postgres: read %d stream heads for %d streams", len(heads), len(parts))
+	}
+	return stored, heads, br.Close()
+}
+
+const appendSQL = `SELECT custody_append($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`
+
+// write seals the parts' events onto the given heads (version, hash chain, recorded time)
+// and stores them with one call of custody_append, in the statement's implicit transaction.
+func (s *Store) write(ctx context.Context, parts []eventstore.StreamAppend, heads []head) ([]eventstore.AppendResult, error) {
+	// The recorded time is this process's clock, but never before the time of a stream's
+	// last event: a stream's times do not go backwards even if clocks disagree.
+	at := time.Now().UTC().Truncate(time.Microsecond)
+	for _, h := range heads {
+		if h.at.After(at) {
+			at = h.at
+		}
+	}
+	n := 0
+	for _, p := range parts {
+		n += len(p.Events)
+	}
+	out := make([]eventstore.AppendResult, len(parts))
+	recs := make([]*eventstore.Record, 0, n) // in request order
+	for i, p := range parts {
+		rs := make([]eventstore.Record, len(p.Events))
+		prev, v := heads[i].hash, heads[i].version
+		for j, e := range p.Events {
+			v++
+			rs[j] = eventstore.Record{
+				StreamID: p.StreamID, Version: v, EventID: e.ID, Type: e.Type, SchemaVersion: e.SchemaVersion,
+				Data: orNil(bytes.Clone(e.Data)), Metadata: orNil(bytes.Clone(e.Metadata)), RecordedAt: at,
+			}
+			eventstore.Seal(prev, &rs[j])
+			prev = rs[j].Hash
+			recs = append(recs, &rs[j])
+		}
+		out[i] = eventstore.AppendResult{StreamID: p.StreamID, Version: v, Records: rs}
+	}
+
+	// Rows go sorted by stream (stable, so each stream's versions ascend): every append
+	// locks index entries in the same order. Each row carries its offset in request order.
+	order := make([]int, n)
+	for k := range order {
+		order[k] = k
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return strings.Compare(recs[a].StreamID, recs[b].StreamID) })
+	var (
+		offs  = make([]int32, n)
+		sids  = make([]string, n)
+		vers  = make([]int64, n)
+		ids   = make([]uuid.UUID, n)
+		types = make([]string, n)
+		svs   = make([]int32, n)
+		data  = make([][]byte, n)
+		meta  = make([][]byte, n)
+		prevs = make([][]byte, n)
+		hashs = make([][]byte, n)
+	)
+	for k, idx := range order {
+		r := recs[idx]
+		offs[k], sids[k], vers[k], ids[k], types[k], svs[k] = int32(idx), r.StreamID, int64(r.Version), r.EventID, r.Type, int32(r.SchemaVersion)
+		data[k], meta[k] = notNil(r.Data), notNil(r.Metadata) // a nil element would be SQL NULL
+		prevs[k], hashs[k] = r.PrevHash[:], r.Hash[:]
+	}
+	hSids, hVers, hHashes := []string{}, []int64{}, [][]byte{}
+	for i, h := range heads {
+		if h.version > 0 {
+			hSids, hVers, hHashes = append(hSids, parts[i].StreamID), append(hVers, int64(h.version)), append(hHashes, h.hash[:])
+		}
+	}
+
+	var first int64
+	if err := s.pool.QueryRow(ctx, appendSQL, offs, sids, vers, ids, types, svs, data, meta, prevs, hashs, at,
+		hSids, hVers, hHashes, s.hold).Scan(&first); err != nil {
 		return nil, err
 	}
-	if !retried {
-		return nil, fmt.Errorf("%w: stored event ids vanished", errLostRace) // cannot happen: events are never deleted
+	for k, r := range recs {
+		r.Position = uint64(first) + uint64(k)
 	}
-	return res, nil
+	return out, nil
 }
 
 func toHash(b []byte) (eventstore.Hash, error) {
@@ -194,6 +315,13 @@ func toHash(b []byte) (eventstore.Hash, error) {
 	}
 	copy(h[:], b)
 	return h, nil
+}
+
+func notNil(b []byte) []byte {
+	if b == nil {
+		return []byte{}
+	}
+	return b
 }
 
 // orNil returns nil for empty payloads, so records read back compare equal to the ones an

@@ -32,7 +32,7 @@
 // this project's 2-core test machine it gave about a third of what the unlocked design gives
 // with 8 writers (see the benchmarks: Append/serialised).
 //
-// Instead, custody_allocate takes the transaction's id (pg_current_xact_id) and its positions
+// Instead, custody_append takes the transaction's id (pg_current_xact_id) and its positions
 // together under a session advisory lock that it releases at once, microseconds later, before
 // any write. So across committed transactions position order equals transaction-id order. A
 // reader asks, in the same statement and snapshot as its read, which transaction ids are in

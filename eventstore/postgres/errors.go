@@ -15,26 +15,22 @@ import (
 
 // SQLSTATEs this package cares about.
 const (
-	codeUniqueViolation   = "23505"
-	codeSerialization     = "40001"
-	codeDeadlock          = "40P01"
-	codeQueryCanceled     = "57014"
-	codeStreamCreatedRace = "CU001" // raised by custody_append
+	codeUniqueViolation = "23505"
+	codeSerialization   = "40001"
+	codeDeadlock        = "40P01"
+	codeQueryCanceled   = "57014"
+	codeStaleHead       = "CU001" // raised by custody_append
 )
 
 // retryable reports whether a failed operation may simply be tried again: the connection
 // broke, the server is restarting or busy, or a transaction lost a race (serialization
-// failure, deadlock, a stream created concurrently). Appends are safe to retry even when the
-// first attempt committed before its connection broke: the retry finds the event ids and
-// returns the original result.
+// failure, deadlock). Appends are safe to retry even when the first attempt committed before
+// its connection broke: the retry finds the event ids and returns the original result.
 func retryable(err error) bool {
-	if errors.Is(err, errLostRace) {
-		return true
-	}
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) {
 		switch pgErr.Code {
-		case codeSerialization, codeDeadlock, codeStreamCreatedRace,
+		case codeSerialization, codeDeadlock,
 			"57P01", "57P02", "57P03", // admin shutdown, crash shutdown, cannot connect now
 			"53300", "53400": // too many connections, configuration limit exceeded
 			return true
@@ -78,10 +74,6 @@ func mapErr(ctx context.Context, err error) error {
 	}
 	return err
 }
-
-// errLostRace marks an append that collided with a concurrent one (say, on an event id that
-// the other append stored first); trying again resolves it.
-var errLostRace = errors.New("postgres: lost a race with a concurrent append")
 
 // maxAttempts bounds the internal retries of one operation.
 const maxAttempts = 6

@@ -26,12 +26,19 @@ func (s *Store) ReadStream(ctx context.Context, stream string, from uint64, limi
 			return nil, err
 		}
 		recs, err := scanRecords(rows, max(limit, 0))
-		if err != nil || len(recs) > 0 {
-			return recs, err
+		if err != nil {
+			return nil, err
+		}
+		if n := len(recs); n > 0 {
+			if limit <= 0 || n < limit { // read to the end: remember the head for appends
+				last := recs[n-1]
+				s.heads.put(stream, head{version: last.Version, hash: last.Hash, at: last.RecordedAt})
+			}
+			return recs, nil
 		}
 		// Nothing read: an empty page of an existing stream, or no stream at all.
 		var exists bool
-		err = s.pool.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM streams WHERE stream_id = $1)", stream).Scan(&exists)
+		err = s.pool.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM events WHERE stream_id = $1)", stream).Scan(&exists)
 		if err == nil && !exists {
 			err = eventstore.ErrNotFound
 		}
@@ -44,21 +51,23 @@ func (s *Store) ReadStream(ctx context.Context, stream string, from uint64, limi
 }
 
 // safeCut is the heart of the global order (see the package doc). For every transaction that
-// is in flight in the statement's snapshot it finds the committed rows with the nearest lower
-// (lo) and higher (hi) transaction ids; since positions follow transaction ids, a gap between
-// lo and hi may be that transaction's, still to commit, so readers stop at lo. Without such a
-// gap the in-flight transaction holds no position below what is visible (it is another
-// store's, or no append at all) and does not hold readers back. cut.p is NULL when nothing
-// blocks.
+// is in flight in the statement's snapshot it finds the committed appends with the nearest
+// lower (lo) and higher (hi) transaction ids; since positions follow transaction ids, a gap
+// between the end of lo and the start of hi may be that transaction's, still to commit, so
+// readers stop at the end of lo. Without such a gap the in-flight transaction holds no
+// position below what is visible (it is another store's, or no append at all) and does not
+// hold readers back. cut.p is NULL when nothing blocks.
 const safeCut = `snap AS MATERIALIZED (SELECT pg_current_snapshot() AS s),
 cut AS MATERIALIZED (
-  SELECT min(coalesce(lo.position, 0)) AS p
+  SELECT min(coalesce(lo.last, 0)) AS p
     FROM snap, pg_snapshot_xip(snap.s) AS x(xid)
-    JOIN LATERAL (SELECT e.position FROM events e WHERE e.txid > x.xid::text::bigint
-                   ORDER BY e.txid, e.position LIMIT 1) hi ON true
-    LEFT JOIN LATERAL (SELECT e.position FROM events e WHERE e.txid < x.xid::text::bigint
-                   ORDER BY e.txid DESC, e.position DESC LIMIT 1) lo ON true
-   WHERE hi.position > coalesce(lo.position, 0) + 1)`
+    JOIN LATERAL (SELECT e.position FROM events e
+                   WHERE e.tx_events IS NOT NULL AND e.txid > x.xid::text::bigint
+                   ORDER BY e.txid LIMIT 1) hi ON true
+    LEFT JOIN LATERAL (SELECT e.position + e.tx_events - 1 AS last FROM events e
+                   WHERE e.tx_events IS NOT NULL AND e.txid < x.xid::text::bigint
+                   ORDER BY e.txid DESC LIMIT 1) lo ON true
+   WHERE hi.position > coalesce(lo.last, 0) + 1)`
 
 // ReadAll returns up to limit events with Position > after in commit order, never passing a
 // position that an in-flight transaction may still fill.

@@ -30,6 +30,7 @@ type Store struct {
 	poll    time.Duration
 	hold    bool // serialise commits (benchmark comparison only)
 
+	heads headCache           // where this process last saw streams end
 	local eventstore.Notifier // wakes this process's subscribers after each commit
 	ping  chan struct{}       // asks the notifier goroutine to tell other processes
 

@@ -119,9 +119,10 @@ func TestReadAllStopsBelowInFlightAppend(t *testing.T) {
 	blocker, err := s.Pool().Begin(ctx)
 	require.NoError(t, err)
 	defer blocker.Rollback(ctx)
-	_, err = blocker.Exec(ctx, "SELECT * FROM custody_append($1, $2, $3, $4, $5, $6, $7, $8, false)",
-		[]string{"slow"}, []int64{-1}, []int32{1}, []uuid.UUID{uuid.New()}, []string{"S"}, []int32{1},
-		[][]byte{[]byte(`{}`)}, [][]byte{{}})
+	zero := make([]byte, 32)
+	_, err = blocker.Exec(ctx, "SELECT custody_append($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, now(), '{}', '{}', '{}', false)",
+		[]int32{0}, []string{"slow"}, []int64{1}, []uuid.UUID{uuid.New()}, []string{"S"}, []int32{1},
+		[][]byte{[]byte(`{}`)}, [][]byte{{}}, [][]byte{zero}, [][]byte{zero})
 	require.NoError(t, err)
 
 	// Position 3 commits while 2 is in flight.
