@@ -232,6 +232,12 @@ func (s *Store) lookup(ctx context.Context, parts []eventstore.StreamAppend, ids
 
 const appendSQL = `SELECT custody_append($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`
 
+// appendOneSQL is appendSQL for a single event, with scalar parameters: encoding ten
+// one-element arrays cost the client more than the rest of the call.
+const appendOneSQL = `SELECT custody_append(ARRAY[0], ARRAY[$1::text], ARRAY[$2::bigint], ARRAY[$3::uuid],
+       ARRAY[$4::text], ARRAY[$5::int], ARRAY[$6::bytea], ARRAY[$7::bytea], ARRAY[$8::bytea], ARRAY[$9::bytea],
+       $10, $11::text[], $12::bigint[], $13::bytea[], $14)`
+
 // write seals the parts' events onto the given heads (version, hash chain, recorded time)
 // and stores them with one call of custody_append, in the statement's implicit transaction.
 func (s *Store) write(ctx context.Context, parts []eventstore.StreamAppend, heads []head) ([]eventstore.AppendResult, error) {
@@ -298,6 +304,15 @@ func (s *Store) write(ctx context.Context, parts []eventstore.StreamAppend, head
 	}
 
 	var first int64
+	if n == 1 {
+		r := recs[0]
+		if err := s.pool.QueryRow(ctx, appendOneSQL, r.StreamID, int64(r.Version), r.EventID, r.Type, int32(r.SchemaVersion),
+			notNil(r.Data), notNil(r.Metadata), r.PrevHash[:], r.Hash[:], at, hSids, hVers, hHashes, s.hold).Scan(&first); err != nil {
+			return nil, err
+		}
+		r.Position = uint64(first)
+		return out, nil
+	}
 	if err := s.pool.QueryRow(ctx, appendSQL, offs, sids, vers, ids, types, svs, data, meta, prevs, hashs, at,
 		hSids, hVers, hHashes, s.hold).Scan(&first); err != nil {
 		return nil, err

@@ -2,64 +2,79 @@
 //
 // # Tables
 //
-// events holds one row per event: global position (primary key), stream id and version
-// (unique together), the client's event id (unique: the idempotency key, checked in the
-// database, so it holds after a restart), type, schema version, data and metadata as bytea
-// (hashed exactly as stored), recorded time, previous hash and hash, and the id of the
-// transaction that wrote it. streams holds each stream's current version and last hash, so
-// an expected-version check is one primary-key lookup. Migrations are embedded and applied
-// by Open; the store lives in one schema (WithSchema or the URL's search_path), so one
-// database can hold several stores, one per test.
+// One table, events: global position (primary key), stream id and version (unique
+// together), the client's event id (unique: the idempotency key, checked in the database, so
+// it holds after a restart), type, schema version, data and metadata as bytea (hashed exactly
+// as stored), recorded time, previous hash and hash, and the id of the appending transaction.
+// Migrations are embedded and applied by Open; the store lives in one schema (WithSchema or
+// the URL's search_path), so one database can hold several stores, one per test.
+//
+// There is no streams table. A stream's head is its last row, one step down the
+// (stream_id, version) index, and that unique index is also the optimistic-concurrency guard:
+// two appends continuing a stream from the same version insert the same (stream, version) and
+// the later one fails. A streams row would cost every append a second write for nothing the
+// index does not already give.
 //
 // # One round trip per append
 //
-// An append is a single call of the SQL function custody_append, in the statement's implicit
-// transaction: it looks for already-stored event ids and checks the expected versions with
-// plain reads (a refused append takes no transaction id, allocates no position and needs no
-// WAL flush), allocates positions, locks the streams' rows in name order (no deadlocks
-// between multi-stream appends), re-checks the versions under the locks, takes the recorded
-// time from the database's clock after the locks (so a stream's times never go backwards),
-// computes the hash chain with sha256() exactly as eventstore.ChainHash does, and inserts.
-// The Go side checks that the database's chain matches eventstore.ChainHash. A request some
-// of whose ids are stored is resolved by eventstore.MatchRetry against the stored rows.
+// The client seals the events itself with eventstore.Seal (one implementation of the hash
+// chain, the port's), continuing each stream from its head as this process last saw it (from
+// its own appends and from ReadStream reading to the end) or, for NoStream, from nothing. The
+// database call, custody_append, only allocates positions and inserts; it also checks that
+// each head it continues from is still stored with that hash. When the guess was wrong (a
+// head moved on, a stream was created meanwhile, an event id is stored already) the insert
+// fails, and one read fetches the heads and any stored ids: stored ids decide first
+// (eventstore.MatchRetry: the original result for an exact re-send, whatever the expected
+// version, else a DuplicateConflictError), then the expected versions (VersionConflictError
+// with the current version), then the append is sealed again and retried.
+//
+// RecordedAt is this process's clock (the custody server's, not the database's: the hash
+// needs it before the insert), never earlier than the stream's last event, so a stream's times
+// do not go backwards across servers with slightly different clocks.
+//
+// The first design computed the chain in PL/pgSQL with the database's clock and checked
+// everything server side; it cost about 150µs of database CPU per single-event append against
+// 15µs for a plain INSERT (PL/pgSQL re-initialises each expression once per transaction), and
+// reached under 40% of the baseline with 8 writers.
 //
 // # Global order without a commit-wide lock
 //
 // A sequence alone is not enough: transactions commit in any order, so a reader could see
-// position 8 committed while 7 is still in flight, move past 7 and lose it. The simple cure,
-// a lock taken before allocating positions and held until commit, serialises every commit
-// with its WAL flush, so concurrent appends can no longer share flushes (group commit); on
-// this project's 2-core test machine it gave about a third of what the unlocked design gives
-// with 8 writers (see the benchmarks: Append/serialised).
+// position 8 committed while 7 is still in flight, move past 7 and lose it. The simple cure, a
+// lock taken before allocating positions and held until commit, serialises every commit with
+// its WAL flush, so concurrent appends can no longer share flushes (group commit): see the
+// "serialised" benchmarks, which run exactly that.
 //
 // Instead, custody_append takes the transaction's id (pg_current_xact_id) and its positions
 // together under a session advisory lock that it releases at once, microseconds later, before
-// any write. So across committed transactions position order equals transaction-id order. A
+// any write. So across committed appends, position order equals transaction-id order. The
+// first row of each append records how many events the append has, and a partial index on
+// (txid) of those rows lists the appends in transaction-id order, one entry per append. A
 // reader asks, in the same statement and snapshot as its read, which transaction ids are in
-// flight (pg_current_snapshot); for each one it finds the committed rows with the nearest
-// lower and higher transaction ids (index on txid). If positions are missing between those
-// two rows, the in-flight transaction may own them, and the reader stops below the gap; if
-// none are missing, that transaction has no position below what is visible (it belongs to
-// another store or is no append) and is ignored. Head uses the same cut. Unlike reading only
-// below pg_snapshot_xmin (the xid8 approach of Marten and Eventuous), an unrelated long
-// transaction elsewhere in the cluster does not stall readers: it matters only if it happens
-// to sit exactly at a gap, which only a failed append or a crash leaves.
+// flight (pg_current_snapshot); for each it finds the committed appends with the nearest lower
+// and higher transaction ids. If positions are missing between them, the in-flight
+// transaction may own them, and the reader stops below the gap; if none are missing, that
+// transaction holds no position below what is visible (it belongs to another store, or is no
+// append) and is ignored. Head uses the same cut. Unlike reading only below
+// pg_snapshot_xmin (the xid8 approach of Marten and Eventuous), an unrelated long transaction
+// elsewhere in the cluster does not stall readers: it matters only if it happens to sit at a
+// gap, which only a failed append or a crash leaves, and only until it ends.
 //
-// Positions have gaps where an append failed after allocating (a lost race, a crash); readers
-// skip a gap once no transaction that could own it is in flight.
+// Positions therefore have gaps where an append failed after allocating (a lost race, a
+// duplicate, a crash); readers skip a gap once no transaction that could own it is in flight.
 //
 // # Subscriptions
 //
 // Subscribe is eventstore.Follow: local commits wake local subscribers at once; other
-// processes hear of commits through LISTEN/NOTIFY (coalesced, sent from a separate connection
-// with asynchronous commit, because a transaction that notifies takes a database-wide lock
-// across its commit); polling covers anything missed.
+// processes hear of commits through LISTEN/NOTIFY (coalesced, at most one per 5ms, sent from
+// a separate connection with asynchronous commit, because a transaction that notifies takes a
+// database-wide lock across its commit); polling covers anything missed.
 //
 // # Errors
 //
-// Unique violations from races, serialization failures, deadlocks and connection errors are
-// retried internally a few times (an append is safe to retry: a retry of a committed append
-// finds its event ids and returns the original result); what still fails is wrapped with
-// eventstore.Unavailable, as is a server-side statement timeout. The caller's own context
-// ending is returned as the context's error.
+// Lost races are retried at once (each one is another append's progress); connection
+// failures, serialization failures and deadlocks a few times with backoff (an append is safe to
+// retry: a retry of a committed append finds its event ids and returns the original result).
+// What still fails is wrapped with eventstore.Unavailable, as is a server-side statement
+// timeout. The caller's own context ending is returned as the context's error.
 package postgres

@@ -2,11 +2,14 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -210,4 +213,101 @@ func TestClosedStore(t *testing.T) {
 	require.Error(t, err)
 	_, err = s.ReadAll(context.Background(), 0, 0)
 	require.Error(t, err)
+}
+
+// Two processes append to one stream: each one's remembered head goes stale, and the store
+// must notice in the database, re-read and carry on (Any) or report the conflict (Exact).
+func TestStaleHeadFromAnotherProcess(t *testing.T) {
+	url := pgtest.Schema(t)
+	a, b := open(t, url), open(t, url)
+	defer a.Close()
+	defer b.Close()
+	ctx := context.Background()
+	_, err := a.Append(ctx, "s", eventstore.NoStream, ev("A1"))
+	require.NoError(t, err)
+	_, err = b.Append(ctx, "s", eventstore.Exact(1), ev("B2"))
+	require.NoError(t, err)
+
+	_, err = a.Append(ctx, "s", eventstore.Exact(1), ev("A-stale"))
+	var vc *eventstore.VersionConflictError
+	require.ErrorAs(t, err, &vc)
+	assert.EqualValues(t, 2, vc.Actual)
+
+	res, err := a.Append(ctx, "s", eventstore.Any, ev("A3"))
+	require.NoError(t, err)
+	assert.EqualValues(t, 3, res.Version)
+	_, err = b.Append(ctx, "s", eventstore.StreamExists, ev("B4"))
+	require.NoError(t, err)
+	recs, err := a.ReadStream(ctx, "s", 1, 0)
+	require.NoError(t, err)
+	require.Len(t, recs, 4)
+	rep, err := eventstore.VerifyStream(ctx, a, "s")
+	require.NoError(t, err)
+	assert.True(t, rep.OK, "%+v", rep.Break)
+}
+
+// A remembered head that the database does not hold (say, the schema was restored from an
+// older backup) must not let an append leave a gap in a stream or break its chain.
+func TestHeadAheadOfDatabaseIsRefused(t *testing.T) {
+	s := open(t, pgtest.Schema(t))
+	defer s.Close()
+	ctx := context.Background()
+	first, err := s.Append(ctx, "s", eventstore.NoStream, ev("E1"))
+	require.NoError(t, err)
+	s.heads.put("s", head{version: 5, hash: eventstore.Hash{1}}) // a lie
+	res, err := s.Append(ctx, "s", eventstore.Any, ev("E2"))
+	require.NoError(t, err)
+	assert.EqualValues(t, 2, res.Version)
+	assert.Equal(t, first.Records[0].Hash, res.Records[0].PrevHash)
+
+	s.heads.put("s", head{version: 2, hash: eventstore.Hash{2}}) // right version, wrong hash
+	res, err = s.Append(ctx, "s", eventstore.Exact(2), ev("E3"))
+	require.NoError(t, err)
+	rep, err := eventstore.VerifyStream(ctx, s, "s")
+	require.NoError(t, err)
+	assert.True(t, rep.OK, "%+v", rep.Break)
+	assert.EqualValues(t, 3, rep.Events)
+}
+
+// Connections killed under the store are replaced; an append after that just works.
+func TestAppendSurvivesKilledConnections(t *testing.T) {
+	app := "custody_kill_" + uuid.NewString()[:8]
+	s := open(t, pgtest.Schema(t)+"&application_name="+app)
+	defer s.Close()
+	ctx := context.Background()
+	_, err := s.Append(ctx, "s", eventstore.NoStream, ev("E1"))
+	require.NoError(t, err)
+	admin, err := pgxpool.New(ctx, pgtest.URL(t))
+	require.NoError(t, err)
+	defer admin.Close()
+	var killed int
+	// Materialized first: a plain WHERE may call pg_terminate_backend before filtering, and
+	// other sessions on the server are none of this test's business.
+	require.NoError(t, admin.QueryRow(ctx, `WITH victims AS MATERIALIZED (
+		SELECT pid FROM pg_stat_activity WHERE application_name = $1 AND pid <> pg_backend_pid())
+		SELECT count(*) FROM victims WHERE pg_terminate_backend(pid)`, app).Scan(&killed))
+	require.NotZero(t, killed)
+	for i := range 3 {
+		_, err = s.Append(ctx, "s", eventstore.Exact(uint64(1+i)), ev("E"))
+		require.NoError(t, err)
+	}
+}
+
+func TestUnreachableServerIsUnavailable(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_, err := Open(ctx, "postgres://postgres@127.0.0.1:1/test?sslmode=disable&connect_timeout=2")
+	require.Error(t, err)
+	assert.ErrorIs(t, err, eventstore.ErrUnavailable)
+}
+
+func TestMapErr(t *testing.T) {
+	ctx := context.Background()
+	assert.ErrorIs(t, mapErr(ctx, &pgconn.PgError{Code: codeQueryCanceled}), eventstore.ErrUnavailable, "statement timeout")
+	assert.ErrorIs(t, mapErr(ctx, &pgconn.PgError{Code: codeDeadlock}), eventstore.ErrUnavailable)
+	assert.ErrorIs(t, mapErr(ctx, &pgconn.PgError{Code: "57P01"}), eventstore.ErrUnavailable, "admin shutdown")
+	assert.NotErrorIs(t, mapErr(ctx, &pgconn.PgError{Code: "42601"}), eventstore.ErrUnavailable, "syntax error")
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+	assert.ErrorIs(t, mapErr(cancelled, errors.New("conn closed")), context.Canceled)
 }
