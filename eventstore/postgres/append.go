@@ -69,7 +69,7 @@ func (s *Store) appendParts(ctx context.Context, parts []eventstore.StreamAppend
 			known = false // unknown, or the expectation fails on what may be an old head
 		}
 	}
-	ids := make([]uuid.UUID, 0, len(parts))
+	ids := make([][16]byte, 0, len(parts)) // [16]byte: uuid.UUID would go through driver.Valuer and text
 	for _, p := range parts {
 		for _, e := range p.Events {
 			ids = append(ids, e.ID)
@@ -171,7 +171,7 @@ const headsSQL = `SELECT h.version, h.hash, h.recorded_at
 
 // lookup reads, in one round trip, the stored records of any of ids and the heads of the
 // parts' streams.
-func (s *Store) lookup(ctx context.Context, parts []eventstore.StreamAppend, ids []uuid.UUID) (map[uuid.UUID]eventstore.Record, []head, error) {
+func (s *Store) lookup(ctx context.Context, parts []eventstore.StreamAppend, ids [][16]byte) (map[uuid.UUID]eventstore.Record, []head, error) {
 	streams := make([]string, len(parts))
 	for i, p := range parts {
 		streams[i] = p.StreamID
@@ -282,7 +282,7 @@ func (s *Store) write(ctx context.Context, parts []eventstore.StreamAppend, head
 		offs  = make([]int32, n)
 		sids  = make([]string, n)
 		vers  = make([]int64, n)
-		ids   = make([]uuid.UUID, n)
+		ids   = make([][16]byte, n)
 		types = make([]string, n)
 		svs   = make([]int32, n)
 		data  = make([][]byte, n)
@@ -306,7 +306,7 @@ func (s *Store) write(ctx context.Context, parts []eventstore.StreamAppend, head
 	var first int64
 	if n == 1 {
 		r := recs[0]
-		if err := s.pool.QueryRow(ctx, appendOneSQL, r.StreamID, int64(r.Version), r.EventID, r.Type, int32(r.SchemaVersion),
+		if err := s.pool.QueryRow(ctx, appendOneSQL, r.StreamID, int64(r.Version), [16]byte(r.EventID), r.Type, int32(r.SchemaVersion),
 			notNil(r.Data), notNil(r.Metadata), r.PrevHash[:], r.Hash[:], at, hSids, hVers, hHashes, s.hold).Scan(&first); err != nil {
 			return nil, err
 		}

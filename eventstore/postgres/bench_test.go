@@ -162,14 +162,14 @@ func baselineWriter(b *testing.B) func(w int) func(context.Context, []eventstore
 				e := evs[0]
 				version++
 				_, err := pool.Exec(ctx, `INSERT INTO baseline_events VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
-					pos.Add(1), int64(w), stream, version, e.ID, e.Type, int32(e.SchemaVersion), e.Data, e.Metadata,
+					pos.Add(1), int64(w), stream, version, [16]byte(e.ID), e.Type, int32(e.SchemaVersion), e.Data, e.Metadata,
 					time.Now(), randomHash(), randomHash())
 				return err
 			}
 			n := len(evs)
 			var (
 				positions, versions = make([]int64, n), make([]int64, n)
-				ids                 = make([]uuid.UUID, n)
+				ids                 = make([][16]byte, n) // as the store sends them: not through driver.Valuer
 				types               = make([]string, n)
 				svs                 = make([]int32, n)
 				data, meta          = make([][]byte, n), make([][]byte, n)

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
 	"github.com/custody-ledger/custody/eventstore"
@@ -121,7 +120,7 @@ func scanRecords(rows pgx.Rows, sizeHint int) ([]eventstore.Record, error) {
 	recs := make([]eventstore.Record, 0, min(sizeHint, 4096))
 	var (
 		version, position int64
-		id                uuid.UUID
+		id                [16]byte // not uuid.UUID: pgx would scan that through sql.Scanner and text
 		sv                int32
 		at                time.Time
 		prev, hash        []byte
