@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -34,10 +37,25 @@ type applier struct {
 	writer *sqldb.Writer
 	cache  *lru
 	fms    []fmPos // periods declared up to the checkpoint, in position order
+	stats  phases
+}
+
+// phases accumulates where an applier's time went (the stages overlap).
+type phases struct {
+	mu                 sync.Mutex
+	read, plan, commit time.Duration
+	rows               int
+	streamReads        atomic.Int64
+}
+
+func (p *phases) addRead(d time.Duration) {
+	p.mu.Lock()
+	p.read += d
+	p.mu.Unlock()
 }
 
 func (p *Projections) newApplier(ctx context.Context, gen int64) (*applier, error) {
-	a := &applier{p: p, gen: gen, writer: sqldb.NewWriter(gen), cache: newLRU(p.opts.CacheStreams)}
+	a := &applier{p: p, gen: gen, writer: sqldb.NewWriter(gen, p.dialect), cache: newLRU(p.opts.CacheStreams)}
 	rows, err := sqldb.ReadRows(ctx, p.db, model.ForceMajeure, gen, "")
 	if err != nil {
 		return nil, err
@@ -117,8 +135,20 @@ func (a *applier) env(fms []fmPos, upTo uint64) model.Env {
 	return env
 }
 
-// step applies at most limit events after the checkpoint and reports how many it read.
-func (a *applier) step(ctx context.Context, limit int) (int, error) {
+// decoded is a batch read from the log, its events decoded (in parallel, by the reader).
+type decoded struct {
+	recs   []eventstore.Record
+	events []model.Event // events[i] decodes recs[i]; zero for streams no read model reads
+	err    error
+}
+
+// catchUp applies the log after the checkpoint, in batches of limit, until a batch comes back
+// short (caught up), and returns how many events it applied. It is a pipeline: a reader goroutine reads and decodes ahead, the caller's
+// goroutine plans each batch (streams in parallel) and a committer goroutine writes them, each
+// in its own transaction, in order; so reading, computing and writing overlap. A batch that
+// declares force majeure waits until everything before it is committed, since it queries the
+// tables. On any error the applier must be discarded: its cache ran ahead of the tables.
+func (a *applier) catchUp(ctx context.Context, limit int) (int, error) {
 	cp, status, err := sqldb.Position(ctx, a.p.db, a.gen)
 	if err != nil {
 		return 0, err
@@ -126,44 +156,208 @@ func (a *applier) step(ctx context.Context, limit int) (int, error) {
 	if status != sqldb.StatusLive && status != sqldb.StatusBuilding {
 		return 0, errRetired
 	}
-	recs, err := a.p.store.ReadAll(ctx, cp, limit)
-	if err != nil {
-		return 0, fmt.Errorf("projections: read the log after %d: %w", cp, err)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+
+	reads := make(chan decoded, 1)
+	go a.reader(ctx, cp, limit, reads)
+
+	var (
+		mu        sync.Mutex
+		cond      = sync.NewCond(&mu)
+		committed = cp
+		applied   int // events committed
+		cerr      error
+		plans     = make(chan *batchPlan, 1)
+		done      = make(chan struct{})
+	)
+	go func() {
+		defer close(done)
+		for plan := range plans {
+			t := time.Now()
+			err := a.commit(ctx, plan)
+			mu.Lock()
+			if err != nil && cerr == nil {
+				cerr = err
+				cancel()
+			}
+			if err == nil {
+				committed = plan.to
+				applied += plan.events
+				a.stats.commit += time.Since(t)
+				a.stats.rows += len(plan.changes)
+			}
+			cond.Broadcast()
+			mu.Unlock()
+		}
+	}()
+	// waitCommitted blocks until every batch up to pos is committed (or one failed).
+	waitCommitted := func(pos uint64) error {
+		mu.Lock()
+		defer mu.Unlock()
+		for committed < pos && cerr == nil {
+			cond.Wait()
+		}
+		return cerr
 	}
-	if len(recs) == 0 {
-		return 0, nil
+	finish := func(err error) (int, error) {
+		close(plans)
+		<-done
+		cancel()
+		for range reads { // let the reader end before returning
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if cerr != nil {
+			return applied, cerr
+		}
+		return applied, err
 	}
-	plan, err := a.plan(ctx, cp, recs)
-	if err != nil {
-		return 0, err
+
+	from := cp
+	for b := range reads {
+		if b.err != nil {
+			return finish(b.err)
+		}
+		if len(b.recs) == 0 {
+			break
+		}
+		if declaresForceMajeure(b.recs) {
+			if err := waitCommitted(from); err != nil {
+				return finish(err)
+			}
+		}
+		t := time.Now()
+		plan, err := a.plan(ctx, from, b)
+		if err != nil {
+			return finish(err)
+		}
+		a.stats.plan += time.Since(t)
+		// The next batch is planned on top of this one: adopt it now; a failed commit
+		// discards the applier.
+		for _, e := range plan.entries {
+			a.cache.put(e)
+		}
+		a.fms = plan.fms
+		select {
+		case plans <- plan:
+		case <-ctx.Done():
+			return finish(ctx.Err())
+		}
+		from = plan.to
+		if len(b.recs) < limit {
+			break
+		}
 	}
-	if err := a.commit(ctx, plan); err != nil {
-		return 0, err
+	return finish(ctx.Err())
+}
+
+func declaresForceMajeure(recs []eventstore.Record) bool {
+	for _, r := range recs {
+		if strings.HasPrefix(r.StreamID, commands.ForceMajeurePrefix) {
+			return true
+		}
 	}
-	return len(recs), nil
+	return false
+}
+
+// reader reads batches after position `after` and decodes them, until a batch comes back short.
+func (a *applier) reader(ctx context.Context, after uint64, limit int, out chan<- decoded) {
+	defer close(out)
+	for {
+		t := time.Now()
+		recs, err := a.p.store.ReadAll(ctx, after, limit)
+		if err != nil {
+			err = fmt.Errorf("projections: read the log after %d: %w", after, err)
+		}
+		b := decoded{recs: recs, err: err}
+		if err == nil {
+			b.err = a.decode(&b, after)
+		}
+		a.stats.addRead(time.Since(t))
+		select {
+		case out <- b:
+		case <-ctx.Done():
+			return
+		}
+		if b.err != nil || len(recs) < limit {
+			return
+		}
+		after = recs[len(recs)-1].Position
+	}
+}
+
+// decode decodes a batch's events on every CPU: JSON decoding is most of a rebuild's work.
+func (a *applier) decode(b *decoded, after uint64) error {
+	b.events = make([]model.Event, len(b.recs))
+	for i, r := range b.recs {
+		if r.Position <= after || (i > 0 && r.Position <= b.recs[i-1].Position) {
+			return fmt.Errorf("projections: the store returned position %d after %d", r.Position, after)
+		}
+	}
+	return parallel(len(b.recs), func(i int) error {
+		r := b.recs[i]
+		if kind, _ := classify(r.StreamID); kind == model.KindOther {
+			return nil
+		}
+		e, err := toEvent(r)
+		b.events[i] = e
+		return err
+	})
+}
+
+// parallel runs fn(0..n-1) on GOMAXPROCS goroutines and returns the first error.
+func parallel(n int, fn func(i int) error) error {
+	workers := min(runtime.GOMAXPROCS(0), n)
+	if workers <= 1 {
+		for i := range n {
+			if err := fn(i); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	var (
+		next atomic.Int64
+		wg   sync.WaitGroup
+		once sync.Once
+		ferr error
+	)
+	for range workers {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= n {
+					return
+				}
+				if err := fn(i); err != nil {
+					once.Do(func() { ferr = err })
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	return ferr
 }
 
 // plan computes a batch's row changes and outbox messages, outside any transaction (so an
-// SQLite write lock is held only while writing).
-func (a *applier) plan(ctx context.Context, cp uint64, recs []eventstore.Record) (*batchPlan, error) {
+// SQLite write lock is held only while writing). Streams are projected in parallel; the
+// result is assembled in stream order, so it does not depend on scheduling.
+func (a *applier) plan(ctx context.Context, cp uint64, b decoded) (*batchPlan, error) {
+	recs := b.recs
 	end := recs[len(recs)-1].Position
 	plan := &batchPlan{from: cp, to: end, events: len(recs)}
 	var groups []*group
 	byStream := map[string]*group{}
 	var newFMs []fmPos
-	for _, r := range recs {
-		if r.Position <= cp {
-			return nil, fmt.Errorf("projections: the store returned position %d after %d", r.Position, cp)
-		}
+	for i, r := range recs {
 		plan.recorded = append(plan.recorded, r.RecordedAt)
 		kind, id := classify(r.StreamID)
 		if kind == model.KindOther {
 			continue // not a stream any read model reads (the checkpoint still passes it)
 		}
-		e, err := toEvent(r)
-		if err != nil {
-			return nil, err
-		}
+		e := b.events[i]
 		g := byStream[r.StreamID]
 		if g == nil {
 			g = &group{stream: r.StreamID, kind: kind, id: id}
@@ -195,21 +389,38 @@ func (a *applier) plan(ctx context.Context, cp uint64, recs []eventstore.Record)
 		}
 	}
 	before, after := a.env(a.fms, cp), a.env(plan.fms, end)
-	for _, g := range groups {
+	type result struct {
+		changes  []model.Change
+		messages []model.Message
+		entry    *entry
+	}
+	results := make([]result, len(groups))
+	err := parallel(len(groups), func(i int) error {
+		g := groups[i]
 		ent, err := a.prior(ctx, g, cp, before)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		all := append(slices.Clone(ent.events), g.events...)
 		res := model.Project(g.kind, g.id, all, after)
-		model.Diff(ent.rows, res.Rows, func(c model.Change) { plan.changes = append(plan.changes, c) })
+		r := &results[i]
+		model.Diff(ent.rows, res.Rows, func(c model.Change) { r.changes = append(r.changes, c) })
 		old := ent.rows[model.Notifications]
 		for k, m := range res.Messages {
 			if _, ok := old[k]; !ok {
-				plan.messages = append(plan.messages, m)
+				r.messages = append(r.messages, m)
 			}
 		}
-		plan.entries = append(plan.entries, &entry{stream: g.stream, kind: g.kind, id: g.id, events: all, rows: res.Rows})
+		r.entry = &entry{stream: g.stream, kind: g.kind, id: g.id, events: all, rows: res.Rows}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range results {
+		plan.changes = append(plan.changes, r.changes...)
+		plan.messages = append(plan.messages, r.messages...)
+		plan.entries = append(plan.entries, r.entry)
 	}
 	slices.SortFunc(plan.messages, func(x, y model.Message) int {
 		if c := compareU64(x.Position, y.Position); c != 0 {
@@ -239,6 +450,7 @@ func (a *applier) prior(ctx context.Context, g *group, cp uint64, env model.Env)
 		}
 		limit = int(g.events[0].Version - 1)
 	}
+	a.stats.streamReads.Add(1)
 	recs, err := a.p.store.ReadStream(ctx, g.stream, 1, limit)
 	if errors.Is(err, eventstore.ErrNotFound) {
 		return ent, nil
@@ -268,8 +480,12 @@ func (a *applier) prior(ctx context.Context, g *group, cp uint64, env model.Env)
 // affected lists the documents with a clock that period f may move: started before it ends,
 // deadline after it begins (or not computable).
 func (a *applier) affected(ctx context.Context, f deadline.ForceMajeure) ([]uuid.UUID, error) {
-	rows, err := a.p.db.QueryContext(ctx, fmt.Sprintf(`SELECT DISTINCT document_id FROM %s
-		WHERE start_at < $1 AND (adjusted > $2 OR error <> '') ORDER BY document_id`, model.Clocks.Name(a.gen)),
+	// Three index range scans (stopped, adjusted) and (error) rather than one OR that scans all.
+	t := model.Clocks.Name(a.gen)
+	rows, err := a.p.db.QueryContext(ctx, fmt.Sprintf(`
+		SELECT document_id FROM %s WHERE stopped = 0 AND adjusted > $2 AND start_at < $1
+		UNION SELECT document_id FROM %s WHERE stopped = 1 AND adjusted > $2 AND start_at < $1
+		UNION SELECT document_id FROM %s WHERE error > ''`, t, t, t),
 		model.Micros(f.To), model.Micros(f.From))
 	if err != nil {
 		return nil, fmt.Errorf("projections: documents under force majeure %s: %w", f.ID, err)
@@ -285,7 +501,11 @@ func (a *applier) affected(ctx context.Context, f deadline.ForceMajeure) ([]uuid
 			out = append(out, id)
 		}
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	slices.SortFunc(out, func(x, y uuid.UUID) int { return strings.Compare(x.String(), y.String()) })
+	return out, nil
 }
 
 // commit writes a batch and its checkpoint in one transaction.
@@ -316,10 +536,6 @@ func (a *applier) commit(ctx context.Context, plan *batchPlan) error {
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("projections: commit batch %d..%d: %w", plan.from+1, plan.to, err)
 	}
-	for _, e := range plan.entries {
-		a.cache.put(e)
-	}
-	a.fms = plan.fms
 	a.p.observe(plan, time.Since(start))
 	if len(plan.messages) > 0 {
 		a.p.dispatcher.Wake()

@@ -352,8 +352,8 @@ func (p *Projections) follow(ctx context.Context) error {
 			a = nil // the cache may not match the tables any more
 			n = 0
 		}
-		if n >= p.opts.BatchSize {
-			continue
+		if err == nil && n > 0 {
+			continue // look again at once: more may have come while catching up
 		}
 		t.Reset(p.opts.Poll)
 		select {
@@ -382,7 +382,7 @@ func (p *Projections) stepLive(ctx context.Context, a **applier) (int, error) {
 		}
 		*a = na
 	}
-	n, err := (*a).step(ctx, p.opts.BatchSize)
+	n, err := (*a).catchUp(ctx, p.opts.BatchSize)
 	if errors.Is(err, sqldb.ErrFenced) || errors.Is(err, errRetired) {
 		p.log.Info("projections: checkpoint moved under this runner; reloading", "generation", g.Gen)
 		*a = nil
@@ -412,11 +412,8 @@ func (p *Projections) CatchUp(ctx context.Context) (int, error) {
 	for {
 		n, err := p.stepLive(ctx, &a)
 		total += n
-		if err != nil {
+		if err != nil || n == 0 {
 			return total, err
-		}
-		if n < p.opts.BatchSize {
-			return total, nil
 		}
 	}
 }
@@ -434,6 +431,10 @@ type RebuildStats struct {
 	Position        uint64        `json:"position"`
 	Duration        time.Duration `json:"duration"`
 	EventsPerSecond float64       `json:"events_per_second"`
+	// Where the time went: reading the log, computing rows, writing and committing them,
+	// building the deferred indexes; how many rows were written and streams read back.
+	Read, Plan, Commit, Index time.Duration
+	Rows, StreamReads         int
 }
 
 // Rebuild builds every read model from position zero into a new generation of tables and,
@@ -461,15 +462,21 @@ func (p *Projections) Rebuild(ctx context.Context) (RebuildStats, error) {
 	if err != nil {
 		return fail(err)
 	}
-	for {
-		n, err := a.step(ctx, p.opts.RebuildBatchSize)
-		st.Events += n
-		if err != nil {
-			return fail(fmt.Errorf("projections: rebuild generation %d: %w", gen, err))
-		}
-		if n < p.opts.RebuildBatchSize {
-			break
-		}
+	n, err := a.catchUp(ctx, p.opts.RebuildBatchSize)
+	st.Events += n
+	if err != nil {
+		return fail(fmt.Errorf("projections: rebuild generation %d: %w", gen, err))
+	}
+	ti := time.Now()
+	if err := sqldb.CreateIndexes(ctx, p.db, gen); err != nil {
+		return fail(err)
+	}
+	st.Index = time.Since(ti)
+	// Catch up with what was appended while the indexes were built.
+	n, err = a.catchUp(ctx, p.opts.RebuildBatchSize)
+	st.Events += n
+	if err != nil {
+		return fail(fmt.Errorf("projections: rebuild generation %d: %w", gen, err))
 	}
 	pos, _, err := sqldb.Position(ctx, p.db, gen)
 	if err != nil {
@@ -480,6 +487,7 @@ func (p *Projections) Rebuild(ctx context.Context) (RebuildStats, error) {
 		return fail(err)
 	}
 	st.Position, st.Duration = pos, time.Since(start)
+	st.Read, st.Plan, st.Commit, st.Rows, st.StreamReads = a.stats.read, a.stats.plan, a.stats.commit, a.stats.rows, int(a.stats.streamReads.Load())
 	if s := st.Duration.Seconds(); s > 0 {
 		st.EventsPerSecond = float64(st.Events) / s
 	}

@@ -24,8 +24,19 @@ type Table struct {
 	Base    string
 	Cols    []Column
 	PK      int
-	Indexes [][]string
+	Indexes []Index
 }
+
+// Index is a secondary index. Indexes the runner itself needs while it builds a generation
+// (Build) are created with the table; the others only when a rebuild has caught up, because
+// building an index over a full table is much cheaper than maintaining it row by row.
+type Index struct {
+	Cols  []string
+	Build bool
+}
+
+func ix(cols ...string) Index    { return Index{Cols: cols} }
+func build(cols ...string) Index { return Index{Cols: cols, Build: true} }
 
 // Name is the table's name in generation gen: rm<gen>_<base>.
 func (t *Table) Name(gen int64) string { return fmt.Sprintf("rm%d_%s", gen, t.Base) }
@@ -49,9 +60,9 @@ func (t *Table) Col(name string) int {
 	panic("model: no column " + name + " in " + t.Base)
 }
 
-// DDL returns the statements that create the table and its indexes in generation gen. The
-// types (BIGINT, TEXT) mean the same on SQLite and PostgreSQL.
-func (t *Table) DDL(gen int64) []string {
+// DDL returns the statement that creates the table in generation gen. The types (BIGINT,
+// TEXT) mean the same on SQLite and PostgreSQL.
+func (t *Table) DDL(gen int64) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "CREATE TABLE %s (", t.Name(gen))
 	for _, c := range t.Cols {
@@ -62,9 +73,17 @@ func (t *Table) DDL(gen int64) []string {
 		fmt.Fprintf(&b, "%s %s, ", c.Name, typ)
 	}
 	fmt.Fprintf(&b, "PRIMARY KEY (%s))", strings.Join(t.ColNames()[:t.PK], ", "))
-	out := []string{b.String()}
-	for i, ix := range t.Indexes {
-		out = append(out, fmt.Sprintf("CREATE INDEX %s_i%d ON %s (%s)", t.Name(gen), i, t.Name(gen), strings.Join(ix, ", ")))
+	return b.String()
+}
+
+// IndexDDL returns the statements that create the table's secondary indexes in generation
+// gen: those needed while building (build true) or the others.
+func (t *Table) IndexDDL(gen int64, build bool) []string {
+	var out []string
+	for i, x := range t.Indexes {
+		if x.Build == build {
+			out = append(out, fmt.Sprintf("CREATE INDEX %s_i%d ON %s (%s)", t.Name(gen), i, t.Name(gen), strings.Join(x.Cols, ", ")))
+		}
 	}
 	return out
 }
@@ -79,7 +98,7 @@ var (
 		txt("document_id"), txt("status"), txt("method"), txt("application_no"), txt("service_code"), txt("city"),
 		txt("holder_org"), txt("holder_unit"), txt("holder_employee"), num("holder_since"),
 		num("version"), num("last_occurred"), num("last_position"), txt("state"),
-	}, Indexes: [][]string{{"holder_unit"}}}
+	}, Indexes: []Index{ix("holder_unit")}}
 
 	// Intervals: custody intervals of each document (domain.CustodyIntervals).
 	Intervals = &Table{Base: "intervals", PK: 2, Cols: []Column{
@@ -96,20 +115,20 @@ var (
 		num("start_at"), num("deadline"), num("adjusted"), num("breach"), txt("source"), txt("charged"),
 		txt("start_holder"), num("stopped"), num("stopped_at"), txt("stop_event"), txt("stop_type"),
 		txt("force_majeure"), txt("error"), txt("missed_event"), num("due"),
-	}, Indexes: [][]string{{"stopped", "adjusted"}, {"due"}}}
+	}, Indexes: []Index{build("stopped", "adjusted"), build("error"), ix("due")}} // the first two find clocks a force-majeure period moves
 
 	// Charges: liability per document (domain.Liability): losses, missed deadlines, missing lines.
 	Charges = &Table{Base: "charges", PK: 2, Cols: []Column{
 		txt("document_id"), num("seq"), txt("org"), txt("kind"), txt("rule"), txt("source"), num("at"),
 		txt("holder"), txt("event_ids"), txt("reasons"), num("for_commission"), txt("corrected_by"),
-	}, Indexes: [][]string{{"org", "at"}, {"at"}}}
+	}, Indexes: []Index{ix("org", "at"), ix("at")}}
 
 	// Notifications: every notification a trigger of DOMAIN.md produced, with masked contact.
 	// Delivery status lives in the outbox, which outlives generations.
 	Notifications = &Table{Base: "notifications", PK: 1, Cols: []Column{
 		txt("dedup_key"), txt("document_id"), txt("trigger_event"), txt("trigger_type"), txt("channel"),
 		num("position"), num("created_at"), txt("recipient"), txt("text_ru"), txt("text_kk"), txt("source"), txt("details"),
-	}, Indexes: [][]string{{"position"}, {"document_id"}}}
+	}, Indexes: []Index{ix("position"), ix("document_id")}}
 
 	// Registries: one row per registry stream.
 	Registries = &Table{Base: "registries", PK: 1, Cols: []Column{
@@ -117,7 +136,7 @@ var (
 		txt("courier"), num("formed_at"), txt("formed_date"), num("handed_at"), num("accepted_at"), txt("accepted_by"),
 		num("n_lines"), num("n_accepted"), num("n_missing"), num("n_damaged"), num("n_extra"),
 		num("version"), num("last_position"),
-	}, Indexes: [][]string{{"formed_at"}}}
+	}, Indexes: []Index{ix("formed_at")}}
 
 	// RegistryLines: the lines of each registry and what became of each (listed, handed_over,
 	// accepted, damaged, missing, extra), from the registry stream.

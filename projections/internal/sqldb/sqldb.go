@@ -229,7 +229,11 @@ func Create(ctx context.Context, db *sql.DB, d Dialect, status string, now time.
 		if _, err := tx.ExecContext(ctx, "DROP TABLE IF EXISTS "+t.Name(gen)); err != nil {
 			return 0, fmt.Errorf("projections: new generation: %w", err)
 		}
-		for _, stmt := range t.DDL(gen) {
+		stmts := append([]string{t.DDL(gen)}, t.IndexDDL(gen, true)...)
+		if status == StatusLive { // built incrementally while it serves: every index from the start
+			stmts = append(stmts, t.IndexDDL(gen, false)...)
+		}
+		for _, stmt := range stmts {
 			if _, err := tx.ExecContext(ctx, stmt); err != nil {
 				return 0, fmt.Errorf("projections: create %s: %w", t.Name(gen), err)
 			}
@@ -254,6 +258,19 @@ var errLiveExists = errors.New("projections: a live generation exists")
 // IsLiveExists reports the error Create returns when asked for a first live generation that
 // another process made first.
 func IsLiveExists(err error) bool { return errors.Is(err, errLiveExists) }
+
+// CreateIndexes creates the secondary indexes a generation being built does without (see
+// model.Index), before it is switched to.
+func CreateIndexes(ctx context.Context, db *sql.DB, gen int64) error {
+	for _, t := range model.Tables {
+		for _, stmt := range t.IndexDDL(gen, false) {
+			if _, err := db.ExecContext(ctx, stmt); err != nil {
+				return fmt.Errorf("projections: index %s: %w", t.Name(gen), err)
+			}
+		}
+	}
+	return nil
+}
 
 // Switch makes gen the live generation and retires the one before, atomically.
 func Switch(ctx context.Context, db *sql.DB, gen int64, now time.Time) error {
@@ -324,13 +341,24 @@ const maxChunk = 128
 // powers of two, so each table has a handful of distinct statements (pgx caches prepared
 // statements by text).
 type Writer struct {
-	gen   int64
-	mu    sync.Mutex
-	cache map[string]string
+	gen     int64
+	dialect Dialect
+	mu      sync.Mutex
+	cache   map[string]string
 }
 
 // NewWriter returns a writer for generation gen.
-func NewWriter(gen int64) *Writer { return &Writer{gen: gen, cache: map[string]string{}} }
+func NewWriter(gen int64, d Dialect) *Writer { return &Writer{gen: gen, dialect: d, cache: map[string]string{}} }
+
+// param is the n-th placeholder. SQLite gets anonymous "?" (the arguments come in placeholder
+// order): it resolves "$n" by name, a linear search per parameter, which made statements of
+// thousands of parameters quadratic.
+func (w *Writer) param(n int) string {
+	if w.dialect == SQLite {
+		return "?"
+	}
+	return "$" + strconv.Itoa(n)
+}
 
 // Apply writes the changes: deletions first, then upserts, table by table.
 func (w *Writer) Apply(ctx context.Context, tx *sql.Tx, changes []model.Change) error {
@@ -418,7 +446,7 @@ func (w *Writer) statement(t *model.Table, del bool, n int) string {
 				if j > 0 {
 					b.WriteString(" AND ")
 				}
-				fmt.Fprintf(&b, "%s = $%d", cols[j], p)
+				fmt.Fprintf(&b, "%s = %s", cols[j], w.param(p))
 				p++
 			}
 			b.WriteString(")")
@@ -434,7 +462,7 @@ func (w *Writer) statement(t *model.Table, del bool, n int) string {
 				if j > 0 {
 					b.WriteString(", ")
 				}
-				fmt.Fprintf(&b, "$%d", p)
+				b.WriteString(w.param(p))
 				p++
 			}
 			b.WriteString(")")
