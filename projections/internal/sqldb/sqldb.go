@@ -348,7 +348,9 @@ type Writer struct {
 }
 
 // NewWriter returns a writer for generation gen.
-func NewWriter(gen int64, d Dialect) *Writer { return &Writer{gen: gen, dialect: d, cache: map[string]string{}} }
+func NewWriter(gen int64, d Dialect) *Writer {
+	return &Writer{gen: gen, dialect: d, cache: map[string]string{}}
+}
 
 // param is the n-th placeholder. SQLite gets anonymous "?" (the arguments come in placeholder
 // order): it resolves "$n" by name, a linear search per parameter, which made statements of
