@@ -99,13 +99,10 @@ func BenchmarkAppend(b *testing.B) {
 }
 
 // runWriters runs b.N appends of size events spread over writers goroutines and reports (and
-// returns) events per second.
+// returns) events per second. Events are made inside the loop, as storetest.Bench does: made
+// beforehand, b.N batches of them would be a large live heap for the GC to mark.
 func runWriters(b *testing.B, writers, size int, newWriter func(w int) func(context.Context, []eventstore.EventData) error) float64 {
 	ctx := context.Background()
-	batches := make([][]eventstore.EventData, b.N) // made before the clock starts
-	for i := range batches {
-		batches[i] = benchEvents(size)
-	}
 	var (
 		next atomic.Int64
 		wg   sync.WaitGroup
@@ -116,12 +113,8 @@ func runWriters(b *testing.B, writers, size int, newWriter func(w int) func(cont
 	for w := range writers {
 		write := newWriter(w)
 		wg.Go(func() {
-			for {
-				i := next.Add(1) - 1
-				if i >= int64(b.N) {
-					return
-				}
-				if err := write(ctx, batches[i]); err != nil {
+			for next.Add(1) <= int64(b.N) {
+				if err := write(ctx, benchEvents(size)); err != nil {
 					fail.Store(err)
 					return
 				}
