@@ -232,11 +232,14 @@ func (s *Store) lookup(ctx context.Context, parts []eventstore.StreamAppend, ids
 
 const appendSQL = `SELECT custody_append($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`
 
-// appendOneSQL is appendSQL for a single event, with scalar parameters: encoding ten
-// one-element arrays cost the client more than the rest of the call.
+// appendOneSQL is appendSQL for a single event, with scalar parameters: encoding one-element
+// arrays cost the client more than the rest of the call. $11..$13 (the head) are NULL for a
+// new stream.
 const appendOneSQL = `SELECT custody_append(ARRAY[0], ARRAY[$1::text], ARRAY[$2::bigint], ARRAY[$3::uuid],
        ARRAY[$4::text], ARRAY[$5::int], ARRAY[$6::bytea], ARRAY[$7::bytea], ARRAY[$8::bytea], ARRAY[$9::bytea],
-       $10, $11::text[], $12::bigint[], $13::bytea[], $14)`
+       $10, CASE WHEN $11::text IS NULL THEN '{}' ELSE ARRAY[$11::text] END,
+       CASE WHEN $11::text IS NULL THEN '{}' ELSE ARRAY[$12::bigint] END,
+       CASE WHEN $11::text IS NULL THEN '{}' ELSE ARRAY[$13::bytea] END, $14)`
 
 // write seals the parts' events onto the given heads (version, hash chain, recorded time)
 // and stores them with one call of custody_append, in the statement's implicit transaction.
@@ -271,6 +274,26 @@ func (s *Store) write(ctx context.Context, parts []eventstore.StreamAppend, head
 		out[i] = eventstore.AppendResult{StreamID: p.StreamID, Version: v, Records: rs}
 	}
 
+	var first int64
+	if n == 1 {
+		r := recs[0]
+		var (
+			hSid  *string
+			hVer  *int64
+			hHash []byte
+		)
+		if h := heads[0]; h.version > 0 {
+			v := int64(h.version)
+			hSid, hVer, hHash = &r.StreamID, &v, h.hash[:]
+		}
+		if err := s.pool.QueryRow(ctx, appendOneSQL, r.StreamID, int64(r.Version), [16]byte(r.EventID), r.Type, int32(r.SchemaVersion),
+			notNil(r.Data), notNil(r.Metadata), r.PrevHash[:], r.Hash[:], at, hSid, hVer, hHash, s.hold).Scan(&first); err != nil {
+			return nil, err
+		}
+		r.Position = uint64(first)
+		return out, nil
+	}
+
 	// Rows go sorted by stream (stable, so each stream's versions ascend): every append
 	// locks index entries in the same order. Each row carries its offset in request order.
 	order := make([]int, n)
@@ -301,17 +324,6 @@ func (s *Store) write(ctx context.Context, parts []eventstore.StreamAppend, head
 		if h.version > 0 {
 			hSids, hVers, hHashes = append(hSids, parts[i].StreamID), append(hVers, int64(h.version)), append(hHashes, h.hash[:])
 		}
-	}
-
-	var first int64
-	if n == 1 {
-		r := recs[0]
-		if err := s.pool.QueryRow(ctx, appendOneSQL, r.StreamID, int64(r.Version), [16]byte(r.EventID), r.Type, int32(r.SchemaVersion),
-			notNil(r.Data), notNil(r.Metadata), r.PrevHash[:], r.Hash[:], at, hSids, hVers, hHashes, s.hold).Scan(&first); err != nil {
-			return nil, err
-		}
-		r.Position = uint64(first)
-		return out, nil
 	}
 	if err := s.pool.QueryRow(ctx, appendSQL, offs, sids, vers, ids, types, svs, data, meta, prevs, hashs, at,
 		hSids, hVers, hHashes, s.hold).Scan(&first); err != nil {
