@@ -44,14 +44,17 @@ func Bench(b *testing.B, h BenchHarness) {
 	}
 	b.Run("AppendBatch/size=100", func(b *testing.B) { benchAppend(b, h, 1, 100) })
 
-	// The read benchmarks share one prefilled store across b.N rounds.
+	// The read benchmarks share one prefilled store across b.N rounds. It belongs to the parent
+	// benchmark: Go runs a sub-benchmark's cleanups after every round, which would drop a
+	// schema or a temporary directory still in use.
 	var (
 		once sync.Once
 		log  eventstore.Store
+		root = b
 	)
 	prefilled := func(b *testing.B) eventstore.Store {
 		once.Do(func() {
-			log = h.New(b)
+			log = h.New(root)
 			ctx := context.Background()
 			for i := range benchLogSize / 100 {
 				if _, err := log.Append(ctx, fmt.Sprintf("bench-%d", i%50), eventstore.Any, benchEvents(100)...); err != nil {
