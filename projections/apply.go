@@ -477,16 +477,21 @@ func (a *applier) prior(ctx context.Context, g *group, cp uint64, env model.Env)
 	return ent, nil
 }
 
-// affected lists the documents with a clock that period f may move: started before it ends,
-// deadline after it begins (or not computable).
+// affected lists the documents with a clock that period f may move: in its region (when it
+// names one), started before it ends, deadline after it begins (or not computable).
 func (a *applier) affected(ctx context.Context, f deadline.ForceMajeure) ([]uuid.UUID, error) {
-	// Three index range scans (stopped, adjusted) and (error) rather than one OR that scans all.
-	t := model.Clocks.Name(a.gen)
+	// Range scans on (stopped, adjusted) and (error) rather than one OR that scans everything.
+	c, d := model.Clocks.Name(a.gen), model.Documents.Name(a.gen)
+	region := ""
+	args := []any{model.Micros(f.To), model.Micros(f.From)}
+	if f.Region != "" {
+		region = " AND c.document_id IN (SELECT document_id FROM " + d + " WHERE city = $3)"
+		args = append(args, f.Region)
+	}
 	rows, err := a.p.db.QueryContext(ctx, fmt.Sprintf(`
-		SELECT document_id FROM %s WHERE stopped = 0 AND adjusted > $2 AND start_at < $1
-		UNION SELECT document_id FROM %s WHERE stopped = 1 AND adjusted > $2 AND start_at < $1
-		UNION SELECT document_id FROM %s WHERE error > ''`, t, t, t),
-		model.Micros(f.To), model.Micros(f.From))
+		SELECT c.document_id FROM %s c WHERE c.stopped = 0 AND c.adjusted > $2 AND c.start_at < $1%s
+		UNION SELECT c.document_id FROM %s c WHERE c.stopped = 1 AND c.adjusted > $2 AND c.start_at < $1%s
+		UNION SELECT c.document_id FROM %s c WHERE c.error > ''`, c, region, c, region, c), args...)
 	if err != nil {
 		return nil, fmt.Errorf("projections: documents under force majeure %s: %w", f.ID, err)
 	}
@@ -527,7 +532,7 @@ func (a *applier) commit(ctx context.Context, plan *batchPlan) error {
 	if a.p.opts.NotifyMaxAge > 0 {
 		expire = now.Add(-a.p.opts.NotifyMaxAge)
 	}
-	if err := notify.Enqueue(ctx, tx, plan.messages, now, expire); err != nil {
+	if err := notify.Enqueue(ctx, tx, a.p.dialect, plan.messages, now, expire); err != nil {
 		return err
 	}
 	if err := a.p.failpoint("after-apply"); err != nil {

@@ -50,7 +50,7 @@ type storedRecord struct {
 // minutes, so the log is cached in the temporary directory.
 func benchLog(b *testing.B, n int) []eventstore.Record {
 	b.Helper()
-	path := filepath.Join(os.TempDir(), fmt.Sprintf("custody-bench-log-%d.gob", n))
+	path := filepath.Join(os.TempDir(), fmt.Sprintf("custody-bench-log-%d-cities.gob", n))
 	if f, err := os.Open(path); err == nil {
 		defer f.Close()
 		var srs []storedRecord
@@ -63,7 +63,8 @@ func benchLog(b *testing.B, n int) []eventstore.Record {
 	start := time.Now()
 	// Each demo run writes the 50 days before its Now (its ids derive from that start day), 45
 	// documents a working day (the demo's ЦОН documents of a day must be routed before its
-	// RAGS registry at 17:00); successive runs are a day apart.
+	// RAGS registry at 17:00), in a city of its own (the pilot runs in every city at once, each
+	// with its own force-majeure days); successive runs are a day apart.
 	for run := 0; ; run++ {
 		head, err := m.Head(ctx)
 		require.NoError(b, err)
@@ -73,7 +74,7 @@ func benchLog(b *testing.B, n int) []eventstore.Record {
 		now := almaty(2026, 3, 1, 18, 0).AddDate(0, 0, run)
 		require.Equal(b, 2026, now.Year(), "the calendar covers 2025 to 2027")
 		svc := commands.New(m, commands.WithClock(func() time.Time { return now }))
-		_, err = demo.Generate(ctx, svc, demo.Options{Documents: 1600, PerDay: 45, Now: now})
+		_, err = demo.Generate(ctx, svc, demo.Options{Documents: 1600, PerDay: 45, Now: now, City: benchCity(run)})
 		require.NoError(b, err)
 		if run%10 == 9 {
 			b.Logf("generated %d events in %s", head, time.Since(start).Round(time.Second))
@@ -91,6 +92,17 @@ func benchLog(b *testing.B, n int) []eventstore.Record {
 		}
 	}
 	return recs
+}
+
+// benchCity is the demo city with its own name and units.
+func benchCity(n int) demo.City {
+	c := demo.Almaty
+	suffix := fmt.Sprintf("-%02d", n)
+	c.Name += suffix
+	for _, h := range []*domain.Holder{&c.RAGS, &c.GKCourier, &c.GKAccumulation, &c.GKIssuance, &c.KaspiIntake, &c.KaspiCourier, &c.Postomat} {
+		h.Unit += suffix
+	}
+	return c
 }
 
 func fromStored(srs []storedRecord) []eventstore.Record {

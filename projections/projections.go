@@ -445,6 +445,16 @@ type RebuildStats struct {
 // shared: a rebuild enqueues nothing that was enqueued before.
 func (p *Projections) Rebuild(ctx context.Context) (RebuildStats, error) {
 	start := time.Now()
+	// A rebuild killed outright leaves its tables behind; one started over a day ago is dead.
+	if gens, err := sqldb.Generations(ctx, p.db); err == nil {
+		for _, g := range gens {
+			if g.Status == sqldb.StatusBuilding && g.CreatedAt.Before(start.Add(-24*time.Hour)) {
+				if err := sqldb.Drop(ctx, p.db, g.Gen); err != nil {
+					p.log.Warn("projections: drop abandoned generation", "generation", g.Gen, "err", err)
+				}
+			}
+		}
+	}
 	gen, err := sqldb.Create(ctx, p.db, p.dialect, sqldb.StatusBuilding, start)
 	if err != nil {
 		return RebuildStats{}, err

@@ -47,8 +47,8 @@ func outbox(t *testing.T, n int) (*sql.DB, []model.Message) {
 	}
 	tx, err := s.DB().BeginTx(ctx, nil)
 	require.NoError(t, err)
-	require.NoError(t, notify.Enqueue(ctx, tx, msgs, time.Now(), time.Time{}))
-	require.NoError(t, notify.Enqueue(ctx, tx, msgs, time.Now(), time.Time{}), "enqueueing again adds nothing")
+	require.NoError(t, notify.Enqueue(ctx, tx, sqldb.SQLite, msgs, time.Now(), time.Time{}))
+	require.NoError(t, notify.Enqueue(ctx, tx, sqldb.SQLite, msgs, time.Now(), time.Time{}), "enqueueing again adds nothing")
 	require.NoError(t, tx.Commit())
 	return s.DB(), msgs
 }

@@ -14,9 +14,11 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/custody-ledger/custody/projections/internal/model"
+	"github.com/custody-ledger/custody/projections/internal/sqldb"
 )
 
 // Outbox row statuses.
@@ -33,26 +35,51 @@ type Execer interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
 }
 
-// Enqueue inserts messages into the outbox inside the caller's transaction. A key already
-// there is left alone (ON CONFLICT DO NOTHING): that is what makes a replay or a rebuild
-// enqueue nothing twice. Messages triggered before `expireBefore` (when not zero) are
-// recorded as expired instead of sent.
-func Enqueue(ctx context.Context, tx Execer, msgs []model.Message, now, expireBefore time.Time) error {
-	for _, m := range msgs {
-		status := StatusPending
-		switch {
-		case m.NoContact:
-			status = StatusUndeliverable
-		case !expireBefore.IsZero() && m.CreatedAt.Before(expireBefore):
-			status = StatusExpired
+// Enqueue inserts messages into the outbox inside the caller's transaction, many rows per
+// statement. A key already there is left alone (ON CONFLICT DO NOTHING): that is what makes a
+// replay or a rebuild enqueue nothing twice. Messages triggered before `expireBefore` (when
+// not zero) are recorded as expired instead of sent.
+func Enqueue(ctx context.Context, tx Execer, d sqldb.Dialect, msgs []model.Message, now, expireBefore time.Time) error {
+	const cols = 9
+	for len(msgs) > 0 {
+		n := min(len(msgs), 200)
+		var (
+			b    strings.Builder
+			args = make([]any, 0, n*cols)
+		)
+		b.WriteString(`INSERT INTO projections_outbox (dedup_key, document_id, channel, position, created_at, payload, status,
+			enqueued_at, last_error) VALUES `)
+		for i, m := range msgs[:n] {
+			status := StatusPending
+			switch {
+			case m.NoContact:
+				status = StatusUndeliverable
+			case !expireBefore.IsZero() && m.CreatedAt.Before(expireBefore):
+				status = StatusExpired
+			}
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString("(")
+			for j := range cols {
+				if j > 0 {
+					b.WriteString(", ")
+				}
+				if d == sqldb.SQLite {
+					b.WriteString("?") // SQLite looks $n up by name: quadratic in wide statements
+				} else {
+					fmt.Fprintf(&b, "$%d", i*cols+j+1)
+				}
+			}
+			b.WriteString(")")
+			args = append(args, m.DedupKey, m.DocumentID, m.Channel, int64(m.Position), model.Micros(m.CreatedAt),
+				string(m.Payload), status, now.UnixMicro(), "")
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO projections_outbox
-			(dedup_key, document_id, channel, position, created_at, payload, status, attempts, next_attempt_at, last_error, enqueued_at, delivered_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, 0, 0, '', $8, 0) ON CONFLICT (dedup_key) DO NOTHING`,
-			m.DedupKey, m.DocumentID, m.Channel, int64(m.Position), model.Micros(m.CreatedAt), string(m.Payload), status,
-			now.UnixMicro()); err != nil {
-			return fmt.Errorf("notify: enqueue %s: %w", m.DedupKey, err)
+		b.WriteString(" ON CONFLICT (dedup_key) DO NOTHING")
+		if _, err := tx.ExecContext(ctx, b.String(), args...); err != nil {
+			return fmt.Errorf("notify: enqueue %d messages: %w", n, err)
 		}
+		msgs = msgs[n:]
 	}
 	return nil
 }

@@ -76,6 +76,7 @@ type Custody struct {
 	Holder      *domain.Holder `json:"holder,omitempty"`
 	HolderSince *time.Time     `json:"holder_since,omitempty"`
 	Version     int64          `json:"version"`
+	Flags       domain.Flags   `json:"flags"`
 	Intervals   []Interval     `json:"intervals"`
 	Liability   []Charge       `json:"liability"`
 	Deadlines   []Clock        `json:"deadlines"`
@@ -90,11 +91,11 @@ func (q *Queries) Custody(ctx context.Context, id uuid.UUID) (Custody, error) {
 	}
 	c := Custody{DocumentID: id, Intervals: []Interval{}, Liability: []Charge{}, Deadlines: []Clock{}, Disputes: []Dispute{}}
 	var (
-		ho, hu, he string
-		since      int64
+		ho, hu, he, flags string
+		since             int64
 	)
-	err = q.db.QueryRowContext(ctx, fmt.Sprintf(`SELECT status, holder_org, holder_unit, holder_employee, holder_since, version
-		FROM %s WHERE document_id = $1`, model.Documents.Name(gen)), id.String()).Scan(&c.State, &ho, &hu, &he, &since, &c.Version)
+	err = q.db.QueryRowContext(ctx, fmt.Sprintf(`SELECT status, holder_org, holder_unit, holder_employee, holder_since, version, flags
+		FROM %s WHERE document_id = $1`, model.Documents.Name(gen)), id.String()).Scan(&c.State, &ho, &hu, &he, &since, &c.Version, &flags)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Custody{}, fmt.Errorf("document %s: %w", id, ErrNotFound)
 	}
@@ -104,6 +105,7 @@ func (q *Queries) Custody(ctx context.Context, id uuid.UUID) (Custody, error) {
 	if ho != "" {
 		c.Holder, c.HolderSince = &domain.Holder{Org: domain.Org(ho), Unit: hu, EmployeeID: he}, atPtr(since)
 	}
+	c.Flags = decodeJSON[domain.Flags](flags)
 	if err := q.each(ctx, fmt.Sprintf(`SELECT holder_org, holder_unit, holder_employee, from_at, to_at, opened_by, opened_type,
 		closed_by, closed_type FROM %s WHERE document_id = $1 ORDER BY seq`, model.Intervals.Name(gen)), []any{id.String()},
 		func(s rowScanner) error {

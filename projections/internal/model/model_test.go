@@ -54,7 +54,7 @@ func TestDocumentRows(t *testing.T) {
 	require.NotNil(t, doc)
 	assert.Equal(t, string(domain.StatusInCell), doc[1])
 	assert.Equal(t, "PM-ALA-0042", doc[Documents.Col("holder_unit")])
-	assert.NotContains(t, doc[Documents.Col("state")], demo.Recipient(7).IIN, "personal data stays out of the read model")
+	assert.NotContains(t, doc[Documents.Col("flags")], demo.Recipient(7).IIN, "personal data stays out of the read model")
 
 	assert.Len(t, res.Rows[Intervals], 7, "RAGS, GK courier, accumulation, GK courier, Kaspi intake, Kaspi courier, postomat")
 	// P.28: one Kaspi app notification for the placement, with the raw contact only in the message.

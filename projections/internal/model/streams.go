@@ -104,7 +104,7 @@ func Document(id uuid.UUID, events []Event, env Env) Result {
 	}
 	res.Rows.Add(Documents, Row{ids, string(st.Status), string(st.Method), st.ApplicationNo, st.ServiceCode, st.City,
 		string(ho.Org), ho.Unit, ho.EmployeeID, Micros(st.HolderSince), int64(st.Version), Micros(st.LastOccurred),
-		int64(last.Position), JSON(st)})
+		int64(last.Position), JSON(st.Flags)})
 
 	for i, iv := range domain.CustodyIntervals(evs) {
 		var to int64

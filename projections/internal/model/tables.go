@@ -97,8 +97,8 @@ var (
 	Documents = &Table{Base: "documents", PK: 1, Cols: []Column{
 		txt("document_id"), txt("status"), txt("method"), txt("application_no"), txt("service_code"), txt("city"),
 		txt("holder_org"), txt("holder_unit"), txt("holder_employee"), num("holder_since"),
-		num("version"), num("last_occurred"), num("last_position"), txt("state"),
-	}, Indexes: []Index{ix("holder_unit")}}
+		num("version"), num("last_occurred"), num("last_position"), txt("flags"),
+	}, Indexes: []Index{ix("holder_unit"), build("city")}} // city: the region a force-majeure period covers
 
 	// Intervals: custody intervals of each document (domain.CustodyIntervals).
 	Intervals = &Table{Base: "intervals", PK: 2, Cols: []Column{
