@@ -408,7 +408,7 @@ func (a *applier) plan(ctx context.Context, cp uint64, b decoded) (*batchPlan, e
 		old := ent.rows[model.Notifications]
 		for k, m := range res.Messages {
 			if _, ok := old[k]; !ok {
-				r.messages = append(r.messages, m)
+				r.messages = append(r.messages, m.Encode())
 			}
 		}
 		r.entry = &entry{stream: g.stream, kind: g.kind, id: g.id, events: all, rows: res.Rows}

@@ -240,7 +240,7 @@ func drive(ctx context.Context, svc *commands.Service, rate int, d time.Duration
 	}
 	c := demo.Almaty
 	var wg sync.WaitGroup
-	for w := range 32 {
+	for w := range 64 {
 		wg.Go(func() {
 			for n := w * 1_000_000; ctx.Err() == nil; n++ {
 				if err := journey(ctx, svc, c, n, wait, &req, &ev); err != nil && ctx.Err() == nil {

@@ -63,7 +63,7 @@ func TestDocumentRows(t *testing.T) {
 	for k, n := range res.Rows[Notifications] {
 		assert.Equal(t, ChannelKaspiApp, n[Notifications.Col("channel")])
 		assert.NotContains(t, n[Notifications.Col("recipient")], demo.Recipient(7).Phone)
-		m := res.Messages[k]
+		m := res.Messages[k].Encode()
 		var p Payload
 		require.NoError(t, json.Unmarshal(m.Payload, &p))
 		assert.Equal(t, demo.Recipient(7), p.Recipient)

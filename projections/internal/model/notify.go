@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -66,7 +67,7 @@ func notifications(res *Result, id uuid.UUID, events []Event, env Env) {
 	for _, e := range events {
 		before := s
 		s = domain.Evolve(s, e.Event)
-		if !slices.Contains(domain.Allowed(before.Status), e.Type) {
+		if !allowed(before.Status, e.Type) {
 			continue // replay stays total: an event that did not fit triggers nothing
 		}
 		var (
@@ -132,12 +133,37 @@ func notifications(res *Result, id uuid.UUID, events []Event, env Env) {
 			key := DedupKey(id, e.ID, ch)
 			res.Rows.Add(Notifications, Row{key, id.String(), e.ID.String(), string(e.Type), ch, int64(e.Position),
 				Micros(e.OccurredAt), JSON(contact.Masked()), text.RU, text.KK, source, JSON(det)})
-			body := JSON(Payload{DedupKey: key, DocumentID: id, TriggerID: e.ID, TriggerType: e.Type, Channel: ch,
-				Recipient: contact, Text: text, Source: source, Details: det, CreatedAt: e.OccurredAt.In(domain.Almaty)})
 			res.Messages[key] = Message{DedupKey: key, DocumentID: id.String(), Channel: ch, Position: e.Position,
-				CreatedAt: e.OccurredAt, Payload: []byte(body), NoContact: s.Recipient == nil}
+				CreatedAt: e.OccurredAt, NoContact: s.Recipient == nil,
+				body: &Payload{DedupKey: key, DocumentID: id, TriggerID: e.ID, TriggerType: e.Type, Channel: ch,
+					Recipient: contact, Text: text, Source: source, Details: det, CreatedAt: e.OccurredAt.In(domain.Almaty)}}
 		}
 	}
+}
+
+// allowedSets holds domain.Allowed for every status, so replay does not rebuild the list per
+// event.
+var allowedSets = sync.OnceValue(func() map[domain.Status]map[domain.EventType]bool {
+	out := map[domain.Status]map[domain.EventType]bool{}
+	for _, s := range []domain.Status{domain.StatusNew, domain.StatusRequested, domain.StatusIssued, domain.StatusCollectedFromRags,
+		domain.StatusAtAccumulation, domain.StatusRouted, domain.StatusPacked, domain.StatusToKaspiIntake, domain.StatusAtKaspiIntake,
+		domain.StatusOutForDelivery, domain.StatusInCell, domain.StatusCollected, domain.StatusRemovedFromCell,
+		domain.StatusReturnedToIntake, domain.StatusReturnToCON, domain.StatusAtIssuance, domain.StatusIssuedToRecipient,
+		domain.StatusStored, domain.StatusLost, domain.StatusLossActRegistered, domain.StatusCancelled, domain.StatusDuplicateIssued} {
+		set := map[domain.EventType]bool{}
+		for _, t := range domain.Allowed(s) {
+			set[t] = true
+		}
+		out[s] = set
+	}
+	return out
+})
+
+func allowed(s domain.Status, t domain.EventType) bool {
+	if set, ok := allowedSets()[s]; ok {
+		return set[t]
+	}
+	return slices.Contains(domain.Allowed(s), t) // a status added to domain later
 }
 
 func unmarshal(s string, v any) error {

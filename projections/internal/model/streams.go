@@ -46,8 +46,18 @@ type Message struct {
 	Channel    string
 	Position   uint64
 	CreatedAt  time.Time
-	Payload    []byte // JSON, with the recipient's raw contact
+	Payload    []byte // JSON, with the recipient's raw contact (see Encode)
 	NoContact  bool   // the document has no recipient contact (a ЦОН-route document)
+	body       *Payload
+}
+
+// Encode fills Payload. Only new messages are encoded: a document's older notifications are
+// projected again with every batch that touches it, and then dropped.
+func (m Message) Encode() Message {
+	if m.Payload == nil && m.body != nil {
+		m.Payload = []byte(JSON(m.body))
+	}
+	return m
 }
 
 // StreamKind tells the stream families apart by their name prefix (commands.DocumentPrefix...).
