@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -50,8 +51,10 @@ type Config struct {
 	// ForceMajeure lists the declared force-majeure periods that move deadlines (a read model
 	// provides it); nil: none, deadlines are shown as the table gives them.
 	ForceMajeure func(ctx context.Context) ([]deadline.ForceMajeure, error)
-	// Routes adds routes to the built-in ones (the read models' endpoints). Each must be
-	// described in openapi.json.
+	// ReadModels serves the read-model routes of API.md (registries, overdue, custody,
+	// liability, notifications) once the key is checked; nil: they answer 503 unavailable.
+	ReadModels http.Handler
+	// Routes adds routes to the built-in ones. Each must be described in openapi.json.
 	Routes []Route
 }
 
@@ -86,6 +89,7 @@ type Server struct {
 	routes      []Route
 	mux         *http.ServeMux
 	readiness   time.Duration
+	readModels  http.Handler
 }
 
 // New builds a Server from cfg.
@@ -94,7 +98,8 @@ func New(cfg Config) (*Server, error) {
 		return nil, errors.New("api: Config.Service and Config.Keys are required")
 	}
 	s := &Server{svc: cfg.Service, keys: cfg.Keys, log: cfg.Logger, ready: cfg.Ready, limit: cfg.BodyLimit,
-		cal: cfg.Calendar, fm: cfg.ForceMajeure, registry: cfg.Metrics, readiness: 2 * time.Second}
+		cal: cfg.Calendar, fm: cfg.ForceMajeure, registry: cfg.Metrics, readiness: 2 * time.Second,
+		readModels: cfg.ReadModels}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
@@ -112,7 +117,7 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.metrics, s.promHandler = m, promHandler(s.registry)
-	s.routes = append(s.builtinRoutes(), cfg.Routes...)
+	s.routes = slices.Concat(s.builtinRoutes(), s.readModelRoutes(), cfg.Routes)
 	s.mux = http.NewServeMux()
 	for _, rt := range s.routes {
 		if err := register(s.mux, rt.Pattern(), s.route(rt)); err != nil {

@@ -20,6 +20,7 @@ import (
 	"github.com/custody-ledger/custody/commands"
 	"github.com/custody-ledger/custody/domain"
 	"github.com/custody-ledger/custody/eventstore/memory"
+	"github.com/custody-ledger/custody/projections/query"
 )
 
 var update = flag.Bool("update", false, "rewrite api/openapi.json from openAPIDoc")
@@ -56,7 +57,7 @@ func TestOpenAPIDescribesEveryRoute(t *testing.T) {
 	}
 	// An added route must be documented too: the table is the one source.
 	extra, err := api.New(api.Config{Service: commands.New(memory.New()), Keys: keys.NewMemory(),
-		Routes: []api.Route{{Method: "GET", Path: "/v1/overdue"}}})
+		Routes: []api.Route{{Method: "GET", Path: "/v1/example"}}})
 	require.NoError(t, err)
 	assert.Len(t, extra.Routes(), len(srv.Routes())+1)
 }
@@ -185,6 +186,10 @@ func post(id, summary, req, res, desc string, params []any, errs ...string) obj 
 
 func param(name string) obj { return obj{"$ref": "#/components/parameters/" + name} }
 
+func query_(name, desc string) obj {
+	return obj{"name": name, "in": "query", "schema": strS(desc)}
+}
+
 func public(o obj) obj {
 	o["security"] = []any{}
 	return o
@@ -193,6 +198,7 @@ func public(o obj) obj {
 // openAPIDoc is the API's OpenAPI 3.1 document.
 func openAPIDoc() obj {
 	writeErrs := []string{"400", "401", "403", "404", "409", "413", "422", "503"}
+	readErrs := []string{"400", "401", "503"}
 	idem := []any{param("Idempotency-Key"), param("X-Request-Id")}
 	withID := func(ps ...any) []any { return append([]any{param("id")}, ps...) }
 
@@ -321,6 +327,13 @@ func openAPIDoc() obj {
 		schemas[string(t)+"Data"] = s
 	}
 
+	// The read models' answers (projections/query), by reflection like the payloads.
+	for name, v := range map[string]any{"RegistryList": query.RegistryList{}, "RegistryDetail": query.RegistryDetail{},
+		"OverdueList": query.OverdueList{}, "Custody": query.Custody{}, "LiabilityReport": query.LiabilityReport{},
+		"NotificationList": query.NotificationList{}} {
+		schemas[name] = schemaOf(reflect.TypeOf(v))
+	}
+
 	problemResp := func(desc string) obj {
 		return obj{"description": desc, "headers": obj{"X-Request-Id": obj{"$ref": "#/components/headers/X-Request-Id"}},
 			"content": obj{"application/problem+json": obj{"schema": ref("Problem")}}}
@@ -364,7 +377,24 @@ func openAPIDoc() obj {
 		"/v1/documents/{id}": obj{"get": op("getDocument", "Current state, holder, flags and active deadlines (or as of a moment)",
 			"Document", "200", "the document", withID(param("as_of")), "400", "401", "404", "503")},
 		"/v1/registries": obj{"post": post("formRegistry", "Form a registry; lists it on each document's stream",
-			"RegistryFormRequest", "RegistryResult", "formed; Location names the registry", idem, writeErrs...)},
+			"RegistryFormRequest", "RegistryResult", "formed; Location names the registry", idem, writeErrs...),
+			"get": op("listRegistries", "Registries with their lines and reconciliation (read model)", "RegistryList", "200",
+				"a page of registries", []any{query_("kind", "dispatch, rags_issuance, intake_acceptance or return_collection"),
+					query_("unit", "the giving or receiving unit"), query_("date", "YYYY-MM-DD (Almaty) of formation"),
+					param("cursor"), param("limit")}, readErrs...)},
+		"/v1/registries/{id}": obj{"get": op("getRegistry", "One registry: lines, the state of each, reconciliation of dispatch against acceptance",
+			"RegistryDetail", "200", "the registry", withID(), append(readErrs, "404")...)},
+		"/v1/overdue": obj{"get": op("listOverdue", "Active documents past a deadline of DOMAIN.md, oldest breach first, force majeure applied",
+			"OverdueList", "200", "a page of overdue deadlines", []any{query_("org", "rags, gk or kaspi: the organisation charged"),
+				query_("rule", "a rule id of the deadline table"), query_("unit", "the holder's unit"), param("cursor"), param("limit")}, readErrs...)},
+		"/v1/documents/{id}/custody": obj{"get": op("getCustody", "Custody intervals with holders, and liability with its reasons",
+			"Custody", "200", "the document's custody", withID(), append(readErrs, "404")...)},
+		"/v1/liability": obj{"get": op("getLiability", "Losses and missed deadlines charged to each organisation",
+			"LiabilityReport", "200", "charges by organisation", []any{query_("org", "rags, gk or kaspi"),
+				query_("from", "RFC 3339: charges at or after"), query_("to", "RFC 3339: charges before"), param("cursor"), param("limit")}, readErrs...)},
+		"/v1/notifications": obj{"get": op("listNotifications", "Notifications triggered (P.25, P.27, P.28, P.34) and their delivery status",
+			"NotificationList", "200", "a page of notifications (contacts masked)", []any{query_("document_id", "a document's id"),
+				query_("status", "pending, delivered, failed or expired"), param("cursor"), param("limit")}, readErrs...)},
 		"/v1/registries/{id}/handover": obj{"post": post("handOverRegistry", "Hand the registry to a courier; writes each document's hand-over together",
 			"HandoverRequest", "RegistryResult", "handed over", withID(idem...), writeErrs...)},
 		"/v1/registries/{id}/acceptance": obj{"post": post("acceptRegistry", "Accept the registry line by line; writes hand-overs and discrepancies together",

@@ -79,7 +79,7 @@ func TestAddedRoutesAndPanics(t *testing.T) {
 	srv, err := api.New(api.Config{Service: commands.New(memory.New()), Keys: ks,
 		Logger: slog.New(slog.NewJSONHandler(&logs, nil)),
 		Routes: []api.Route{
-			{Method: "GET", Path: "/v1/overdue", Handler: func(w http.ResponseWriter, r *http.Request) error {
+			{Method: "GET", Path: "/v1/example", Handler: func(w http.ResponseWriter, r *http.Request) error {
 				k, ok := api.Caller(r.Context())
 				require.True(t, ok)
 				w.Header().Set("X-Role", string(k.Role))
@@ -101,8 +101,8 @@ func TestAddedRoutesAndPanics(t *testing.T) {
 		srv.ServeHTTP(rec, req)
 		return rec
 	}
-	assert.Equal(t, http.StatusUnauthorized, get("/v1/overdue", false).Code, "added routes need a key")
-	rec := get("/v1/overdue", true)
+	assert.Equal(t, http.StatusUnauthorized, get("/v1/example", false).Code, "added routes need a key")
+	rec := get("/v1/example", true)
 	assert.Equal(t, http.StatusNoContent, rec.Code)
 	assert.Equal(t, "auditor", rec.Header().Get("X-Role"))
 	rec = get("/v1/boom", true)
