@@ -16,13 +16,14 @@ import (
 const usage = `custody: an event-sourced ledger of who holds a civil-registration document.
 
 Usage:
-  custody serve   [--store URL] [--read-store URL] [--listen ADDR] [--demo]
+  custody serve   [--store URL] [--read-store URL] [--listen ADDR] [--notify URL] [--demo]
   custody keys    create --org ORG --unit UNIT --role ROLE [--store URL]
   custody keys    list [--store URL]
   custody keys    revoke ID [--store URL]
   custody demo    [--store URL] [--documents N]
   custody replay  DOCUMENT_ID [--store URL]
   custody verify  [--store URL] [--stream NAME]
+  custody rebuild [--store URL]
   custody bench   --url URL --store URL [--concurrency N] [--duration D]
 
 Stores (--store, env CUSTODY_STORE; default sqlite:./data/custody.db):
@@ -63,6 +64,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdReplay(ctx, args[1:], stdout)
 	case "verify":
 		return cmdVerify(ctx, args[1:], stdout)
+	case "rebuild":
+		return cmdRebuild(ctx, args[1:], stdout, log)
 	case "bench":
 		return cmdBench(ctx, args[1:], stdout)
 	case "help", "-h", "--help":

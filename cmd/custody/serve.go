@@ -11,6 +11,9 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
 	"github.com/custody-ledger/custody/api"
 	"github.com/custody-ledger/custody/commands"
 )
@@ -24,6 +27,7 @@ func cmdServe(ctx context.Context, args []string, out io.Writer, log *slog.Logge
 	store, read := storeFlags(fs)
 	listen := fs.String("listen", envOr("CUSTODY_LISTEN", ":8080"), "HTTP address (env CUSTODY_LISTEN)")
 	withDemo := fs.Bool("demo", false, "load the demo data set first and print its keys")
+	notifyURL := fs.String("notify", envOr("CUSTODY_NOTIFY", ""), "notification channel: empty (in-process), http(s)://… webhook, nats://… JetStream (env CUSTODY_NOTIFY)")
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
@@ -41,8 +45,31 @@ func cmdServe(ctx context.Context, args []string, out io.Writer, log *slog.Logge
 	if err != nil {
 		return err
 	}
-	handler, err := api.New(api.Config{Service: commands.New(b.events), Keys: ks, Logger: log})
+	svc := commands.New(b.events)
+	proj, err := openProjections(ctx, b, svc, *notifyURL, log)
 	if err != nil {
+		return err
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg.MustRegister(proj.Metrics()...)
+	handler, err := api.New(api.Config{Service: svc, Keys: ks, Logger: log, Metrics: reg, Ready: proj.Ready,
+		ReadModels: proj.Handler(), ForceMajeure: proj.Queries().ForceMajeure})
+	if err != nil {
+		return err
+	}
+	// The projection runner (or its stand-by), the deadline watch and the notification
+	// delivery run beside the API until shutdown.
+	runCtx, stopRun := context.WithCancel(context.WithoutCancel(ctx))
+	runDone := make(chan error, 1)
+	go func() { runDone <- proj.Run(runCtx) }()
+	defer func() {
+		stopRun()
+		if err := <-runDone; err != nil {
+			log.Error("projections stopped", "err", err)
+		}
+	}()
+	if err := logDeliveries(runCtx, proj, log); err != nil {
 		return err
 	}
 	srv := &http.Server{

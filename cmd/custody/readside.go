@@ -1,0 +1,94 @@
+package main
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+
+	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/nats-io/nats.go"
+
+	"github.com/custody-ledger/custody/commands"
+	"github.com/custody-ledger/custody/projections"
+	"github.com/custody-ledger/custody/projections/notify"
+)
+
+// readDB returns the SQL database of the read models: the SQLite file itself, or a
+// database/sql handle over the PostgreSQL store's pool (same schema).
+func (b *backend) readDB() (*sql.DB, projections.Dialect, error) {
+	switch {
+	case b.sqlite != nil:
+		return b.sqlite.DB(), projections.SQLite, nil
+	case b.pg != nil:
+		db := stdlib.OpenDBFromPool(b.pg.Pool())
+		b.closers = append(b.closers, db.Close)
+		return db, projections.Postgres, nil
+	}
+	return nil, "", errors.New("no SQL store for the read models")
+}
+
+// openProjections opens the read models beside the store, with the notification channel
+// named by notifyURL: "" (an in-process Go channel, logged), http(s)://… (a signed webhook,
+// secret in CUSTODY_WEBHOOK_SECRET) or nats://… (NATS JetStream).
+func openProjections(ctx context.Context, b *backend, svc *commands.Service, notifyURL string, log *slog.Logger) (*projections.Projections, error) {
+	db, dialect, err := b.readDB()
+	if err != nil {
+		return nil, err
+	}
+	opts := projections.Options{Logger: log}
+	switch {
+	case notifyURL == "":
+	case strings.HasPrefix(notifyURL, "http://"), strings.HasPrefix(notifyURL, "https://"):
+		secret := os.Getenv("CUSTODY_WEBHOOK_SECRET")
+		if secret == "" {
+			return nil, errors.New("a webhook needs its signing secret in CUSTODY_WEBHOOK_SECRET")
+		}
+		opts.Publisher = &notify.Webhook{URL: notifyURL, Secret: []byte(secret)}
+	case strings.HasPrefix(notifyURL, "nats://"):
+		nc, err := nats.Connect(notifyURL, nats.Name("custody"))
+		if err != nil {
+			return nil, fmt.Errorf("connect to NATS: %w", err)
+		}
+		b.closers = append(b.closers, func() error { nc.Close(); return nil })
+		js, err := notify.NewJetStream(ctx, nc, notify.JetStreamConfig{})
+		if err != nil {
+			return nil, fmt.Errorf("NATS JetStream: %w", err)
+		}
+		opts.Publisher = js
+	default:
+		return nil, fmt.Errorf("--notify %q: use http(s)://… (webhook) or nats://… (JetStream)", redact(notifyURL))
+	}
+	p, err := projections.Open(ctx, db, dialect, b.events, svc, opts)
+	if err != nil {
+		return nil, fmt.Errorf("read models: %w", err)
+	}
+	b.closers = append(b.closers, p.Close)
+	return p, nil
+}
+
+// logDeliveries consumes the in-process channel: the default channel has no outside
+// consumer, so delivered notifications are logged (dedup key and channel, never the contact).
+func logDeliveries(ctx context.Context, p *projections.Projections, log *slog.Logger) error {
+	sub := p.Subscriber()
+	if sub == nil {
+		return nil
+	}
+	for _, topic := range []string{projections.ChannelKaspiApp, projections.ChannelSMS1414} {
+		msgs, err := sub.Subscribe(ctx, topic)
+		if err != nil {
+			return err
+		}
+		go func(topic string, msgs <-chan *message.Message) {
+			for m := range msgs {
+				log.Info("notification delivered", "channel", topic, "dedup_key", m.Metadata.Get(notify.MetaDedupKey), "message_id", m.UUID)
+				m.Ack()
+			}
+		}(topic, msgs)
+	}
+	return nil
+}
