@@ -56,6 +56,9 @@ func (p *phases) addRead(d time.Duration) {
 
 func (p *Projections) newApplier(ctx context.Context, gen int64) (*applier, error) {
 	a := &applier{p: p, gen: gen, writer: sqldb.NewWriter(gen, p.dialect), cache: newLRU(p.opts.CacheStreams)}
+	if p.opts.bulkRows > 0 {
+		a.writer.BulkRows = p.opts.bulkRows
+	}
 	rows, err := sqldb.ReadRows(ctx, p.db, model.ForceMajeure, gen, "")
 	if err != nil {
 		return nil, err
@@ -516,7 +519,21 @@ func (a *applier) affected(ctx context.Context, f deadline.ForceMajeure) ([]uuid
 // commit writes a batch and its checkpoint in one transaction.
 func (a *applier) commit(ctx context.Context, plan *batchPlan) error {
 	start := time.Now()
-	tx, err := a.p.db.BeginTx(ctx, nil)
+	// One connection for the whole batch, so the PostgreSQL bulk path can COPY on it inside
+	// the transaction.
+	conn, err := a.p.db.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("projections: begin batch: %w", err)
+	}
+	defer func() { _ = conn.Close() }()
+	if a.p.dialect == sqldb.SQLite {
+		// The default page cache (2 MB) is far smaller than the read models: writes then read
+		// pages back through the OS for every row. Per connection, so set it each time.
+		if _, err := conn.ExecContext(ctx, "PRAGMA cache_size = -65536"); err != nil {
+			return fmt.Errorf("projections: cache size: %w", err)
+		}
+	}
+	tx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("projections: begin batch: %w", err)
 	}
@@ -524,7 +541,7 @@ func (a *applier) commit(ctx context.Context, plan *batchPlan) error {
 	if err := sqldb.Advance(ctx, tx, a.gen, plan.from, plan.to); err != nil {
 		return err
 	}
-	if err := a.writer.Apply(ctx, tx, plan.changes); err != nil {
+	if err := a.writer.Apply(ctx, tx, conn, plan.changes); err != nil {
 		return err
 	}
 	now := a.p.opts.Now()

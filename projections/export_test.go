@@ -10,3 +10,6 @@ func SetFailpoint(o *Options, f func(point string) error) { o.failpoint = f }
 
 // OnCommit observes every committed batch: the recorded times of its events and the commit time.
 func OnCommit(o *Options, f func(recorded []time.Time, committed time.Time)) { o.onCommit = f }
+
+// SetBulkRows lowers the PostgreSQL bulk path's threshold so small tests take it.
+func SetBulkRows(o *Options, n int) { o.bulkRows = n }

@@ -82,6 +82,7 @@ type Options struct {
 
 	failpoint func(point string) error
 	onCommit  func(recorded []time.Time, committed time.Time)
+	bulkRows  int
 }
 
 func (o *Options) defaults() {

@@ -27,7 +27,9 @@ func TestRebuildEqualsIncremental(t *testing.T) {
 		load(t, b.store, recs)
 		now := func() time.Time { return demoNow }
 		svc := commands.New(b.store, commands.WithClock(now))
-		p := open(t, b, svc, projections.Options{BatchSize: 37, RebuildBatchSize: 5000, Now: now})
+		o := projections.Options{BatchSize: 37, RebuildBatchSize: 5000, Now: now}
+		projections.SetBulkRows(&o, 40) // the rebuild's large batches take PostgreSQL's COPY path
+		p := open(t, b, svc, o)
 		n, err := p.CatchUp(ctx)
 		require.NoError(t, err)
 		assert.Equal(t, len(recs), n)
