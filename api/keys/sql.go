@@ -6,6 +6,8 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/custody-ledger/custody/domain"
@@ -22,33 +24,105 @@ func migration(name string) string {
 	return string(b)
 }
 
-// SQLite keeps keys in table api_keys of an SQLite database, normally the event store's own
-// (sqlite.Store.DB()), so that one file holds everything and a key made by `custody keys
-// create` works at once for a running server.
-type SQLite struct {
+// dialect is what SQLite and PostgreSQL do differently with table api_keys; the queries and
+// their scanning are shared.
+type dialect struct {
+	migration string // the file under migrations/ that creates the table
+	// lock, when set, is run in the migration's transaction before it, to serialise
+	// concurrent starts (CREATE TABLE IF NOT EXISTS alone can fail when two sessions race).
+	lock string
+	// numbered placeholders ($1, $2, …) rather than ?.
+	numbered bool
+	// tieBreak orders keys created in the same microsecond.
+	tieBreak string
+	// stamp is how a time is stored: a TIMESTAMPTZ, or Unix microseconds in an INTEGER.
+	stamp func(time.Time) any
+}
+
+// bind writes the dialect's placeholders into q, which is written with ?.
+func (d dialect) bind(q string) string {
+	if !d.numbered {
+		return q
+	}
+	var b strings.Builder
+	n := 0
+	for _, r := range q {
+		if r == '?' {
+			n++
+			b.WriteString("$" + strconv.Itoa(n))
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// migrate creates table api_keys if it is absent.
+func (d dialect) migrate(ctx context.Context, db *sql.DB) error {
+	if d.lock == "" {
+		_, err := db.ExecContext(ctx, migration(d.migration))
+		return err
+	}
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = tx.Rollback() }()
+	if _, err := tx.ExecContext(ctx, d.lock); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, migration(d.migration)); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// stamp reads a stored time of either dialect: a time.Time (TIMESTAMPTZ) or Unix
+// microseconds (INTEGER); NULL leaves it invalid.
+type stamp struct {
+	t     time.Time
+	valid bool
+}
+
+func (s *stamp) Scan(v any) error {
+	switch v := v.(type) {
+	case nil:
+		*s = stamp{}
+	case time.Time:
+		*s = stamp{t: v.UTC(), valid: true}
+	case int64:
+		*s = stamp{t: time.UnixMicro(v).UTC(), valid: true}
+	default:
+		return fmt.Errorf("keys: a stored time of type %T", v)
+	}
+	return nil
+}
+
+// sqlStore keeps keys in table api_keys over database/sql; SQLite and Postgres are it with
+// their dialect.
+type sqlStore struct {
 	db  *sql.DB
+	d   dialect
 	now func() time.Time
 }
 
-var _ Store = (*SQLite)(nil)
-
-// NewSQLite creates table api_keys if it is absent and returns a store on db.
-func NewSQLite(ctx context.Context, db *sql.DB) (*SQLite, error) {
-	if _, err := db.ExecContext(ctx, migration("sqlite.sql")); err != nil {
-		return nil, fmt.Errorf("keys: create table api_keys: %w", err)
+// newSQLStore creates table api_keys if it is absent and returns a store on db.
+func newSQLStore(ctx context.Context, db *sql.DB, d dialect) (sqlStore, error) {
+	if err := d.migrate(ctx, db); err != nil {
+		return sqlStore{}, fmt.Errorf("keys: create table api_keys: %w", err)
 	}
-	return &SQLite{db: db, now: time.Now}, nil
+	return sqlStore{db: db, d: d, now: time.Now}, nil
 }
 
 // Create makes a key.
-func (s *SQLite) Create(ctx context.Context, org domain.Org, unit string, role domain.Role) (string, Key, error) {
+func (s *sqlStore) Create(ctx context.Context, org domain.Org, unit string, role domain.Role) (string, Key, error) {
 	secret, k, err := prepare(org, unit, role, s.now())
 	if err != nil {
 		return "", Key{}, err
 	}
-	_, err = s.db.ExecContext(ctx,
-		`INSERT INTO api_keys (id, secret_sha256, org, unit, role, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
-		k.ID, Digest(secret), string(k.Org), k.Unit, string(k.Role), k.CreatedAt.UnixMicro())
+	_, err = s.db.ExecContext(ctx, s.d.bind(
+		`INSERT INTO api_keys (id, secret_sha256, org, unit, role, created_at) VALUES (?, ?, ?, ?, ?, ?)`),
+		k.ID, Digest(secret), string(k.Org), k.Unit, string(k.Role), s.d.stamp(k.CreatedAt))
 	if err != nil {
 		return "", Key{}, fmt.Errorf("keys: create: %w", err)
 	}
@@ -56,19 +130,18 @@ func (s *SQLite) Create(ctx context.Context, org domain.Org, unit string, role d
 }
 
 // Authenticate returns the live key of secret.
-func (s *SQLite) Authenticate(ctx context.Context, secret string) (Key, error) {
+func (s *sqlStore) Authenticate(ctx context.Context, secret string) (Key, error) {
 	id, ok := parseSecret(secret)
 	if !ok {
 		return Key{}, ErrUnauthenticated
 	}
 	var (
-		k       Key
-		digest  []byte
-		created int64
-		revoked sql.NullInt64
+		k                Key
+		digest           []byte
+		created, revoked stamp
 	)
-	err := s.db.QueryRowContext(ctx,
-		`SELECT id, secret_sha256, org, unit, role, created_at, revoked_at FROM api_keys WHERE id = ?`, id).
+	err := s.db.QueryRowContext(ctx, s.d.bind(
+		`SELECT id, secret_sha256, org, unit, role, created_at, revoked_at FROM api_keys WHERE id = ?`), id).
 		Scan(&k.ID, &digest, &k.Org, &k.Unit, &k.Role, &created, &revoked)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Key{}, ErrUnauthenticated
@@ -76,17 +149,17 @@ func (s *SQLite) Authenticate(ctx context.Context, secret string) (Key, error) {
 	if err != nil {
 		return Key{}, fmt.Errorf("keys: authenticate: %w", err)
 	}
-	if !matches(secret, digest) || revoked.Valid {
+	if !matches(secret, digest) || revoked.valid {
 		return Key{}, ErrUnauthenticated
 	}
-	k.CreatedAt = time.UnixMicro(created).UTC()
+	k.CreatedAt = created.t
 	return k, nil
 }
 
 // List returns every key, oldest first.
-func (s *SQLite) List(ctx context.Context) ([]Key, error) {
+func (s *sqlStore) List(ctx context.Context) ([]Key, error) {
 	rows, err := s.db.QueryContext(ctx,
-		`SELECT id, org, unit, role, created_at, revoked_at FROM api_keys ORDER BY created_at, rowid`)
+		`SELECT id, org, unit, role, created_at, revoked_at FROM api_keys ORDER BY created_at, `+s.d.tieBreak)
 	if err != nil {
 		return nil, fmt.Errorf("keys: list: %w", err)
 	}
@@ -94,14 +167,13 @@ func (s *SQLite) List(ctx context.Context) ([]Key, error) {
 	var out []Key
 	for rows.Next() {
 		var (
-			k       Key
-			created int64
-			revoked sql.NullInt64
+			k                Key
+			created, revoked stamp
 		)
 		if err := rows.Scan(&k.ID, &k.Org, &k.Unit, &k.Role, &created, &revoked); err != nil {
 			return nil, fmt.Errorf("keys: list: %w", err)
 		}
-		k.CreatedAt, k.Revoked = time.UnixMicro(created).UTC(), revoked.Valid
+		k.CreatedAt, k.Revoked = created.t, revoked.valid
 		out = append(out, k)
 	}
 	if err := rows.Err(); err != nil {
@@ -111,9 +183,9 @@ func (s *SQLite) List(ctx context.Context) ([]Key, error) {
 }
 
 // Revoke revokes a key; the first revocation's time is kept.
-func (s *SQLite) Revoke(ctx context.Context, id string) error {
-	res, err := s.db.ExecContext(ctx,
-		`UPDATE api_keys SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ?`, s.now().UTC().UnixMicro(), id)
+func (s *sqlStore) Revoke(ctx context.Context, id string) error {
+	res, err := s.db.ExecContext(ctx, s.d.bind(
+		`UPDATE api_keys SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ?`), s.d.stamp(s.now().UTC()), id)
 	if err != nil {
 		return fmt.Errorf("keys: revoke: %w", err)
 	}
@@ -125,4 +197,27 @@ func (s *SQLite) Revoke(ctx context.Context, id string) error {
 		return ErrNotFound
 	}
 	return nil
+}
+
+// SQLite keeps keys in table api_keys of an SQLite database, normally the event store's own
+// (sqlite.Store.DB()), so that one file holds everything and a key made by `custody keys
+// create` works at once for a running server.
+type SQLite struct{ sqlStore }
+
+var _ Store = (*SQLite)(nil)
+
+// sqliteDialect stores times as Unix microseconds and breaks ties by insertion order.
+var sqliteDialect = dialect{
+	migration: "sqlite.sql",
+	tieBreak:  "rowid",
+	stamp:     func(t time.Time) any { return t.UnixMicro() },
+}
+
+// NewSQLite creates table api_keys if it is absent and returns a store on db.
+func NewSQLite(ctx context.Context, db *sql.DB) (*SQLite, error) {
+	s, err := newSQLStore(ctx, db, sqliteDialect)
+	if err != nil {
+		return nil, err
+	}
+	return &SQLite{s}, nil
 }
