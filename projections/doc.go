@@ -25,12 +25,13 @@
 // rm<g>_registries, rm<g>_registry_lines, rm<g>_discrepancies, rm<g>_force_majeure,
 // rm<g>_disputes and rm<g>_dispute_documents (see internal/model for their columns: BIGINT and
 // TEXT only, times as Unix microseconds, the same SQL on SQLite and PostgreSQL, $n
-// placeholders on both). projections_generations holds each generation's status (building,
+// placeholders on both, except the writer's ? on SQLite). projections_generations holds each generation's status (building,
 // live, retired), its model version and its checkpoint. Queries read the one live generation.
 //
-// Rebuild creates generation g+1 (status building), applies the log from position zero into
-// it in large batches and, once a batch comes back short (caught up with the head), flips the
-// statuses in one transaction: g+1 live, g retired. The API answers from g all along; the
+// Rebuild creates generation g+1 (status building) with only the indexes the runner itself
+// needs, applies the log from position zero into it in large batches, builds the remaining
+// indexes, catches up again and, once a batch comes back short (caught up with the head),
+// flips the statuses in one transaction: g+1 live, g retired. The API answers from g all along; the
 // running runner notices the switch at its next batch and continues on g+1 from its
 // checkpoint. g is kept (a query that read its number a moment before the switch still finds
 // its tables) and dropped by the next rebuild. A runner of newer code (another model version)
@@ -59,6 +60,19 @@
 // twice. The outbox (package notify) is delivered at least once, each message carrying its
 // dedup key; a crash between publishing and marking a row delivered repeats one message with
 // the same key, which consumers drop.
+//
+// # Throughput
+//
+// Applying is a pipeline: a reader goroutine reads the next batch and decodes it on every CPU
+// while the current batch is planned (streams projected in parallel, results assembled in
+// stream order) and the previous one commits; commits stay strictly in order, and a batch
+// that declares force majeure waits for the commits before it, because it queries the tables
+// for the documents the period moves (those of its region with a clock overlapping it). A
+// stream's events and rows stay cached (CacheStreams) so a batch rarely reads a stream back.
+// Rows are written with multi-row statements; on PostgreSQL a table with many rows in a batch
+// goes through COPY into a session staging table and one INSERT ... SELECT ... ON CONFLICT;
+// on SQLite the writer uses anonymous ? placeholders (SQLite resolves $n by name, quadratic
+// in a wide statement) and a 64 MB page cache.
 //
 // # Lag
 //

@@ -296,12 +296,21 @@ func (p *Projections) lead(ctx context.Context) error {
 }
 
 // ensureLive makes sure a live generation of this code's model version exists: the first
-// runner creates one (built incrementally while queries already answer), a runner of newer
-// code rebuilds (queries answer "unavailable" meanwhile, since they cannot read the old one).
+// runner creates one (built incrementally while queries already answer, or by a rebuild when
+// the log is already long), a runner of newer code rebuilds (queries answer "unavailable"
+// meanwhile, since they cannot read the old one).
 func (p *Projections) ensureLive(ctx context.Context) error {
 	for {
 		g, err := sqldb.Live(ctx, p.db)
 		if errors.Is(err, sqldb.ErrNoGeneration) {
+			// A long log is built the fast way (large batches, indexes at the end); queries
+			// answer "unavailable" until it is done, as they would with no tables at all.
+			if head, herr := p.store.Head(ctx); herr == nil && head > uint64(p.opts.RebuildBatchSize) {
+				if _, err := p.Rebuild(ctx); err != nil {
+					return err
+				}
+				continue
+			}
 			_, err := sqldb.Create(ctx, p.db, p.dialect, sqldb.StatusLive, time.Now())
 			if err != nil && !sqldb.IsLiveExists(err) {
 				return err

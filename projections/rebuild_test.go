@@ -10,6 +10,7 @@ import (
 
 	"github.com/custody-ledger/custody/commands"
 	"github.com/custody-ledger/custody/projections"
+	"github.com/custody-ledger/custody/projections/query"
 )
 
 var demoNow = almaty(2026, 4, 15, 18, 0)
@@ -57,5 +58,80 @@ func TestRebuildEqualsIncremental(t *testing.T) {
 				assert.NotEmpty(t, want, "table %s is empty: the demo data set should fill it", table)
 			}
 		}
+	})
+}
+
+// TestFirstBuildOfALongLog: with no generation yet and a log longer than a rebuild batch, the
+// first build takes the rebuild path (large batches, indexes at the end); it equals a rebuild.
+func TestFirstBuildOfALongLog(t *testing.T) {
+	recs := demoLog(t, demoDocs, demoNow)
+	b := sqliteBackend(t)
+	load(t, b.store, recs)
+	p := open(t, b, nil, projections.Options{RebuildBatchSize: 100, Now: func() time.Time { return demoNow }})
+	n, err := p.CatchUp(context.Background())
+	require.NoError(t, err)
+	assert.Zero(t, n, "applied by the rebuild, nothing left for the live runner")
+	first := liveGen(t, b.db)
+	got := dump(t, b.db, first)
+	st, err := p.Rebuild(context.Background())
+	require.NoError(t, err)
+	assert.Equal(t, got, dump(t, b.db, st.Generation))
+}
+
+// TestRebuildWhileLive: a rebuild runs while the runner follows a log that keeps growing and
+// queries keep being answered; after the switch the runner goes on in the new generation and
+// the tables equal yet another rebuild.
+func TestRebuildWhileLive(t *testing.T) {
+	recs := demoLog(t, demoDocs, demoNow)
+	third := len(recs) / 3
+	backends(t, func(t *testing.T, mk func(testing.TB) backend) {
+		ctx := context.Background()
+		b := mk(t)
+		load(t, b.store, recs[:third])
+		r := start(t, b)
+		waitFor(t, 10*time.Second, "caught up", func() bool {
+			l, err := r.p.Lag(ctx)
+			return err == nil && l.Positions == 0
+		})
+		before := liveGen(t, b.db)
+
+		stop := make(chan struct{})
+		queried := make(chan int)
+		go func() { // the API keeps answering while the rebuild runs
+			n := 0
+			for {
+				select {
+				case <-stop:
+					queried <- n
+					return
+				default:
+				}
+				_, err := r.p.Queries().Overdue(ctx, query.OverdueFilter{})
+				assert.NoError(t, err)
+				n++
+			}
+		}()
+		loaded := make(chan struct{})
+		go func() { // and the log keeps growing
+			defer close(loaded)
+			load(t, b.store, recs[third:2*third])
+		}()
+		st, err := r.p.Rebuild(ctx)
+		require.NoError(t, err)
+		<-loaded
+		close(stop)
+		assert.Positive(t, <-queried)
+		assert.Equal(t, st.Generation, liveGen(t, b.db))
+		assert.NotEqual(t, before, st.Generation)
+
+		load(t, b.store, recs[2*third:])
+		waitFor(t, 20*time.Second, "caught up in the new generation", func() bool {
+			l, err := r.p.Lag(ctx)
+			return err == nil && l.Positions == 0 && l.Generation == st.Generation
+		})
+		got := dump(t, b.db, st.Generation)
+		again, err := r.p.Rebuild(ctx)
+		require.NoError(t, err)
+		assert.Equal(t, got, dump(t, b.db, again.Generation), "nothing skipped or applied twice across the switch")
 	})
 }
