@@ -420,7 +420,7 @@ func isPgx(conn *sql.Conn) bool {
 // bulk upserts rows through a temporary staging table filled by COPY, in tx's transaction
 // (the staging table belongs to the session and empties itself at commit).
 func (w *Writer) bulk(ctx context.Context, tx *sql.Tx, conn *sql.Conn, t *model.Table, rows []model.Row) error {
-	stage := "projections_stage_" + t.Base
+	stage := fmt.Sprintf("projections_stage_v%d_%s", model.Version, t.Base) // same columns in every generation of a version
 	if _, err := tx.ExecContext(ctx, fmt.Sprintf("CREATE TEMP TABLE IF NOT EXISTS %s (LIKE %s) ON COMMIT DELETE ROWS",
 		stage, t.Name(w.gen))); err != nil {
 		return fmt.Errorf("projections: staging table for %s: %w", t.Name(w.gen), err)
