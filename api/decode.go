@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"reflect"
 	"regexp"
 	"strconv"
 	"strings"
@@ -90,7 +91,7 @@ func jsonError(prefix string, err error) error {
 	case errors.Is(err, io.ErrUnexpectedEOF):
 		return malformed(prefix, "the JSON document ends early")
 	case errors.As(err, &te):
-		f := join(te.Field)
+		f := join(strings.TrimPrefix(te.Field, headInName+"."))
 		return malformed(f, fmt.Sprintf("%s: wrong JSON type, want %s", orBody(f), jsonKind(te.Type.Kind().String())))
 	}
 	msg := err.Error()
@@ -108,6 +109,10 @@ func jsonError(prefix string, err error) error {
 	}
 	return malformed(prefix, fmt.Sprintf("%s: a value does not fit its field", orBody(prefix)))
 }
+
+// headInName is how encoding/json (Go 1.24 on) names the embedded headIn in a field path; the
+// body has no such member, headIn's members are its own, so jsonError leaves it out.
+var headInName = reflect.TypeOf(headIn{}).Name()
 
 var reFieldName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_.]*$`)
 

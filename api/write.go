@@ -14,22 +14,75 @@ import (
 	"github.com/custody-ledger/custody/eventstore"
 )
 
+// headIn holds the members every write body has: the event's id, when it occurred and who
+// records it. The write bodies embed it.
+type headIn struct {
+	EventID    string   `json:"event_id"`
+	OccurredAt string   `json:"occurred_at"`
+	Actor      *actorIn `json:"actor"`
+}
+
+// headRules are how a write reads its headIn.
+type headRules struct {
+	// actorRequired: the body must name its actor (document events); otherwise the key's
+	// own organisation and unit act when it is left out.
+	actorRequired bool
+	// atOptional: occurred_at may be left out, and is then the zero time for the handler to
+	// default (force majeure); otherwise it is required.
+	atOptional bool
+}
+
+// resolve returns, in this order of checking, the actor (the key's, with the body's employee),
+// the event id (event_id, or derived from the Idempotency-Key header) and occurred_at.
+func (h *headIn) resolve(r *http.Request, rules headRules) (domain.Actor, uuid.UUID, time.Time, error) {
+	a, err := actorFor(key(r), h.Actor, rules.actorRequired)
+	if err != nil {
+		return domain.Actor{}, uuid.Nil, time.Time{}, err
+	}
+	id, err := eventID(r, "event_id", h.EventID)
+	if err != nil {
+		return domain.Actor{}, uuid.Nil, time.Time{}, err
+	}
+	at, err := parseTime("occurred_at", h.OccurredAt, !rules.atOptional)
+	if err != nil {
+		return domain.Actor{}, uuid.Nil, time.Time{}, err
+	}
+	return a, id, at, nil
+}
+
+// head gives decodeHead the embedded headIn of a write body.
+func (h *headIn) head() *headIn { return h }
+
+// decodeHead decodes the body into in, a write body embedding headIn, and resolves its head.
+func decodeHead(r *http.Request, in interface{ head() *headIn }, rules headRules) (domain.Actor, uuid.UUID, time.Time, error) {
+	if err := decode(r, in); err != nil {
+		return domain.Actor{}, uuid.Nil, time.Time{}, err
+	}
+	return in.head().resolve(r, rules)
+}
+
+// created counts an append of kind (the appends metric's label) and answers 201 with v, and
+// with a Location header unless location is empty.
+func (s *Server) created(w http.ResponseWriter, kind, location string, v any) error {
+	s.metrics.appends.WithLabelValues(kind).Inc()
+	if location != "" {
+		w.Header().Set("Location", location)
+	}
+	return writeJSON(w, http.StatusCreated, v)
+}
+
 // startIn is the body of POST /v1/documents.
 type startIn struct {
-	EventID    string          `json:"event_id"`
+	headIn
 	DocumentID string          `json:"document_id"`
 	Type       string          `json:"type"`
-	OccurredAt string          `json:"occurred_at"`
-	Actor      *actorIn        `json:"actor"`
 	Data       json.RawMessage `json:"data"`
 }
 
 // eventIn is the body of POST /v1/documents/{id}/events.
 type eventIn struct {
-	EventID         string          `json:"event_id"`
+	headIn
 	Type            string          `json:"type"`
-	OccurredAt      string          `json:"occurred_at"`
-	Actor           *actorIn        `json:"actor"`
 	Data            json.RawMessage `json:"data"`
 	ExpectedVersion *uint64         `json:"expected_version"`
 }
@@ -38,42 +91,34 @@ type eventIn struct {
 var startTypes = []domain.EventType{domain.DeliveryRequested, domain.DocumentIssued}
 
 // buildEvent checks what a document event body says before commands sees it: the type, the
-// actor (key's own organisation and unit), the role's right to record the type at all, the
-// event id, the payload and the time.
-func buildEvent(r *http.Request, docID uuid.UUID, bodyID, typ, occurred string, actor *actorIn,
-	data json.RawMessage) (domain.Event, domain.Actor, error) {
+// role's right to record the type at all, the actor (required, the key's own organisation and
+// unit), the event id, the time and the payload. Without docID the document's id derives from
+// the event id.
+func buildEvent(r *http.Request, docID uuid.UUID, head headIn, typ string, data json.RawMessage) (domain.Event, error) {
 	k := key(r)
 	t := domain.EventType(typ)
 	if typ == "" {
-		return domain.Event{}, domain.Actor{}, malformed("type", "type is required")
+		return domain.Event{}, malformed("type", "type is required")
 	}
 	if !slices.Contains(domain.EventTypes, t) {
-		return domain.Event{}, domain.Actor{}, malformed("type", "type is not a document event type")
-	}
-	a, err := actorFor(k, actor, true)
-	if err != nil {
-		return domain.Event{}, domain.Actor{}, err
+		return domain.Event{}, malformed("type", "type is not a document event type")
 	}
 	if !domain.MayRecord(k.Role, t) {
-		return domain.Event{}, domain.Actor{}, forbidden("role " + string(k.Role) + " may not record " + typ +
+		return domain.Event{}, forbidden("role " + string(k.Role) + " may not record " + typ +
 			" (" + domain.SourceOf(t) + ")")
 	}
-	id, err := eventID(r, "event_id", bodyID)
+	a, id, at, err := head.resolve(r, headRules{actorRequired: true})
 	if err != nil {
-		return domain.Event{}, domain.Actor{}, err
+		return domain.Event{}, err
 	}
 	if docID == uuid.Nil {
 		docID = commands.DocumentIDFor(id)
 	}
 	p, err := decodePayload(t, data)
 	if err != nil {
-		return domain.Event{}, domain.Actor{}, err
+		return domain.Event{}, err
 	}
-	at, err := parseTime("occurred_at", occurred, true)
-	if err != nil {
-		return domain.Event{}, domain.Actor{}, err
-	}
-	return domain.Event{ID: id, DocumentID: docID, Type: t, OccurredAt: at, Actor: a, Payload: p}, a, nil
+	return domain.Event{ID: id, DocumentID: docID, Type: t, OccurredAt: at, Actor: a, Payload: p}, nil
 }
 
 // startDocument: POST /v1/documents. The append demands an empty stream (If-Match 0), so
@@ -94,18 +139,16 @@ func (s *Server) startDocument(w http.ResponseWriter, r *http.Request) error {
 		}
 		docID = id
 	}
-	e, a, err := buildEvent(r, docID, in.EventID, in.Type, in.OccurredAt, in.Actor, in.Data)
+	e, err := buildEvent(r, docID, in.headIn, in.Type, in.Data)
 	if err != nil {
 		return err
 	}
 	empty := uint64(0)
-	res, err := s.svc.AppendEvent(r.Context(), a, e, &empty)
+	res, err := s.svc.AppendEvent(r.Context(), e.Actor, e, &empty)
 	if err != nil {
 		return err
 	}
-	s.metrics.appends.WithLabelValues("document").Inc()
-	w.Header().Set("Location", "/v1/documents/"+res.DocumentID.String())
-	return writeJSON(w, http.StatusCreated, res)
+	return s.created(w, "document", "/v1/documents/"+res.DocumentID.String(), res)
 }
 
 // appendEvent: POST /v1/documents/{id}/events. A document that does not exist is 404 for every
@@ -119,7 +162,7 @@ func (s *Server) appendEvent(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(r, &in); err != nil {
 		return err
 	}
-	e, a, err := buildEvent(r, docID, in.EventID, in.Type, in.OccurredAt, in.Actor, in.Data)
+	e, err := buildEvent(r, docID, in.headIn, in.Type, in.Data)
 	if err != nil {
 		return err
 	}
@@ -138,7 +181,7 @@ func (s *Server) appendEvent(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 	}
-	res, err := s.svc.AppendEvent(r.Context(), a, e, expected)
+	res, err := s.svc.AppendEvent(r.Context(), e.Actor, e, expected)
 	var (
 		te  *domain.TransitionError
 		vce *eventstore.VersionConflictError
@@ -151,39 +194,25 @@ func (s *Server) appendEvent(w http.ResponseWriter, r *http.Request) error {
 	case err != nil:
 		return err
 	}
-	s.metrics.appends.WithLabelValues("document").Inc()
-	return writeJSON(w, http.StatusCreated, res)
+	return s.created(w, "document", "", res)
 }
 
 // registryIn is the body of POST /v1/registries.
 type registryIn struct {
-	EventID     string   `json:"event_id"`
+	headIn
 	Kind        string   `json:"kind"`
 	FromUnit    string   `json:"from_unit"`
 	ToUnit      string   `json:"to_unit"`
 	DocumentIDs []string `json:"document_ids"`
-	OccurredAt  string   `json:"occurred_at"`
-	Actor       *actorIn `json:"actor"`
 }
 
 func (s *Server) formRegistry(w http.ResponseWriter, r *http.Request) error {
 	var in registryIn
-	if err := decode(r, &in); err != nil {
-		return err
-	}
-	a, err := actorFor(key(r), in.Actor, false)
-	if err != nil {
-		return err
-	}
-	id, err := eventID(r, "event_id", in.EventID)
+	a, id, at, err := decodeHead(r, &in, headRules{})
 	if err != nil {
 		return err
 	}
 	docs, err := parseIDs("document_ids", in.DocumentIDs)
-	if err != nil {
-		return err
-	}
-	at, err := parseTime("occurred_at", in.OccurredAt, true)
 	if err != nil {
 		return err
 	}
@@ -192,9 +221,7 @@ func (s *Server) formRegistry(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	s.metrics.appends.WithLabelValues("registry").Inc()
-	w.Header().Set("Location", "/v1/registries/"+res.RegistryID.String())
-	return writeJSON(w, http.StatusCreated, res)
+	return s.created(w, "registry", "/v1/registries/"+res.RegistryID.String(), res)
 }
 
 // holderIn names a courier.
@@ -205,10 +232,8 @@ type holderIn struct {
 }
 
 type handoverIn struct {
-	EventID    string    `json:"event_id"`
-	Courier    *holderIn `json:"courier"`
-	OccurredAt string    `json:"occurred_at"`
-	Actor      *actorIn  `json:"actor"`
+	headIn
+	Courier *holderIn `json:"courier"`
 }
 
 func (s *Server) handOverRegistry(w http.ResponseWriter, r *http.Request) error {
@@ -217,18 +242,7 @@ func (s *Server) handOverRegistry(w http.ResponseWriter, r *http.Request) error 
 		return err
 	}
 	var in handoverIn
-	if err := decode(r, &in); err != nil {
-		return err
-	}
-	a, err := actorFor(key(r), in.Actor, false)
-	if err != nil {
-		return err
-	}
-	id, err := eventID(r, "event_id", in.EventID)
-	if err != nil {
-		return err
-	}
-	at, err := parseTime("occurred_at", in.OccurredAt, true)
+	a, id, at, err := decodeHead(r, &in, headRules{})
 	if err != nil {
 		return err
 	}
@@ -246,18 +260,15 @@ func (s *Server) handOverRegistry(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return err
 	}
-	s.metrics.appends.WithLabelValues("registry").Inc()
-	return writeJSON(w, http.StatusCreated, res)
+	return s.created(w, "registry", "", res)
 }
 
 type acceptanceIn struct {
-	EventID    string   `json:"event_id"`
-	Accepted   []string `json:"accepted"`
-	Missing    []string `json:"missing"`
-	Damaged    []string `json:"damaged"`
-	Extra      []string `json:"extra"`
-	OccurredAt string   `json:"occurred_at"`
-	Actor      *actorIn `json:"actor"`
+	headIn
+	Accepted []string `json:"accepted"`
+	Missing  []string `json:"missing"`
+	Damaged  []string `json:"damaged"`
+	Extra    []string `json:"extra"`
 }
 
 func (s *Server) acceptRegistry(w http.ResponseWriter, r *http.Request) error {
@@ -266,18 +277,11 @@ func (s *Server) acceptRegistry(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	var in acceptanceIn
-	if err := decode(r, &in); err != nil {
-		return err
-	}
-	a, err := actorFor(key(r), in.Actor, false)
+	a, id, at, err := decodeHead(r, &in, headRules{})
 	if err != nil {
 		return err
 	}
-	id, err := eventID(r, "event_id", in.EventID)
-	if err != nil {
-		return err
-	}
-	acc := commands.Acceptance{EventID: id, RegistryID: regID}
+	acc := commands.Acceptance{EventID: id, RegistryID: regID, OccurredAt: at}
 	for _, l := range []struct {
 		field string
 		in    []string
@@ -288,27 +292,21 @@ func (s *Server) acceptRegistry(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 	}
-	if acc.OccurredAt, err = parseTime("occurred_at", in.OccurredAt, true); err != nil {
-		return err
-	}
 	res, err := s.svc.AcceptRegistry(r.Context(), a, acc)
 	if err != nil {
 		return err
 	}
-	s.metrics.appends.WithLabelValues("registry").Inc()
-	return writeJSON(w, http.StatusCreated, res)
+	return s.created(w, "registry", "", res)
 }
 
 type forceMajeureIn struct {
-	EventID      string   `json:"event_id"`
+	headIn
 	From         string   `json:"from"`
 	To           string   `json:"to"`
 	Orgs         []string `json:"orgs"`
 	Region       string   `json:"region"`
 	Description  string   `json:"description"`
 	NotifyingOrg string   `json:"notifying_org"` // only an administrator notifies for another
-	OccurredAt   string   `json:"occurred_at"`
-	Actor        *actorIn `json:"actor"`
 }
 
 // recordOut answers force-majeure and dispute commands.
@@ -319,6 +317,11 @@ type recordOut struct {
 	Version        uint64     `json:"version"`
 	Position       uint64     `json:"position"`
 	Hash           string     `json:"hash"`
+}
+
+// recordOf is the answer to a force-majeure or dispute command, before its id is set.
+func recordOf(res commands.Appended) recordOut {
+	return recordOut{EventID: res.EventID, Version: res.Version, Position: res.Position, Hash: res.Hash}
 }
 
 func orgs(ss []string) []domain.Org {
@@ -336,14 +339,7 @@ func orgs(ss []string) []domain.Org {
 // left out; a retry without it reuses the first notice's time, so it stays the same request.
 func (s *Server) declareForceMajeure(w http.ResponseWriter, r *http.Request) error {
 	var in forceMajeureIn
-	if err := decode(r, &in); err != nil {
-		return err
-	}
-	a, err := actorFor(key(r), in.Actor, false)
-	if err != nil {
-		return err
-	}
-	id, err := eventID(r, "event_id", in.EventID)
+	a, id, at, err := decodeHead(r, &in, headRules{atOptional: true})
 	if err != nil {
 		return err
 	}
@@ -353,10 +349,6 @@ func (s *Server) declareForceMajeure(w http.ResponseWriter, r *http.Request) err
 		return err
 	}
 	if d.To, err = parseTime("to", in.To, true); err != nil {
-		return err
-	}
-	at, err := parseTime("occurred_at", in.OccurredAt, false)
-	if err != nil {
 		return err
 	}
 	fmID := commands.ForceMajeureIDFor(id)
@@ -372,39 +364,25 @@ func (s *Server) declareForceMajeure(w http.ResponseWriter, r *http.Request) err
 	if err != nil {
 		return err
 	}
-	s.metrics.appends.WithLabelValues("force_majeure").Inc()
-	w.Header().Set("Location", "/v1/force-majeure/"+fmID.String())
-	return writeJSON(w, http.StatusCreated, recordOut{ForceMajeureID: &fmID, EventID: res.EventID,
-		Version: res.Version, Position: res.Position, Hash: res.Hash})
+	out := recordOf(res)
+	out.ForceMajeureID = &fmID
+	return s.created(w, "force_majeure", "/v1/force-majeure/"+fmID.String(), out)
 }
 
 type disputeIn struct {
-	EventID     string   `json:"event_id"`
+	headIn
 	DocumentIDs []string `json:"document_ids"`
 	Parties     []string `json:"parties"`
 	Subject     string   `json:"subject"`
-	OccurredAt  string   `json:"occurred_at"`
-	Actor       *actorIn `json:"actor"`
 }
 
 func (s *Server) openDispute(w http.ResponseWriter, r *http.Request) error {
 	var in disputeIn
-	if err := decode(r, &in); err != nil {
-		return err
-	}
-	a, err := actorFor(key(r), in.Actor, false)
-	if err != nil {
-		return err
-	}
-	id, err := eventID(r, "event_id", in.EventID)
+	a, id, at, err := decodeHead(r, &in, headRules{})
 	if err != nil {
 		return err
 	}
 	docs, err := parseIDs("document_ids", in.DocumentIDs)
-	if err != nil {
-		return err
-	}
-	at, err := parseTime("occurred_at", in.OccurredAt, true)
 	if err != nil {
 		return err
 	}
@@ -413,20 +391,17 @@ func (s *Server) openDispute(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	s.metrics.appends.WithLabelValues("dispute").Inc()
 	dID := res.DocumentID
-	w.Header().Set("Location", "/v1/disputes/"+dID.String())
-	return writeJSON(w, http.StatusCreated, recordOut{DisputeID: &dID, EventID: res.EventID,
-		Version: res.Version, Position: res.Position, Hash: res.Hash})
+	out := recordOf(res)
+	out.DisputeID = &dID
+	return s.created(w, "dispute", "/v1/disputes/"+dID.String(), out)
 }
 
 type resolutionIn struct {
-	EventID        string   `json:"event_id"`
+	headIn
 	ProtocolNumber string   `json:"protocol_number"`
 	Decision       string   `json:"decision"`
 	ChargedTo      []string `json:"charged_to"`
-	OccurredAt     string   `json:"occurred_at"`
-	Actor          *actorIn `json:"actor"`
 }
 
 func (s *Server) resolveDispute(w http.ResponseWriter, r *http.Request) error {
@@ -435,18 +410,7 @@ func (s *Server) resolveDispute(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	var in resolutionIn
-	if err := decode(r, &in); err != nil {
-		return err
-	}
-	a, err := actorFor(key(r), in.Actor, false)
-	if err != nil {
-		return err
-	}
-	id, err := eventID(r, "event_id", in.EventID)
-	if err != nil {
-		return err
-	}
-	at, err := parseTime("occurred_at", in.OccurredAt, true)
+	a, id, at, err := decodeHead(r, &in, headRules{})
 	if err != nil {
 		return err
 	}
@@ -455,9 +419,9 @@ func (s *Server) resolveDispute(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	s.metrics.appends.WithLabelValues("dispute").Inc()
-	return writeJSON(w, http.StatusCreated, recordOut{DisputeID: &dID, EventID: res.EventID,
-		Version: res.Version, Position: res.Position, Hash: res.Hash})
+	out := recordOf(res)
+	out.DisputeID = &dID
+	return s.created(w, "dispute", "", out)
 }
 
 // almaty renders a time in the server's answer zone; the zero time stays zero.
