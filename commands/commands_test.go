@@ -367,3 +367,12 @@ func TestDocumentAsOf(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, domain.StatusNew, s.Status)
 }
+
+// Many documents a day still make a valid data set (registries wait for the day's last one).
+func TestDemoManyPerDay(t *testing.T) {
+	svc, _ := newService(t)
+	sum, err := demo.Generate(context.Background(), svc, demo.Options{Documents: 150, PerDay: 75})
+	require.NoError(t, err)
+	assert.Equal(t, 150, sum.Documents)
+	assert.Positive(t, sum.Collected)
+}

@@ -290,6 +290,12 @@ func TestStateFlags(t *testing.T) {
 	assert.Equal(t, "+*********67", s.Recipient.Masked().Phone)
 }
 
+// A ЦОН-route document learns its city from DocumentIssued, so regional force majeure reaches it.
+func TestCONDocumentHasACity(t *testing.T) {
+	s := evsState(t, uuid.New(), conToIssuance[:1])
+	assert.Equal(t, "Almaty", s.City)
+}
+
 func TestStatusTerminal(t *testing.T) {
 	for _, s := range []Status{StatusCollected, StatusIssuedToRecipient, StatusStored, StatusDuplicateIssued} {
 		assert.True(t, s.Terminal(), s)

@@ -153,6 +153,7 @@ type DocumentIssuedData struct {
 	ApplicationNo     string         `json:"application_no"`
 	ServiceCode       string         `json:"service_code"`
 	Method            DeliveryMethod `json:"method,omitempty"` // required when the stream starts here (con)
+	City              string         `json:"city,omitempty"`   // the recipient's city, when no DeliveryRequested said it
 	CertificateSeries string         `json:"certificate_series,omitempty"`
 	CertificateNumber string         `json:"certificate_number"`
 	DuplicateOf       *uuid.UUID     `json:"duplicate_of,omitempty"` // P.26: a repeat certificate

@@ -50,7 +50,7 @@ func propose(s State, t EventType, at time.Time) (Event, Actor) {
 		d := &DocumentIssuedData{Transfer: Transfer{To: hRAGS}, ApplicationNo: "CON-2026-000001",
 			ServiceCode: "birth_registration", CertificateNumber: "0123456"}
 		if s.Status == StatusNew {
-			d.Method = MethodCON
+			d.Method, d.City = MethodCON, "Almaty"
 		}
 		p, a = d, actorOf(RoleRAGS, hRAGS)
 	case KaspiOrderCreated:

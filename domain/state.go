@@ -129,6 +129,9 @@ func Evolve(s State, e Event) State {
 		if p.Method != "" {
 			s.Method = p.Method
 		}
+		if s.City == "" {
+			s.City = p.City // ЦОН-route documents learn their city here (regional force majeure)
+		}
 		s.Certificate = p.CertificateSeries + p.CertificateNumber
 		s.DuplicateOf = p.DuplicateOf
 	case *KaspiOrderCreatedData:

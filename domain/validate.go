@@ -198,6 +198,9 @@ func (d *DocumentIssuedData) Validate() error {
 			return err
 		}
 	}
+	if len(d.City) > 100 {
+		return invalid("city", "longer than 100 bytes")
+	}
 	if len(d.CertificateSeries) > 16 {
 		return invalid("certificate_series", "longer than 16 bytes")
 	}

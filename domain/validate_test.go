@@ -67,6 +67,7 @@ func TestPayloadValidation(t *testing.T) {
 		{"issued from nobody", DocumentIssued, "from", func(p Payload) { p.(*DocumentIssuedData).From = hGKAcc }},
 		{"certificate number", DocumentIssued, "certificate_number", func(p Payload) { p.(*DocumentIssuedData).CertificateNumber = "12" }},
 		{"certificate series", DocumentIssued, "certificate_series", func(p Payload) { p.(*DocumentIssuedData).CertificateSeries = strings.Repeat("I", 17) }},
+		{"issued city", DocumentIssued, "city", func(p Payload) { p.(*DocumentIssuedData).City = strings.Repeat("c", 101) }},
 		{"issued method", DocumentIssued, "method", func(p Payload) { p.(*DocumentIssuedData).Method = "mail" }},
 		{"issued application", DocumentIssued, "application_no", func(p Payload) { p.(*DocumentIssuedData).ApplicationNo = "" }},
 		{"issued service", DocumentIssued, "service_code", func(p Payload) { p.(*DocumentIssuedData).ServiceCode = "" }},

@@ -208,7 +208,9 @@ func (g *gen) registry(ctx context.Context, b int, kind domain.RegistryKind, act
 // collected within days.
 func (g *gen) conRoute(ctx context.Context, b int, day time.Time, docs []uuid.UUID, num map[uuid.UUID]int) error {
 	acc := ActorOf(domain.RoleGKAccumulation, g.c.GKAccumulation)
-	reg, ok, err := g.registry(ctx, b, domain.RegistryRagsIssuance, acc, g.c.GKAccumulation.Unit, g.c.GKIssuance.Unit, docs, day.Add(8*time.Hour))
+	// Documents enter a minute apart, so the registry waits for the day's last one.
+	reg, ok, err := g.registry(ctx, b, domain.RegistryRagsIssuance, acc, g.c.GKAccumulation.Unit, g.c.GKIssuance.Unit, docs,
+		day.Add(8*time.Hour+time.Duration(len(num))*time.Minute))
 	if err != nil || !ok {
 		return err
 	}
@@ -242,11 +244,13 @@ func (g *gen) conRoute(ctx context.Context, b int, day time.Time, docs []uuid.UU
 // and returns of the unclaimed (P.30–P.35).
 func (g *gen) postomatRoute(ctx context.Context, b int, day time.Time, docs []uuid.UUID, num map[uuid.UUID]int) error {
 	acc := ActorOf(domain.RoleGKAccumulation, g.c.GKAccumulation)
-	reg, ok, err := g.registry(ctx, b, domain.RegistryDispatch, acc, g.c.GKAccumulation.Unit, g.c.KaspiIntake.Unit, docs, day.Add(6*time.Hour))
+	late := time.Duration(len(num)) * time.Minute // documents enter a minute apart
+	reg, ok, err := g.registry(ctx, b, domain.RegistryDispatch, acc, g.c.GKAccumulation.Unit, g.c.KaspiIntake.Unit, docs,
+		day.Add(6*time.Hour+late))
 	if err != nil || !ok {
 		return err
 	}
-	handAt := day.Add(7 * time.Hour)
+	handAt := day.Add(7*time.Hour + late)
 	if handAt.After(g.now) {
 		return nil
 	}

@@ -89,7 +89,7 @@ func Next(c City, s domain.State, n int, t domain.EventType, at time.Time) (doma
 		d := &domain.DocumentIssuedData{Transfer: domain.Transfer{To: c.RAGS}, ApplicationNo: fmt.Sprintf("CON-2026-%06d", n),
 			ServiceCode: "birth_registration", CertificateSeries: "I-ЖС", CertificateNumber: fmt.Sprintf("%07d", n)}
 		if s.Status == domain.StatusNew {
-			d.Method = domain.MethodCON
+			d.Method, d.City = domain.MethodCON, c.Name
 		}
 		p, a = d, ActorOf(domain.RoleRAGS, c.RAGS)
 	case domain.KaspiOrderCreated:
