@@ -93,7 +93,7 @@ func problemOf(err error) *Error {
 		ve  *domain.ValidationError
 		fe  *domain.ForbiddenError
 		te  *domain.TransitionError
-		re  *domain.RegistryError
+		se  *domain.StepError
 		vce *eventstore.VersionConflictError
 		dce *eventstore.DuplicateConflictError
 	)
@@ -116,13 +116,13 @@ func problemOf(err error) *Error {
 		}
 		return &Error{Status: http.StatusUnprocessableEntity, Code: CodeIllegalTransition, Detail: err.Error(),
 			Ext: map[string]any{"state": te.State, "allowed": allowed}}
-	case errors.As(err, &re):
-		state := string(re.Status)
-		if state == "" {
-			state = "new"
+	case errors.As(err, &se):
+		allowed := make([]string, len(se.Allowed))
+		for i, t := range se.Allowed {
+			allowed[i] = string(t)
 		}
 		return &Error{Status: http.StatusUnprocessableEntity, Code: CodeIllegalTransition, Detail: err.Error(),
-			Ext: map[string]any{"state": state, "allowed": stepsAfter(re.Status)}}
+			Ext: map[string]any{"state": se.State, "allowed": allowed}}
 	case errors.As(err, &vce):
 		return &Error{Status: http.StatusConflict, Code: CodeVersionConflict,
 			Detail: fmt.Sprintf("the stream is at version %d, not the one expected", vce.Actual),
@@ -141,22 +141,6 @@ func problemOf(err error) *Error {
 	}
 	return &Error{Status: http.StatusInternalServerError, Code: CodeInternal,
 		Detail: "an unexpected error; the request id identifies it in the server's log", Err: err}
-}
-
-// stepsAfter lists what a registry, force-majeure or dispute stream accepts in a status, for
-// illegal_transition's "allowed".
-func stepsAfter(s domain.RegistryStatus) []string {
-	switch s {
-	case domain.RegistryStatusNew:
-		return []string{string(domain.RegistryFormed)}
-	case domain.RegistryStatusFormed:
-		return []string{string(domain.RegistryHandedOver), string(domain.RegistryAccepted)}
-	case domain.RegistryStatusHandedOver:
-		return []string{string(domain.RegistryAccepted)}
-	case "opened":
-		return []string{string(domain.DisputeResolved)}
-	}
-	return []string{}
 }
 
 // fail answers err as a problem and counts conflicts.

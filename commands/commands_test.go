@@ -196,7 +196,7 @@ func TestRegistryDispatchHandoverAcceptance(t *testing.T) {
 	intake := demo.ActorOf(domain.RoleKaspiIntake, c.KaspiIntake)
 	bad := commands.Acceptance{EventID: uuid.New(), RegistryID: formed.RegistryID, Accepted: docs[:2], OccurredAt: at.Add(20 * time.Hour)}
 	_, err = svc.AcceptRegistry(ctx, intake, bad)
-	var re *domain.RegistryError
+	var re *domain.StepError
 	require.ErrorAs(t, err, &re, "P.18 every line must be accounted for")
 
 	a := commands.Acceptance{EventID: uuid.New(), RegistryID: formed.RegistryID, Accepted: docs[:2], Missing: docs[2:3],
@@ -317,7 +317,7 @@ func TestForceMajeureAndDisputes(t *testing.T) {
 	_, err = svc.ResolveDispute(ctx, comm, opened.DocumentID, uuid.New(), from.Add(time.Hour), resolve)
 	require.NoError(t, err)
 	_, err = svc.ResolveDispute(ctx, comm, opened.DocumentID, uuid.New(), from.Add(2*time.Hour), resolve)
-	var re *domain.RegistryError
+	var re *domain.StepError
 	assert.ErrorAs(t, err, &re, "resolved once")
 	_, err = svc.ResolveDispute(ctx, comm, uuid.New(), uuid.New(), from, resolve)
 	assert.ErrorIs(t, err, commands.ErrNotFound)

@@ -36,7 +36,7 @@ func (s *Service) DeclareForceMajeure(ctx context.Context, actor domain.Actor, e
 	e := domain.Event{ID: eventID, DocumentID: id, Type: domain.ForceMajeureDeclared, OccurredAt: at, Actor: actor, Payload: &d}
 	return s.appendOnce(ctx, ForceMajeureStream(id), e, func(stored []Stored) error {
 		if len(stored) > 0 {
-			return &domain.RegistryError{Status: "declared", Reason: "this force-majeure period is already declared"}
+			return &domain.StepError{State: "declared", Allowed: []domain.EventType{}, Reason: "this force-majeure period is already declared"}
 		}
 		return nil
 	})
@@ -74,7 +74,7 @@ func (s *Service) OpenDispute(ctx context.Context, actor domain.Actor, eventID u
 	e := domain.Event{ID: eventID, DocumentID: id, Type: domain.DisputeOpened, OccurredAt: at, Actor: actor, Payload: &d}
 	return s.appendOnce(ctx, DisputeStream(id), e, func(stored []Stored) error {
 		if len(stored) > 0 {
-			return &domain.RegistryError{Status: "opened", Reason: "this dispute is already open"}
+			return &domain.StepError{State: "opened", Allowed: []domain.EventType{domain.DisputeResolved}, Reason: "this dispute is already open"}
 		}
 		return nil
 	})
@@ -92,7 +92,7 @@ func (s *Service) ResolveDispute(ctx context.Context, actor domain.Actor, disput
 		case len(stored) == 0:
 			return fmt.Errorf("dispute %s: %w", disputeID, ErrNotFound)
 		case len(stored) > 1:
-			return &domain.RegistryError{Status: "resolved", Reason: "the dispute is already resolved"}
+			return &domain.StepError{State: "resolved", Allowed: []domain.EventType{}, Reason: "the dispute is already resolved"}
 		case at.Before(stored[0].Event.OccurredAt):
 			return &domain.ValidationError{Field: "occurred_at", Reason: "before the dispute was opened"}
 		}

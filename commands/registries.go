@@ -127,7 +127,7 @@ func (s *Service) FormRegistry(ctx context.Context, actor domain.Actor, f Regist
 		Actor: actor, Payload: formed}
 	return s.registryStep(ctx, id, head, func(r domain.Registry) error {
 		if r.Status != domain.RegistryStatusNew {
-			return &domain.RegistryError{Status: r.Status, Reason: "already formed"}
+			return domain.RefuseRegistryStep(r, "already formed")
 		}
 		return nil
 	}, func(_ domain.Registry, load func(uuid.UUID) (domain.State, error)) ([]docPlan, error) {
@@ -155,7 +155,7 @@ func (s *Service) HandOverRegistry(ctx context.Context, actor domain.Actor, h Ha
 	}
 	rule := kindRules[r.Formed.Kind]
 	if rule.handedBy == "" {
-		return RegistryResult{}, &domain.RegistryError{Status: r.Status, Reason: fmt.Sprintf("a %s registry is not handed to a courier", r.Formed.Kind)}
+		return RegistryResult{}, domain.RefuseRegistryStep(r, fmt.Sprintf("a %s registry is not handed to a courier", r.Formed.Kind))
 	}
 	if actor.Role != rule.handedBy {
 		return RegistryResult{}, &domain.ForbiddenError{Role: actor.Role, Event: domain.RegistryHandedOver,
@@ -169,7 +169,7 @@ func (s *Service) HandOverRegistry(ctx context.Context, actor domain.Actor, h Ha
 		Actor: actor, Payload: &domain.RegistryHandedOverData{Courier: courier}}
 	return s.registryStep(ctx, h.RegistryID, head, func(r domain.Registry) error {
 		if r.Status != domain.RegistryStatusFormed {
-			return &domain.RegistryError{Status: r.Status, Reason: "only a formed registry is handed over"}
+			return domain.RefuseRegistryStep(r, "only a formed registry is handed over")
 		}
 		if courier.Org != domain.OrgGK {
 			return &domain.ValidationError{Field: "courier.org", Reason: "the courier is the state corporation's (P.17, P.33)"}
@@ -205,7 +205,7 @@ func (s *Service) AcceptRegistry(ctx context.Context, actor domain.Actor, a Acce
 	}
 	rule := kindRules[r.Formed.Kind]
 	if rule.acceptedBy == "" {
-		return RegistryResult{}, &domain.RegistryError{Status: r.Status, Reason: "an intake acceptance registry is itself the record of acceptance (P.18)"}
+		return RegistryResult{}, domain.RefuseRegistryStep(r, "an intake acceptance registry is itself the record of acceptance (P.18)")
 	}
 	if actor.Role != rule.acceptedBy || actor.Unit != r.Formed.To.Unit {
 		return RegistryResult{}, &domain.ForbiddenError{Role: actor.Role, Event: domain.RegistryAccepted,

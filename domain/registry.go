@@ -227,14 +227,39 @@ func needsHandover(k RegistryKind) bool {
 // NeedsHandover is needsHandover for callers outside the package.
 func NeedsHandover(k RegistryKind) bool { return needsHandover(k) }
 
-// RegistryError refuses a registry step that does not fit the registry's state or lines.
-type RegistryError struct {
-	Status RegistryStatus
-	Reason string
+// StepError refuses a step on a registry, force-majeure or dispute stream that does not fit
+// the stream's state (API: 422 illegal_transition with state and allowed).
+type StepError struct {
+	State   string
+	Allowed []EventType // the steps the stream accepts now
+	Reason  string
 }
 
-func (e *RegistryError) Error() string {
-	return fmt.Sprintf("registry in status %q: %s", e.Status, e.Reason)
+func (e *StepError) Error() string {
+	return fmt.Sprintf("not accepted in state %q: %s (accepted now: %v)", e.State, e.Reason, e.Allowed)
+}
+
+// RegistryAllowed lists the steps a registry accepts now.
+func RegistryAllowed(r Registry) []EventType {
+	switch {
+	case r.Status == RegistryStatusNew:
+		return []EventType{RegistryFormed}
+	case r.Status == RegistryStatusFormed && needsHandover(r.Formed.Kind):
+		return []EventType{RegistryHandedOver}
+	case r.Status == RegistryStatusFormed && r.Formed.Kind == RegistryRagsIssuance,
+		r.Status == RegistryStatusHandedOver:
+		return []EventType{RegistryAccepted}
+	}
+	return []EventType{}
+}
+
+// RefuseRegistryStep refuses a step on registry r for reason.
+func RefuseRegistryStep(r Registry, reason string) *StepError {
+	state := string(r.Status)
+	if state == "" {
+		state = "new"
+	}
+	return &StepError{State: state, Allowed: RegistryAllowed(r), Reason: reason}
 }
 
 // DecideAcceptance checks that an acceptance accounts for every line of the registry exactly
@@ -244,13 +269,13 @@ func DecideAcceptance(r Registry, a *RegistryAcceptedData) error {
 		return err
 	}
 	if r.Formed == nil {
-		return &RegistryError{Status: r.Status, Reason: "not formed"}
+		return RefuseRegistryStep(r, "not formed")
 	}
 	if r.Status == RegistryStatusAccepted {
-		return &RegistryError{Status: r.Status, Reason: "already accepted"}
+		return RefuseRegistryStep(r, "already accepted")
 	}
 	if needsHandover(r.Formed.Kind) && r.Status != RegistryStatusHandedOver {
-		return &RegistryError{Status: r.Status, Reason: "not handed over yet"}
+		return RefuseRegistryStep(r, "not handed over yet")
 	}
 	lines := map[uuid.UUID]bool{}
 	for _, id := range r.Formed.Documents {
@@ -258,18 +283,18 @@ func DecideAcceptance(r Registry, a *RegistryAcceptedData) error {
 	}
 	for _, id := range slices.Concat(a.Accepted, a.Missing, a.Damaged) {
 		if _, ok := lines[id]; !ok {
-			return &RegistryError{Status: r.Status, Reason: fmt.Sprintf("document %s is not on the registry; list it as extra", id)}
+			return RefuseRegistryStep(r, fmt.Sprintf("document %s is not on the registry; list it as extra", id))
 		}
 		lines[id] = true
 	}
 	for _, id := range a.Extra {
 		if _, ok := lines[id]; ok {
-			return &RegistryError{Status: r.Status, Reason: fmt.Sprintf("document %s is on the registry, so it is not extra", id)}
+			return RefuseRegistryStep(r, fmt.Sprintf("document %s is on the registry, so it is not extra", id))
 		}
 	}
 	for id, seen := range lines {
 		if !seen {
-			return &RegistryError{Status: r.Status, Reason: fmt.Sprintf("line %s is not accounted for (accepted, missing or damaged)", id)}
+			return RefuseRegistryStep(r, fmt.Sprintf("line %s is not accounted for (accepted, missing or damaged)", id))
 		}
 	}
 	return nil

@@ -21,7 +21,7 @@ func TestRegistryLifecycle(t *testing.T) {
 	assert.Equal(t, RegistryStatusFormed, r.Status)
 	acc := &RegistryAcceptedData{Accepted: []uuid.UUID{d1}, Missing: []uuid.UUID{d2}, Damaged: []uuid.UUID{d3}, Extra: []uuid.UUID{d4}, By: hKIntake}
 
-	var re *RegistryError
+	var re *StepError
 	require.ErrorAs(t, DecideAcceptance(r, acc), &re, "P.17 a dispatch registry travels with a courier first")
 	r = EvolveRegistry(r, ev(&RegistryHandedOverData{Courier: hGKCour}, t0.Add(time.Hour)))
 	assert.Equal(t, RegistryStatusHandedOver, r.Status)
@@ -98,4 +98,21 @@ func TestStreamPayloadValidation(t *testing.T) {
 		many[i] = uuid.New()
 	}
 	assert.Error(t, (&RegistryFormedData{Kind: RegistryDispatch, From: hGKAcc, To: hKIntake, Documents: many}).Validate())
+}
+
+func TestRegistryAllowed(t *testing.T) {
+	d := uuid.New()
+	ev := func(p Payload) Event {
+		return Event{ID: uuid.New(), DocumentID: d, Type: p.EventType(), OccurredAt: t0, Payload: p}
+	}
+	assert.Equal(t, []EventType{RegistryFormed}, RegistryAllowed(Registry{}))
+	disp := EvolveRegistry(Registry{}, ev(&RegistryFormedData{Kind: RegistryDispatch, From: hGKAcc, To: hKIntake, Documents: []uuid.UUID{d}}))
+	assert.Equal(t, []EventType{RegistryHandedOver}, RegistryAllowed(disp), "P.17 a dispatch registry goes with a courier")
+	rags := EvolveRegistry(Registry{}, ev(&RegistryFormedData{Kind: RegistryRagsIssuance, From: hGKAcc, To: hGKIss, Documents: []uuid.UUID{d}}))
+	assert.Equal(t, []EventType{RegistryAccepted}, RegistryAllowed(rags), "P.14 accepted at the ЦОН")
+	intake := EvolveRegistry(Registry{}, ev(&RegistryFormedData{Kind: RegistryIntakeAcceptance, From: hGKCour, To: hKIntake, Documents: []uuid.UUID{d}}))
+	assert.Empty(t, RegistryAllowed(intake), "P.18 the intake registry is itself the acceptance")
+	e := RefuseRegistryStep(Registry{}, "not formed")
+	assert.Equal(t, "new", e.State)
+	assert.Contains(t, e.Error(), "not formed")
 }
