@@ -261,7 +261,8 @@ func openAPIDoc() obj {
 		"AcceptanceRequest": objS([]string{"occurred_at"}, obj{
 			"event_id": uuidS("else derived from Idempotency-Key"),
 			"accepted": arrS(uuidS("")), "missing": arrS(uuidS("")), "damaged": arrS(uuidS("")),
-			"extra": arrS(uuidS("envelopes not on the registry")), "occurred_at": timeS(""), "actor": ref("ActorIn")}),
+			"extra": arrS(uuidS("envelopes not on the registry")), "occurred_at": timeS(""), "actor": ref("ActorIn"),
+			"con_address": strS("the ЦОН's address, told to recipients of returned documents (P.34)")}),
 		"RegistryResult": objS([]string{"registry_id", "event_id", "version", "position", "hash", "documents"}, obj{
 			"registry_id": uuidS(""), "event_id": uuidS(""), "version": intS(""), "position": intS(""), "hash": strS(""),
 			"documents": arrS(ref("Appended"))}),

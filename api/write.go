@@ -269,6 +269,8 @@ type acceptanceIn struct {
 	Missing  []string `json:"missing"`
 	Damaged  []string `json:"damaged"`
 	Extra    []string `json:"extra"`
+	// CONAddress is the ЦОН's address, told to recipients of returned documents (P.34).
+	CONAddress string `json:"con_address"`
 }
 
 func (s *Server) acceptRegistry(w http.ResponseWriter, r *http.Request) error {
@@ -281,7 +283,7 @@ func (s *Server) acceptRegistry(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	acc := commands.Acceptance{EventID: id, RegistryID: regID, OccurredAt: at}
+	acc := commands.Acceptance{EventID: id, RegistryID: regID, OccurredAt: at, CONAddress: in.CONAddress}
 	for _, l := range []struct {
 		field string
 		in    []string

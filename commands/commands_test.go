@@ -352,6 +352,22 @@ func TestDemoDataSet(t *testing.T) {
 	v, err := eventstore.VerifyAll(ctx, st)
 	require.NoError(t, err)
 	assert.True(t, v.OK)
+
+	// P.34: documents received back at the ЦОН carry its address for the recipient.
+	recs, err := st.ReadAll(ctx, 0, 0)
+	require.NoError(t, err)
+	withAddress := 0
+	for _, r := range recs {
+		if r.Type != string(domain.ReceivedAtIssuance) {
+			continue
+		}
+		e, err := domain.Decode(r.Data)
+		require.NoError(t, err)
+		if e.Payload.(*domain.ReceivedAtIssuanceData).CONAddress == c.CONAddress {
+			withAddress++
+		}
+	}
+	assert.Equal(t, sum.Returned, withAddress)
 }
 
 func TestDocumentAsOf(t *testing.T) {

@@ -59,6 +59,8 @@ type Acceptance struct {
 	Damaged    []uuid.UUID
 	Extra      []uuid.UUID
 	OccurredAt time.Time
+	// CONAddress, at a ЦОН, is the address told to recipients of returned documents (P.34).
+	CONAddress string
 }
 
 // RegistryResult answers a registry command: the registry's own event and every document
@@ -249,7 +251,7 @@ func (s *Service) AcceptRegistry(ctx context.Context, actor domain.Actor, a Acce
 							&domain.AcceptedAtKaspiIntakeData{Transfer: tr, RegistryID: &a.RegistryID, Damaged: l.damaged}))
 					} else {
 						p.events = append(p.events, mk(1, domain.ReceivedAtIssuance,
-							&domain.ReceivedAtIssuanceData{Transfer: tr, RegistryID: &a.RegistryID}))
+							&domain.ReceivedAtIssuanceData{Transfer: tr, RegistryID: &a.RegistryID, CONAddress: a.CONAddress}))
 					}
 				}
 				plans = append(plans, p)

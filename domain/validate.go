@@ -217,10 +217,15 @@ func (d *OutForPostomatDeliveryData) Validate() error { return d.validate() }
 func (d *CollectedByRecipientData) Validate() error   { return d.validate() }
 func (d *RemovedFromCellData) Validate() error        { return d.validate() }
 func (d *ReturnedToKaspiIntakeData) Validate() error  { return d.validate() }
-func (d *ReceivedAtIssuanceData) Validate() error     { return d.validate() }
-func (d *IssuedToRecipientData) Validate() error      { return d.validate() }
-func (d *TransferredForStorageData) Validate() error  { return d.validate() }
-func (d *AcceptedAtKaspiIntakeData) Validate() error  { return d.validate() }
+func (d *ReceivedAtIssuanceData) Validate() error {
+	if len(d.CONAddress) > 500 {
+		return invalid("con_address", "longer than 500 bytes")
+	}
+	return d.validate()
+}
+func (d *IssuedToRecipientData) Validate() error     { return d.validate() }
+func (d *TransferredForStorageData) Validate() error { return d.validate() }
+func (d *AcceptedAtKaspiIntakeData) Validate() error { return d.validate() }
 
 func (d *RoutedForDeliveryData) Validate() error { return validMethod(d.Method) }
 

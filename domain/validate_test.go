@@ -87,6 +87,7 @@ func TestPayloadValidation(t *testing.T) {
 		{"P.17 transfer", HandedToCourier, "to.unit", func(p Payload) { p.(*HandedToCourierData).To.Unit = "" }},
 		{"P.33 return registry", CollectedFromKaspiIntake, "registry_id", func(p Payload) { p.(*CollectedFromKaspiIntakeData).RegistryID = uuid.Nil }},
 		{"P.33 transfer", CollectedFromKaspiIntake, "to.org", func(p Payload) { p.(*CollectedFromKaspiIntakeData).To.Org = "" }},
+		{"P.34 ЦОН address", ReceivedAtIssuance, "con_address", func(p Payload) { p.(*ReceivedAtIssuanceData).CONAddress = strings.Repeat("a", 501) }},
 		{"P.19 postomat", PlacedInCell, "postomat_id", func(p Payload) { p.(*PlacedInCellData).PostomatID = "" }},
 		{"P.19 cell", PlacedInCell, "cell_id", func(p Payload) { p.(*PlacedInCellData).CellID = "b-7" }},
 		{"P.19 transfer", PlacedInCell, "from.org", func(p Payload) { p.(*PlacedInCellData).From.Org = "" }},

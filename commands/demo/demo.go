@@ -353,7 +353,7 @@ func (g *gen) returns(ctx context.Context, b int, at time.Time, docs []uuid.UUID
 		return nil
 	}
 	res, err = g.svc.AcceptRegistry(ctx, ActorOf(domain.RoleGKIssuance, g.c.GKIssuance), commands.Acceptance{
-		EventID: g.id("acc", reg), RegistryID: reg, Accepted: docs, OccurredAt: recv})
+		EventID: g.id("acc", reg), RegistryID: reg, Accepted: docs, OccurredAt: recv, CONAddress: g.c.CONAddress})
 	if err != nil {
 		return fmt.Errorf("demo return acceptance: %w", err)
 	}
