@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"slices"
+
+	"golang.org/x/mod/sumdb/note"
 
 	"github.com/custody-ledger/custody/eventstore"
 )
@@ -107,4 +110,31 @@ func firstDifference(ctx context.Context, store eventstore.LogReader, l *Log, n 
 		after = recs[len(recs)-1].Position
 	}
 	return 0, nil
+}
+
+// VerifyCheckpoints rebuilds the tree from the log and compares it with the latest stored
+// checkpoint and with any signed checkpoints held elsewhere (a witness's), each opened with
+// v: a checkpoint it cannot open is itself a failure.
+func VerifyCheckpoints(ctx context.Context, store eventstore.LogReader, l *Log, v note.Verifier, held ...[]byte) (TreeReport, error) {
+	var cps []Checkpoint
+	latest, err := l.Latest(ctx)
+	switch {
+	case errors.Is(err, ErrNotFound):
+	case err != nil:
+		return TreeReport{}, err
+	default:
+		held = append([][]byte{latest.Note}, held...)
+	}
+	for i, n := range held {
+		cp, err := Open(n, v)
+		if err != nil {
+			what := "the latest stored checkpoint"
+			if i > 0 || latest.Note == nil {
+				what = "a held checkpoint"
+			}
+			return TreeReport{Failure: fmt.Sprintf("%s: %v", what, err)}, nil
+		}
+		cps = append(cps, cp)
+	}
+	return VerifyLog(ctx, store, l, cps)
 }
