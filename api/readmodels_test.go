@@ -52,7 +52,9 @@ func (s *stubModels) Notifications(_ context.Context, f query.NotificationFilter
 	s.notif = f
 	return query.NotificationList{}, s.err
 }
-func (s *stubModels) ForceMajeure(context.Context) ([]deadline.ForceMajeure, error) { return nil, s.err }
+func (s *stubModels) ForceMajeure(context.Context) ([]deadline.ForceMajeure, error) {
+	return nil, s.err
+}
 
 // readServer serves models behind the API with an auditor's key.
 func readServer(t *testing.T, models api.ReadModels) func(path string, auth bool) (*httptest.ResponseRecorder, map[string]any) {
