@@ -225,4 +225,3 @@ func TestEditedBundlesAreCaught(t *testing.T) {
 		assert.ErrorContains(t, err, "the range spans leaves", "a withheld first event")
 	})
 }
-
