@@ -205,6 +205,9 @@ func (s *Service) AppendEvent(ctx context.Context, actor domain.Actor, e domain.
 		if err := domain.Decide(st, actor, e, s.now()); err != nil {
 			return Appended{}, err
 		}
+		if err := s.checkDuplicateOf(ctx, e); err != nil {
+			return Appended{}, err
+		}
 		res, err := s.store.Append(ctx, stream, eventstore.Exact(st.Version), eventData(e, data))
 		if errors.Is(err, eventstore.ErrVersionConflict) && ifMatch == nil && attempt < s.retries {
 			continue
