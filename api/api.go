@@ -26,7 +26,6 @@ import (
 	"github.com/custody-ledger/custody/api/keys"
 	"github.com/custody-ledger/custody/commands"
 	"github.com/custody-ledger/custody/domain/calendar"
-	"github.com/custody-ledger/custody/domain/deadline"
 )
 
 // DefaultBodyLimit bounds a request body unless Config.BodyLimit says otherwise. A registry of
@@ -48,12 +47,10 @@ type Config struct {
 	Metrics *prometheus.Registry
 	// Calendar counts working days for the active deadlines; nil: calendar.Default().
 	Calendar *calendar.Calendar
-	// ForceMajeure lists the declared force-majeure periods that move deadlines (a read model
-	// provides it); nil: none, deadlines are shown as the table gives them.
-	ForceMajeure func(ctx context.Context) ([]deadline.ForceMajeure, error)
 	// ReadModels serves the read-model routes of API.md (registries, overdue, custody,
-	// liability, notifications) once the key is checked; nil: they answer 503 unavailable.
-	ReadModels http.Handler
+	// liability, notifications) and the force-majeure periods that move deadlines; nil: those
+	// routes answer 503 unavailable and deadlines are shown as the table gives them.
+	ReadModels ReadModels
 	// Routes adds routes to the built-in ones. Each must be described in openapi.json.
 	Routes []Route
 }
@@ -82,14 +79,13 @@ type Server struct {
 	ready       func(ctx context.Context) error
 	limit       int64
 	cal         *calendar.Calendar
-	fm          func(ctx context.Context) ([]deadline.ForceMajeure, error)
 	metrics     *metrics
 	registry    *prometheus.Registry
 	promHandler http.Handler
 	routes      []Route
 	mux         *http.ServeMux
 	readiness   time.Duration
-	readModels  http.Handler
+	readModels  ReadModels
 }
 
 // New builds a Server from cfg.
@@ -98,7 +94,7 @@ func New(cfg Config) (*Server, error) {
 		return nil, errors.New("api: Config.Service and Config.Keys are required")
 	}
 	s := &Server{svc: cfg.Service, keys: cfg.Keys, log: cfg.Logger, ready: cfg.Ready, limit: cfg.BodyLimit,
-		cal: cfg.Calendar, fm: cfg.ForceMajeure, registry: cfg.Metrics, readiness: 2 * time.Second,
+		cal: cfg.Calendar, registry: cfg.Metrics, readiness: 2 * time.Second,
 		readModels: cfg.ReadModels}
 	if s.log == nil {
 		s.log = slog.Default()
