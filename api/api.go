@@ -25,7 +25,6 @@ import (
 
 	"github.com/custody-ledger/custody/api/keys"
 	"github.com/custody-ledger/custody/commands"
-	"github.com/custody-ledger/custody/domain/calendar"
 )
 
 // DefaultBodyLimit bounds a request body unless Config.BodyLimit says otherwise. A registry of
@@ -45,11 +44,9 @@ type Config struct {
 	// Metrics receives the API's collectors and is served at /metrics; nil: a fresh registry
 	// with the Go and process collectors (so several servers can live in one process).
 	Metrics *prometheus.Registry
-	// Calendar counts working days for the active deadlines; nil: calendar.Default().
-	Calendar *calendar.Calendar
 	// ReadModels serves the read-model routes of API.md (registries, overdue, custody,
-	// liability, notifications) and the force-majeure periods that move deadlines; nil: those
-	// routes answer 503 unavailable and deadlines are shown as the table gives them.
+	// liability, notifications) and a document's active deadlines; nil: those routes and
+	// GET /v1/documents/{id} answer 503 unavailable.
 	ReadModels ReadModels
 	// Routes adds routes to the built-in ones. Each must be described in openapi.json.
 	Routes []Route
@@ -78,7 +75,6 @@ type Server struct {
 	log         *slog.Logger
 	ready       func(ctx context.Context) error
 	limit       int64
-	cal         *calendar.Calendar
 	metrics     *metrics
 	registry    *prometheus.Registry
 	promHandler http.Handler
@@ -94,16 +90,13 @@ func New(cfg Config) (*Server, error) {
 		return nil, errors.New("api: Config.Service and Config.Keys are required")
 	}
 	s := &Server{svc: cfg.Service, keys: cfg.Keys, log: cfg.Logger, ready: cfg.Ready, limit: cfg.BodyLimit,
-		cal: cfg.Calendar, registry: cfg.Metrics, readiness: 2 * time.Second,
+		registry: cfg.Metrics, readiness: 2 * time.Second,
 		readModels: cfg.ReadModels}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
 	if s.limit <= 0 {
 		s.limit = DefaultBodyLimit
-	}
-	if s.cal == nil {
-		s.cal = calendar.Default()
 	}
 	if s.registry == nil {
 		s.registry = defaultRegistry()

@@ -120,39 +120,34 @@ func (s *Server) getDocument(w http.ResponseWriter, r *http.Request) error {
 	if !asOf.IsZero() {
 		out.AsOf = ptime(asOf)
 	}
-	if out.ActiveDeadlines, err = s.activeDeadlines(r.Context(), st, stored, now); err != nil {
+	if out.ActiveDeadlines, err = s.activeDeadlines(r.Context(), id, now); err != nil {
 		return err
 	}
 	return writeJSON(w, http.StatusOK, out)
 }
 
-// activeDeadlines lists the clocks running at now: started by then and not stopped.
-func (s *Server) activeDeadlines(ctx context.Context, st domain.State, stored []commands.Stored, now time.Time) ([]deadlineOut, error) {
-	var fm []deadline.ForceMajeure
-	if s.readModels != nil {
-		var err error
-		if fm, err = s.readModels.ForceMajeure(ctx); err != nil {
-			return nil, fmt.Errorf("force-majeure periods: %w", err)
-		}
+// activeDeadlines lists the clocks running at now, as the read models hold them (the same
+// clocks /v1/overdue lists; nothing here computes a deadline).
+func (s *Server) activeDeadlines(ctx context.Context, id uuid.UUID, now time.Time) ([]deadlineOut, error) {
+	m, err := s.models()
+	if err != nil {
+		return nil, err
 	}
-	events := make([]domain.Event, len(stored))
-	for i, e := range stored {
-		events[i] = e.Event
+	clocks, err := m.ActiveDeadlines(ctx, id, now)
+	if err != nil {
+		return nil, readError(err)
 	}
-	out := []deadlineOut{}
-	for _, c := range deadline.Running(deadline.Clocks(events, s.cal, fm, st.City)) {
-		if c.Err == nil && c.Start.After(now) {
-			continue // a clock that starts when another runs out, later
-		}
-		d := deadlineOut{Rule: c.Rule, Source: c.Source, StartedAt: almaty(c.Start), StartEvent: c.StartEvent,
+	out := make([]deadlineOut, 0, len(clocks))
+	for _, c := range clocks {
+		d := deadlineOut{Rule: c.Rule, Source: c.Source, StartedAt: almaty(c.StartedAt), StartEvent: c.StartEvent,
 			ChargedTo: c.Charged, Breach: c.Breach, Holder: c.Holder, ForceMajeure: c.ForceMajeure,
-			Undetermined: c.Err != nil}
+			Undetermined: c.Undetermined}
 		if d.ChargedTo == nil {
 			d.ChargedTo = []domain.Org{}
 		}
-		if c.Err == nil {
-			d.Deadline, d.BaseDeadline = ptime(c.Adjusted), ptime(c.Deadline)
-			d.Overdue = now.After(c.Adjusted)
+		if !c.Undetermined {
+			d.Deadline, d.BaseDeadline = ptime(c.Deadline), ptime(c.BaseDeadline)
+			d.Overdue = now.After(c.Deadline)
 		}
 		out = append(out, d)
 	}

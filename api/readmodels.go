@@ -28,8 +28,8 @@ type ReadModels interface {
 	Custody(ctx context.Context, id uuid.UUID) (query.Custody, error)
 	Liability(ctx context.Context, f query.LiabilityFilter) (query.LiabilityReport, error)
 	Notifications(ctx context.Context, f query.NotificationFilter) (query.NotificationList, error)
-	// ForceMajeure lists the declared periods that move deadlines.
-	ForceMajeure(ctx context.Context) ([]deadline.ForceMajeure, error)
+	// ActiveDeadlines lists the clocks running on a document at a moment.
+	ActiveDeadlines(ctx context.Context, id uuid.UUID, at time.Time) ([]query.ActiveDeadline, error)
 }
 
 var _ ReadModels = (*query.Queries)(nil)

@@ -4,9 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/assert"
@@ -16,7 +18,6 @@ import (
 	"github.com/custody-ledger/custody/api/keys"
 	"github.com/custody-ledger/custody/commands"
 	"github.com/custody-ledger/custody/domain"
-	"github.com/custody-ledger/custody/domain/deadline"
 	"github.com/custody-ledger/custody/eventstore/memory"
 	"github.com/custody-ledger/custody/projections/query"
 )
@@ -52,7 +53,7 @@ func (s *stubModels) Notifications(_ context.Context, f query.NotificationFilter
 	s.notif = f
 	return query.NotificationList{}, s.err
 }
-func (s *stubModels) ForceMajeure(context.Context) ([]deadline.ForceMajeure, error) {
+func (s *stubModels) ActiveDeadlines(context.Context, uuid.UUID, time.Time) ([]query.ActiveDeadline, error) {
 	return nil, s.err
 }
 
@@ -62,7 +63,8 @@ func readServer(t *testing.T, models api.ReadModels) func(path string, auth bool
 	ks := keys.NewMemory()
 	secret, _, err := ks.Create(t.Context(), "", "", domain.RoleAuditor)
 	require.NoError(t, err)
-	srv, err := api.New(api.Config{Service: commands.New(memory.New()), Keys: ks, ReadModels: models})
+	srv, err := api.New(api.Config{Service: commands.New(memory.New()), Keys: ks, ReadModels: models,
+		Logger: slog.New(slog.DiscardHandler)})
 	require.NoError(t, err)
 	return func(path string, auth bool) (*httptest.ResponseRecorder, map[string]any) {
 		req := httptest.NewRequest(http.MethodGet, path, nil)
