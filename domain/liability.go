@@ -109,12 +109,7 @@ func Liability(events []Event) []Charge {
 		case *DocumentLostData:
 			out = append(out, lossCharge(st, e, p, intervals))
 		case *DeadlineMissedData:
-			for _, org := range p.ChargedTo {
-				out = append(out, Charge{DocumentID: e.DocumentID, Org: org, Kind: ChargeDeadlineMissed, Rule: p.Rule,
-					Source: p.Source, At: p.Deadline, Holder: p.Holder, EventIDs: []uuid.UUID{e.ID},
-					Reasons: []string{fmt.Sprintf("deadline %s of rule %s passed while %s/%s held the document",
-						p.Deadline.In(Almaty).Format(time.RFC3339), p.Rule, p.Holder.Org, p.Holder.Unit)}})
-			}
+			out = append(out, deadlineCharges(e, p)...)
 		case *IntakeDiscrepancyData:
 			if p.Kind != DiscrepancyMissing {
 				continue
@@ -133,6 +128,18 @@ func Liability(events []Event) []Charge {
 		if by, ok := corrected[out[i].EventIDs[0]]; ok {
 			out[i].CorrectedBy = &by
 		}
+	}
+	return out
+}
+
+// deadlineCharges charges a missed deadline to each organisation the watch named.
+func deadlineCharges(e Event, p *DeadlineMissedData) []Charge {
+	var out []Charge
+	for _, org := range p.ChargedTo {
+		out = append(out, Charge{DocumentID: e.DocumentID, Org: org, Kind: ChargeDeadlineMissed, Rule: p.Rule,
+			Source: p.Source, At: p.Deadline, Holder: p.Holder, EventIDs: []uuid.UUID{e.ID},
+			Reasons: []string{fmt.Sprintf("deadline %s of rule %s passed while %s/%s held the document",
+				p.Deadline.In(Almaty).Format(time.RFC3339), p.Rule, p.Holder.Org, p.Holder.Unit)}})
 	}
 	return out
 }
