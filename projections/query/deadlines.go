@@ -10,6 +10,7 @@ import (
 
 	"github.com/custody-ledger/custody/domain"
 	"github.com/custody-ledger/custody/domain/deadline"
+	"github.com/custody-ledger/custody/internal/cursor"
 	"github.com/custody-ledger/custody/projections/internal/model"
 	"github.com/custody-ledger/custody/projections/internal/sqldb"
 )
@@ -73,7 +74,7 @@ func (q *Queries) Overdue(ctx context.Context, f OverdueFilter) (OverdueList, er
 		cDoc, cRule, cStart string
 		cOrg                string
 	)
-	if ok, err := decodeCursor(f.Cursor, &cAdj, &cDoc, &cRule, &cStart, &cOrg); err != nil {
+	if ok, err := cursor.Decode(f.Cursor, &cAdj, &cDoc, &cRule, &cStart, &cOrg); err != nil {
 		return OverdueList{}, err
 	} else if ok {
 		where = append(where, fmt.Sprintf("(c.adjusted, c.document_id, c.rule, c.start_event, c.org) > (%s, %s, %s, %s, %s)",
@@ -123,7 +124,7 @@ func (q *Queries) Overdue(ctx context.Context, f OverdueFilter) (OverdueList, er
 	if len(out.Items) > lim {
 		out.Items = out.Items[:lim]
 		l := out.Items[lim-1]
-		out.NextCursor = encodeCursor(model.Micros(l.Deadline), l.DocumentID.String(), l.Rule, l.StartEvent.String(), string(l.Charged))
+		out.NextCursor = cursor.Encode(model.Micros(l.Deadline), l.DocumentID.String(), l.Rule, l.StartEvent.String(), string(l.Charged))
 	}
 	return out, nil
 }
