@@ -47,7 +47,9 @@ func ApplicationLiability(events []Event) []Charge {
 		fits := slices.Contains(appSpecs[e.Type].from, a.Status)
 		a = EvolveApplication(a, e)
 		if p, ok := e.Payload.(*DeadlineMissedData); ok && fits {
-			out = append(out, deadlineCharges(e, p)...)
+			for _, org := range p.ChargedTo {
+				out = append(out, deadlineCharge(e, p, org))
+			}
 		}
 	}
 	for i := range out {
