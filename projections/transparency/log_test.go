@@ -147,7 +147,6 @@ func (ps publishers) Publish(ctx context.Context, cp transparency.Signed) error 
 	return nil
 }
 
-
 // TestOneSequencerPerDatabase: two sequencers run on one database; one leads, the tree is
 // the log's, and when the leader stops the other takes over.
 func TestOneSequencerPerDatabase(t *testing.T) {
