@@ -54,7 +54,7 @@ func cmdServe(ctx context.Context, args []string, out io.Writer, log *slog.Logge
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	reg.MustRegister(proj.Metrics()...)
 	handler, err := api.New(api.Config{Service: svc, Keys: ks, Logger: log, Metrics: reg, Ready: readiness(proj),
-		ReadModels: proj.Handler(), ForceMajeure: proj.Queries().ForceMajeure})
+		ReadModels: proj.Queries()})
 	if err != nil {
 		return err
 	}

@@ -33,12 +33,28 @@ type Clock struct {
 	StoppedAt    time.Time
 	StopEvent    uuid.UUID
 	StopType     domain.EventType
+	// Notice is the rule's Notice; NoticeGiven that it was recorded while the clock ran.
+	Notice      domain.EventType
+	NoticeGiven bool
 	// Err is set when the deadline cannot be known, e.g. a date outside the calendar's
 	// years (calendar.ErrUnknownYear) or an invalid force-majeure period; such a clock is
 	// never reported missed, so callers must list Undetermined clocks.
 	Err error
 
 	startIdx, stopIdx int
+}
+
+// NoticeOwed reports whether the clock ran out (by now, or before it stopped) with no notice
+// to the recipient recorded though its rule wants one (P.27 for intake_wait).
+func (c Clock) NoticeOwed(now time.Time) bool {
+	if c.Notice == "" || c.NoticeGiven || c.Err != nil {
+		return false
+	}
+	end := now
+	if c.Stopped && c.StoppedAt.Before(now) {
+		end = c.StoppedAt
+	}
+	return end.After(c.Adjusted)
 }
 
 // Late reports whether the clock was stopped after its adjusted deadline.
@@ -189,8 +205,11 @@ func (e *evaluator) prepare() {
 // clock builds a clock of rule r started at start and finds what stopped it.
 func (e *evaluator) clock(r Rule, start time.Time, startEvent uuid.UUID, idx int, holder domain.Holder) Clock {
 	c := Clock{Rule: r.ID, Source: r.Source, Breach: r.Breach, Charged: slices.Clone(r.Charged),
-		Start: start, StartEvent: startEvent, Holder: holder, startIdx: idx, stopIdx: -1}
+		Start: start, StartEvent: startEvent, Holder: holder, Notice: r.Notice, startIdx: idx, stopIdx: -1}
 	for j := idx + 1; j < len(e.events); j++ {
+		if r.Notice != "" && e.events[j].Type == r.Notice {
+			c.NoticeGiven = true
+		}
 		if r.Stops(e.events[j].Type) {
 			c.Stopped, c.StoppedAt, c.StopEvent, c.StopType = true, e.events[j].OccurredAt, e.events[j].ID, e.events[j].Type
 			c.stopIdx = j
