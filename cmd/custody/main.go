@@ -27,6 +27,7 @@ Usage:
   custody audit   export (--document ID | --from P [--to Q]) [--since SIZE] [--out FILE] [--store URL]
   custody audit   verify BUNDLE [--public-key KEY] [--checkpoint FILE]...
   custody rebuild [--store URL]
+  custody projections quarantine [--store URL]
   custody bench   --url URL --store URL [--concurrency N] [--duration D]
 
 Stores (--store, env CUSTODY_STORE; default sqlite:./data/custody.db):
@@ -71,6 +72,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdAudit(ctx, args[1:], stdout)
 	case "rebuild":
 		return cmdRebuild(ctx, args[1:], stdout, log)
+	case "projections":
+		return cmdProjections(ctx, args[1:], stdout, log)
 	case "bench":
 		return cmdBench(ctx, args[1:], stdout)
 	case "help", "-h", "--help":
