@@ -53,8 +53,12 @@ func cmdServe(ctx context.Context, args []string, out io.Writer, log *slog.Logge
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	reg.MustRegister(proj.Metrics()...)
+	con, err := openConsole(ks, proj, b, log)
+	if err != nil {
+		return err
+	}
 	handler, err := api.New(api.Config{Service: svc, Keys: ks, Logger: log, Metrics: reg, Ready: proj.Ready,
-		ReadModels: proj.Handler(), ForceMajeure: proj.Queries().ForceMajeure})
+		ReadModels: proj.Handler(), ForceMajeure: proj.Queries().ForceMajeure, Console: con})
 	if err != nil {
 		return err
 	}
@@ -63,6 +67,7 @@ func cmdServe(ctx context.Context, args []string, out io.Writer, log *slog.Logge
 	runCtx, stopRun := context.WithCancel(context.WithoutCancel(ctx))
 	runDone := make(chan error, 1)
 	go func() { runDone <- proj.Run(runCtx) }()
+	go con.Run(runCtx)
 	defer func() {
 		stopRun()
 		if err := <-runDone; err != nil {
