@@ -25,8 +25,6 @@ import (
 
 	"github.com/custody-ledger/custody/api/keys"
 	"github.com/custody-ledger/custody/commands"
-	"github.com/custody-ledger/custody/domain/calendar"
-	"github.com/custody-ledger/custody/domain/deadline"
 )
 
 // DefaultBodyLimit bounds a request body unless Config.BodyLimit says otherwise. A registry of
@@ -46,14 +44,10 @@ type Config struct {
 	// Metrics receives the API's collectors and is served at /metrics; nil: a fresh registry
 	// with the Go and process collectors (so several servers can live in one process).
 	Metrics *prometheus.Registry
-	// Calendar counts working days for the active deadlines; nil: calendar.Default().
-	Calendar *calendar.Calendar
-	// ForceMajeure lists the declared force-majeure periods that move deadlines (a read model
-	// provides it); nil: none, deadlines are shown as the table gives them.
-	ForceMajeure func(ctx context.Context) ([]deadline.ForceMajeure, error)
 	// ReadModels serves the read-model routes of API.md (registries, overdue, custody,
-	// liability, notifications) once the key is checked; nil: they answer 503 unavailable.
-	ReadModels http.Handler
+	// liability, notifications) and a document's active deadlines; nil: those routes and
+	// GET /v1/documents/{id} answer 503 unavailable.
+	ReadModels ReadModels
 	// Routes adds routes to the built-in ones. Each must be described in openapi.json.
 	Routes []Route
 	// Console serves GET / and /console/ (package api/console: HTML pages with their own
@@ -84,15 +78,13 @@ type Server struct {
 	log         *slog.Logger
 	ready       func(ctx context.Context) error
 	limit       int64
-	cal         *calendar.Calendar
-	fm          func(ctx context.Context) ([]deadline.ForceMajeure, error)
 	metrics     *metrics
 	registry    *prometheus.Registry
 	promHandler http.Handler
 	routes      []Route
 	mux         *http.ServeMux
 	readiness   time.Duration
-	readModels  http.Handler
+	readModels  ReadModels
 }
 
 // New builds a Server from cfg.
@@ -101,16 +93,13 @@ func New(cfg Config) (*Server, error) {
 		return nil, errors.New("api: Config.Service and Config.Keys are required")
 	}
 	s := &Server{svc: cfg.Service, keys: cfg.Keys, log: cfg.Logger, ready: cfg.Ready, limit: cfg.BodyLimit,
-		cal: cfg.Calendar, fm: cfg.ForceMajeure, registry: cfg.Metrics, readiness: 2 * time.Second,
+		registry: cfg.Metrics, readiness: 2 * time.Second,
 		readModels: cfg.ReadModels}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
 	if s.limit <= 0 {
 		s.limit = DefaultBodyLimit
-	}
-	if s.cal == nil {
-		s.cal = calendar.Default()
 	}
 	if s.registry == nil {
 		s.registry = defaultRegistry()

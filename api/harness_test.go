@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -21,6 +22,8 @@ import (
 	"github.com/custody-ledger/custody/api/keys"
 	"github.com/custody-ledger/custody/commands"
 	"github.com/custody-ledger/custody/domain"
+	"github.com/custody-ledger/custody/eventstore/sqlite"
+	"github.com/custody-ledger/custody/projections"
 )
 
 // Personal data of the fixtures: no answer other than a platform's or an administrator's
@@ -105,6 +108,7 @@ func (b *syncBuffer) String() string {
 type env struct {
 	t       *testing.T
 	svc     *commands.Service
+	proj    *projections.Projections
 	keys    keys.Store
 	srv     *api.Server
 	secrets map[string]string
@@ -119,13 +123,14 @@ func newEnv(t *testing.T, newService newServiceFunc, opts ...envOption) *env {
 	t.Helper()
 	svc, ks := newService(t)
 	logs := &syncBuffer{}
-	cfg := api.Config{Service: svc, Keys: ks, Logger: slog.New(slog.NewJSONHandler(logs, nil))}
+	proj := readModels(t, svc)
+	cfg := api.Config{Service: svc, Keys: ks, Logger: slog.New(slog.NewJSONHandler(logs, nil)), ReadModels: proj.Queries()}
 	for _, o := range opts {
 		o(&cfg)
 	}
 	srv, err := api.New(cfg)
 	require.NoError(t, err)
-	e := &env{t: t, svc: svc, keys: ks, srv: srv, secrets: map[string]string{}, logs: logs}
+	e := &env{t: t, svc: svc, proj: proj, keys: ks, srv: srv, secrets: map[string]string{}, logs: logs}
 	for who, p := range parties {
 		secret, _, err := ks.Create(t.Context(), p.h.Org, p.h.Unit, p.role)
 		require.NoError(t, err, who)
@@ -138,6 +143,21 @@ func newEnv(t *testing.T, newService newServiceFunc, opts ...envOption) *env {
 		assert.NotContains(t, l, phone, "logs must not contain the phone")
 	})
 	return e
+}
+
+// readModels builds the read models of svc's store in a SQLite database of their own (the
+// KurrentDB layout, so one helper serves every store); env.do brings them up to date before
+// each read, as the runner of custody serve would.
+func readModels(t *testing.T, svc *commands.Service) *projections.Projections {
+	t.Helper()
+	db, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "read.db"))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = db.Close() })
+	p, err := projections.Open(t.Context(), db.DB(), projections.SQLite, svc.Store(), svc,
+		projections.Options{Now: svc.Now, Logger: slog.New(slog.DiscardHandler)})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = p.Close() })
+	return p
 }
 
 // sub is the same env reporting to a subtest.
@@ -182,6 +202,11 @@ func (e *env) do(method, path, who string, body any, hdr ...string) resp {
 		raw, err := json.Marshal(b)
 		require.NoError(e.t, err)
 		rd = bytes.NewReader(raw)
+	}
+	if method == http.MethodGet && e.proj != nil {
+		if _, err := e.proj.CatchUp(e.t.Context()); err != nil {
+			e.t.Logf("read models not brought up to date (the store may be down on purpose): %v", err)
+		}
 	}
 	req := httptest.NewRequest(method, path, rd)
 	if _, ok := body.(io.Reader); ok {

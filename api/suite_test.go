@@ -40,6 +40,7 @@ func runSuite(t *testing.T, newService newServiceFunc) {
 		{"IllegalTransition", testIllegalTransition},
 		{"ReadingMasksPersonalData", testReadingMasksPersonalData},
 		{"AsOf", testAsOf},
+		{"DeadlinesOneSource", testDeadlinesOneSource},
 		{"EventsPagination", testEventsPagination},
 		{"Feed", testFeed},
 		{"Verify", testVerify},
@@ -625,6 +626,55 @@ func testAsOf(t *testing.T, newService newServiceFunc) {
 	assert.Equal(t, "GK-ALA-CR1", d.Body["holder"].(map[string]any)["unit"])
 	d = e.do("GET", "/v1/documents/"+doc.String()+"?as_of="+t0.Add(-time.Hour).UTC().Format(time.RFC3339), "auditor", nil)
 	e.problem(d, http.StatusNotFound, "not_found")
+}
+
+// testDeadlinesOneSource: a document's active deadlines are the projection's clocks, the same
+// that /v1/overdue lists (issue 9 §3): every overdue clock of the view is on the list with the
+// same deadline, and as_of shows the clocks running then.
+func testDeadlinesOneSource(t *testing.T, newService newServiceFunc) {
+	e := newEnv(t, newService)
+	doc, _ := e.packed(22, 0) // a week before now: the Kaspi order's clock has long run out
+	type key struct{ rule, start string }
+	overdue := map[key]string{}
+	r := e.do("GET", "/v1/overdue?limit=1000", "auditor", nil)
+	require.Equal(t, http.StatusOK, r.Status, "%s", r)
+	for _, x := range r.Body["items"].([]any) {
+		o := x.(map[string]any)
+		if o["document_id"] != doc.String() {
+			continue
+		}
+		k := key{o["rule"].(string), o["start_event_id"].(string)}
+		if d, seen := overdue[k]; !seen || o["deadline"].(string) < d {
+			overdue[k] = o["deadline"].(string) // one row per charged organisation: the earliest counts
+		}
+	}
+	require.NotEmpty(t, overdue)
+	d := e.do("GET", "/v1/documents/"+doc.String(), "auditor", nil)
+	require.Equal(t, http.StatusOK, d.Status, "%s", d)
+	shown := map[key]string{}
+	for _, x := range d.Body["active_deadlines"].([]any) {
+		c := x.(map[string]any)
+		if c["overdue"] == true {
+			shown[key{c["rule"].(string), c["start_event_id"].(string)}] = c["deadline"].(string)
+		}
+	}
+	assert.Equal(t, overdue, shown, "the view's overdue clocks are the overdue list's")
+
+	rules := func(r resp) []string {
+		var out []string
+		for _, x := range r.Body["active_deadlines"].([]any) {
+			out = append(out, x.(map[string]any)["rule"].(string))
+		}
+		return out
+	}
+	asOf := func(h int) []string {
+		r := e.do("GET", "/v1/documents/"+doc.String()+"?as_of="+strings.ReplaceAll(at(h), "+", "%2B"), "auditor", nil)
+		require.Equal(t, http.StatusOK, r.Status, "%s", r)
+		return rules(r)
+	}
+	assert.Empty(t, asOf(1), "issued, no Kaspi order yet: no clock ran")
+	assert.Equal(t, []string{"order_to_intake"}, asOf(2), "P.10: the Kaspi order's clock from hour 2")
+	assert.Equal(t, []string{"order_to_intake"}, rules(d))
 }
 
 func testEventsPagination(t *testing.T, newService newServiceFunc) {

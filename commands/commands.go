@@ -17,18 +17,18 @@ import (
 	"github.com/custody-ledger/custody/eventstore"
 )
 
-// Stream name prefixes. Stored names never change.
+// Stream names are domain's (DOMAIN.md); these aliases keep the write side's callers short.
 const (
-	DocumentPrefix     = "document-"
-	RegistryPrefix     = "registry-"
-	ForceMajeurePrefix = "forcemajeure-"
-	DisputePrefix      = "dispute-"
+	DocumentPrefix     = domain.DocumentPrefix
+	RegistryPrefix     = domain.RegistryPrefix
+	ForceMajeurePrefix = domain.ForceMajeurePrefix
+	DisputePrefix      = domain.DisputePrefix
 )
 
-func DocumentStream(id uuid.UUID) string     { return DocumentPrefix + id.String() }
-func RegistryStream(id uuid.UUID) string     { return RegistryPrefix + id.String() }
-func ForceMajeureStream(id uuid.UUID) string { return ForceMajeurePrefix + id.String() }
-func DisputeStream(id uuid.UUID) string      { return DisputePrefix + id.String() }
+func DocumentStream(id uuid.UUID) string     { return domain.DocumentStream(id) }
+func RegistryStream(id uuid.UUID) string     { return domain.RegistryStream(id) }
+func ForceMajeureStream(id uuid.UUID) string { return domain.ForceMajeureStream(id) }
+func DisputeStream(id uuid.UUID) string      { return domain.DisputeStream(id) }
 
 // Namespaces for ids the server derives, so that a retried request derives the same ids.
 var (
@@ -203,6 +203,9 @@ func (s *Service) AppendEvent(ctx context.Context, actor domain.Actor, e domain.
 			return Appended{}, &eventstore.VersionConflictError{StreamID: stream, Expected: eventstore.Exact(*ifMatch), Actual: st.Version}
 		}
 		if err := domain.Decide(st, actor, e, s.now()); err != nil {
+			return Appended{}, err
+		}
+		if err := s.checkDuplicateOf(ctx, e); err != nil {
 			return Appended{}, err
 		}
 		res, err := s.store.Append(ctx, stream, eventstore.Exact(st.Version), eventData(e, data))

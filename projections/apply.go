@@ -13,7 +13,6 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/custody-ledger/custody/commands"
 	"github.com/custody-ledger/custody/domain"
 	"github.com/custody-ledger/custody/domain/deadline"
 	"github.com/custody-ledger/custody/eventstore"
@@ -88,8 +87,8 @@ func classify(stream string) (model.StreamKind, uuid.UUID) {
 	for _, k := range []struct {
 		prefix string
 		kind   model.StreamKind
-	}{{commands.DocumentPrefix, model.KindDocument}, {commands.RegistryPrefix, model.KindRegistry},
-		{commands.ForceMajeurePrefix, model.KindForceMajeure}, {commands.DisputePrefix, model.KindDispute}} {
+	}{{domain.DocumentPrefix, model.KindDocument}, {domain.RegistryPrefix, model.KindRegistry},
+		{domain.ForceMajeurePrefix, model.KindForceMajeure}, {domain.DisputePrefix, model.KindDispute}} {
 		if strings.HasPrefix(stream, k.prefix) {
 			id, err := uuid.Parse(stream[len(k.prefix):])
 			if err != nil {
@@ -257,7 +256,7 @@ func (a *applier) catchUp(ctx context.Context, limit int) (int, error) {
 
 func declaresForceMajeure(recs []eventstore.Record) bool {
 	for _, r := range recs {
-		if strings.HasPrefix(r.StreamID, commands.ForceMajeurePrefix) {
+		if strings.HasPrefix(r.StreamID, domain.ForceMajeurePrefix) {
 			return true
 		}
 	}
@@ -383,7 +382,7 @@ func (a *applier) plan(ctx context.Context, cp uint64, b decoded) (*batchPlan, e
 			return nil, err
 		}
 		for _, d := range docs {
-			s := commands.DocumentStream(d)
+			s := domain.DocumentStream(d)
 			if byStream[s] == nil {
 				g := &group{stream: s, kind: model.KindDocument, id: d}
 				byStream[s] = g

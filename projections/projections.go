@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -23,7 +22,6 @@ import (
 	"github.com/custody-ledger/custody/projections/internal/sqldb"
 	"github.com/custody-ledger/custody/projections/notify"
 	"github.com/custody-ledger/custody/projections/query"
-	"github.com/custody-ledger/custody/projections/readapi"
 	"github.com/custody-ledger/custody/projections/watch"
 )
 
@@ -203,9 +201,6 @@ func (p *Projections) Leading() bool { return p.leading.Load() }
 
 // Queries returns the read side.
 func (p *Projections) Queries() *query.Queries { return p.queries }
-
-// Handler serves the read endpoints (see package readapi); mount it behind authentication.
-func (p *Projections) Handler() http.Handler { return readapi.New(p.queries) }
 
 // Metrics returns the collectors to register: lag (positions and seconds), batches, apply
 // delay, leadership, deliveries and the watch.

@@ -20,8 +20,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/google/uuid"
-
+	"github.com/custody-ledger/custody/api"
 	"github.com/custody-ledger/custody/api/keys"
 	"github.com/custody-ledger/custody/domain/deadline"
 	"github.com/custody-ledger/custody/eventstore"
@@ -31,17 +30,13 @@ import (
 //go:embed templates/*.html static/style.css
 var assets embed.FS
 
-// Reader is the read side the console's pages read (implemented by *query.Queries).
+// Reader is the read side the console's pages read: the API's read models and the console's
+// own counts (implemented by *query.Queries).
 type Reader interface {
+	api.ReadModels
 	Overview(ctx context.Context) (query.Overview, error)
 	Documents(ctx context.Context, f query.DocumentFilter) (query.DocumentList, error)
-	Overdue(ctx context.Context, f query.OverdueFilter) (query.OverdueList, error)
 	DueSoon(ctx context.Context, f query.DueSoonFilter) (query.OverdueList, error)
-	Registries(ctx context.Context, f query.RegistryFilter) (query.RegistryList, error)
-	Registry(ctx context.Context, id uuid.UUID) (query.RegistryDetail, error)
-	Custody(ctx context.Context, id uuid.UUID) (query.Custody, error)
-	Liability(ctx context.Context, f query.LiabilityFilter) (query.LiabilityReport, error)
-	Notifications(ctx context.Context, f query.NotificationFilter) (query.NotificationList, error)
 	Deliveries(ctx context.Context) ([]query.ChannelCount, error)
 	Disputes(ctx context.Context, p query.Page) ([]query.DisputeSummary, error)
 	ForceMajeure(ctx context.Context) ([]deadline.ForceMajeure, error)

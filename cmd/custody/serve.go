@@ -58,7 +58,7 @@ func cmdServe(ctx context.Context, args []string, out io.Writer, log *slog.Logge
 		return err
 	}
 	handler, err := api.New(api.Config{Service: svc, Keys: ks, Logger: log, Metrics: reg, Ready: proj.Ready,
-		ReadModels: proj.Handler(), ForceMajeure: proj.Queries().ForceMajeure, Console: con})
+		ReadModels: proj.Queries(), Console: con})
 	if err != nil {
 		return err
 	}

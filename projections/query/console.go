@@ -9,6 +9,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/custody-ledger/custody/domain"
+	"github.com/custody-ledger/custody/internal/cursor"
 	"github.com/custody-ledger/custody/projections/internal/model"
 )
 
@@ -221,7 +222,7 @@ func (q *Queries) Documents(ctx context.Context, f DocumentFilter) (DocumentList
 			AND c.corrected_by = '' AND c.at >= %s)`, model.Charges.Name(gen), arg(model.Micros(f.LostSince))))
 	}
 	var cID string
-	if ok, err := decodeCursor(f.Cursor, &cID); err != nil {
+	if ok, err := cursor.Decode(f.Cursor, &cID); err != nil {
 		return DocumentList{}, err
 	} else if ok {
 		where = append(where, "d.document_id > "+arg(cID))
@@ -251,7 +252,7 @@ func (q *Queries) Documents(ctx context.Context, f DocumentFilter) (DocumentList
 	}
 	if len(out.Items) > lim {
 		out.Items = out.Items[:lim]
-		out.NextCursor = encodeCursor(out.Items[lim-1].DocumentID.String())
+		out.NextCursor = cursor.Encode(out.Items[lim-1].DocumentID.String())
 	}
 	return out, nil
 }
@@ -314,7 +315,7 @@ func (q *Queries) clockList(ctx context.Context, gen int64, now time.Time, where
 		cDoc, cRule, cStart string
 		cOrg                string
 	)
-	if ok, err := decodeCursor(p.Cursor, &cAdj, &cDoc, &cRule, &cStart, &cOrg); err != nil {
+	if ok, err := cursor.Decode(p.Cursor, &cAdj, &cDoc, &cRule, &cStart, &cOrg); err != nil {
 		return OverdueList{}, err
 	} else if ok {
 		where = append(where, fmt.Sprintf("(c.adjusted, c.document_id, c.rule, c.start_event, c.org) > (%s, %s, %s, %s, %s)",
@@ -323,7 +324,8 @@ func (q *Queries) clockList(ctx context.Context, gen int64, now time.Time, where
 	lim := p.limit()
 	out := OverdueList{AsOf: now.In(domain.Almaty), Items: []Overdue{}}
 	if err := q.each(ctx, fmt.Sprintf(`SELECT c.document_id, c.rule, c.source, c.breach, c.org, c.adjusted, c.deadline, c.start_at,
-		c.start_event, c.force_majeure, c.missed_event, d.status, d.holder_org, d.holder_unit, d.holder_employee, d.holder_since
+		c.start_event, c.force_majeure, c.missed_event, c.notice_owed, d.status, d.holder_org, d.holder_unit, d.holder_employee,
+		d.holder_since
 		FROM %s c JOIN %s d ON d.document_id = c.document_id WHERE %s
 		ORDER BY c.adjusted, c.document_id, c.rule, c.start_event, c.org LIMIT %s`,
 		model.Clocks.Name(gen), model.Documents.Name(gen), strings.Join(where, " AND "), a.add(lim+1)), a.vals,
@@ -332,9 +334,10 @@ func (q *Queries) clockList(ctx context.Context, gen int64, now time.Time, where
 				o                                  Overdue
 				doc, org, start, fm, ho, hu, he    string
 				breach, adj, base, started, hsince int64
+				owed                               int64
 			)
 			if err := s.Scan(&doc, &o.Rule, &o.Source, &breach, &org, &adj, &base, &started, &start, &fm, &o.MissedEventID,
-				&o.State, &ho, &hu, &he, &hsince); err != nil {
+				&owed, &o.State, &ho, &hu, &he, &hsince); err != nil {
 				return err
 			}
 			o.DocumentID, _ = uuid.Parse(doc)
@@ -342,6 +345,9 @@ func (q *Queries) clockList(ctx context.Context, gen int64, now time.Time, where
 			o.Breach, o.Charged = breach == 1, domain.Org(org)
 			o.Deadline, o.BaseDeadline, o.StartedAt = at(adj), at(base), at(started)
 			o.OverdueBy = now.Sub(o.Deadline).Round(time.Second).String()
+			if owed == 1 {
+				o.NoticeOwed, o.Notice = true, noticeOwed
+			}
 			for _, s := range decodeJSON[[]string](fm) {
 				if id, err := uuid.Parse(s); err == nil {
 					o.ForceMajeure = append(o.ForceMajeure, id)
@@ -358,7 +364,7 @@ func (q *Queries) clockList(ctx context.Context, gen int64, now time.Time, where
 	if len(out.Items) > lim {
 		out.Items = out.Items[:lim]
 		l := out.Items[lim-1]
-		out.NextCursor = encodeCursor(model.Micros(l.Deadline), l.DocumentID.String(), l.Rule, l.StartEvent.String(), string(l.Charged))
+		out.NextCursor = cursor.Encode(model.Micros(l.Deadline), l.DocumentID.String(), l.Rule, l.StartEvent.String(), string(l.Charged))
 	}
 	return out, nil
 }

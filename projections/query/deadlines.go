@@ -31,7 +31,14 @@ type Overdue struct {
 	HolderSince  *time.Time     `json:"holder_since,omitempty"`
 	// MissedEventID is the watch's DeadlineMissed record, once appended.
 	MissedEventID string `json:"missed_event_id,omitempty"`
+	// NoticeOwed: a Kaspi-side wait ran out and no DeliveryDelayed told the recipient (P.27),
+	// so the platform owes the recipient a notice of the delay.
+	NoticeOwed bool   `json:"notice_owed,omitempty"`
+	Notice     string `json:"notice,omitempty"`
 }
+
+// noticeOwed is what an overdue item says when the recipient was not told of the delay.
+const noticeOwed = "P.27: the recipient has not been told of the delay; the platform owes a DeliveryDelayed notice"
 
 // OverdueFilter narrows the overdue list (API: org, rule, unit).
 type OverdueFilter struct {

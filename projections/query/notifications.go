@@ -9,6 +9,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/custody-ledger/custody/domain"
+	"github.com/custody-ledger/custody/internal/cursor"
 	"github.com/custody-ledger/custody/projections/internal/model"
 )
 
@@ -67,7 +68,7 @@ func (q *Queries) Notifications(ctx context.Context, f NotificationFilter) (Noti
 		cPos int64
 		cKey string
 	)
-	if ok, err := decodeCursor(f.Cursor, &cPos, &cKey); err != nil {
+	if ok, err := cursor.Decode(f.Cursor, &cPos, &cKey); err != nil {
 		return NotificationList{}, err
 	} else if ok {
 		where = append(where, fmt.Sprintf("(n.position, n.dedup_key) > (%s, %s)", arg(cPos), arg(cKey)))
@@ -103,7 +104,7 @@ func (q *Queries) Notifications(ctx context.Context, f NotificationFilter) (Noti
 	}
 	if len(out.Items) > lim {
 		out.Items = out.Items[:lim]
-		out.NextCursor = encodeCursor(lastPos[lim-1], out.Items[lim-1].DedupKey)
+		out.NextCursor = cursor.Encode(lastPos[lim-1], out.Items[lim-1].DedupKey)
 	}
 	return out, nil
 }
