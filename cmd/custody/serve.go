@@ -57,7 +57,7 @@ func cmdServe(ctx context.Context, args []string, out io.Writer, log *slog.Logge
 	if err != nil {
 		return err
 	}
-	handler, err := api.New(api.Config{Service: svc, Keys: ks, Logger: log, Metrics: reg, Ready: proj.Ready,
+	handler, err := api.New(api.Config{Service: svc, Keys: ks, Logger: log, Metrics: reg, Ready: readiness(proj),
 		ReadModels: proj.Queries(), Console: con})
 	if err != nil {
 		return err
