@@ -114,10 +114,7 @@ func Liability(events []Event) []Charge {
 					out[i] = joinMovement(out[i], e, p)
 					continue
 				}
-				out = append(out, Charge{DocumentID: e.DocumentID, Org: org, Kind: ChargeDeadlineMissed, Rule: p.Rule,
-					Source: p.Source, At: p.Deadline, Holder: p.Holder, EventIDs: []uuid.UUID{e.ID},
-					Reasons: []string{fmt.Sprintf("deadline %s of rule %s passed while %s/%s held the document",
-						p.Deadline.In(Almaty).Format(time.RFC3339), p.Rule, p.Holder.Org, p.Holder.Unit)}})
+				out = append(out, deadlineCharge(e, p, org))
 			}
 		case *IntakeDiscrepancyData:
 			if p.Kind != DiscrepancyMissing {
@@ -139,6 +136,14 @@ func Liability(events []Event) []Charge {
 		}
 	}
 	return out
+}
+
+// deadlineCharge charges a missed deadline to one organisation the watch named.
+func deadlineCharge(e Event, p *DeadlineMissedData, org Org) Charge {
+	return Charge{DocumentID: e.DocumentID, Org: org, Kind: ChargeDeadlineMissed, Rule: p.Rule,
+		Source: p.Source, At: p.Deadline, Holder: p.Holder, EventIDs: []uuid.UUID{e.ID},
+		Reasons: []string{fmt.Sprintf("deadline %s of rule %s passed while %s/%s held the document",
+			p.Deadline.In(Almaty).Format(time.RFC3339), p.Rule, p.Holder.Org, p.Holder.Unit)}}
 }
 
 // toKaspiIntake are the two rules that time one movement, the document's arrival at Kaspi

@@ -225,29 +225,7 @@ func (e *evaluator) clock(r Rule, start time.Time, startEvent uuid.UUID, idx int
 		c.Err = fmt.Errorf("deadline: %s: %w", r.ID, err)
 		return c
 	}
-	c.Deadline = base
-	keys := c.Charged
-	if len(keys) == 0 {
-		keys = []domain.Org{""}
-	}
-	for _, o := range keys {
-		periods := counting(e.fm, e.timely, o, e.region)
-		adj := extend(start, base, periods)
-		for _, p := range periods {
-			if overlaps(p, start, adj) && !slices.Contains(c.ForceMajeure, p.ID) {
-				c.ForceMajeure = append(c.ForceMajeure, p.ID)
-			}
-		}
-		if o != "" {
-			if c.AdjustedFor == nil {
-				c.AdjustedFor = map[domain.Org]time.Time{}
-			}
-			c.AdjustedFor[o] = adj
-		}
-		if c.Adjusted.IsZero() || adj.Before(c.Adjusted) {
-			c.Adjusted = adj
-		}
-	}
+	e.adjust(&c, base)
 	return c
 }
 
