@@ -262,8 +262,8 @@ type IntakeDiscrepancyData struct {
 // DocumentLostData: a party reports the document lost (P.22, P.23). The losing party's act
 // (number, date, circumstances) may come with the report or in a LossActDrawnUp after it.
 type DocumentLostData struct {
-	Cause     string `json:"cause"`
-	LastSeen  Holder `json:"last_seen"` // who the reporter says held it last
+	Cause    string `json:"cause"`
+	LastSeen Holder `json:"last_seen"` // who the reporter says held it last
 	LossAct
 }
 
@@ -276,7 +276,9 @@ type LossAct struct {
 }
 
 // Complete reports whether the act names its number, date and circumstances.
-func (a LossAct) Complete() bool { return a.ActNumber != "" && a.ActDate != "" && a.Circumstances != "" }
+func (a LossAct) Complete() bool {
+	return a.ActNumber != "" && a.ActDate != "" && a.Circumstances != ""
+}
 
 // LossActDrawnUpData: the losing party's act, recorded after its DocumentLost (P.22, P.23).
 type LossActDrawnUpData struct {
