@@ -38,7 +38,7 @@ type Config struct {
 	Keys    keys.Store        // required
 	Logger  *slog.Logger      // nil: slog.Default()
 	// Ready is asked by /readyz after the store answered (e.g. "projections caught up");
-	// nil: the store alone decides.
+	// nil: the store alone decides. A *DegradedError answers 200 "degraded".
 	Ready func(ctx context.Context) error
 	// BodyLimit bounds request bodies in bytes; 0: DefaultBodyLimit.
 	BodyLimit int64

@@ -312,7 +312,9 @@ func openAPIDoc() obj {
 			"break": objS([]string{"stream_id", "version", "position", "reason"}, obj{
 				"stream_id": strS(""), "version": intS(""), "position": intS(""), "reason": strS("")})}),
 		"Health": objS([]string{"status"}, obj{"status": strS("")}),
-		"Ready":  objS([]string{"status", "head"}, obj{"status": strS(""), "head": intS("the last global position")}),
+		"Ready": objS([]string{"status", "head"}, obj{"status": strS("ready, or degraded (serving, but see reason)"),
+			"head": intS("the last global position"), "reason": strS("why degraded"),
+			"quarantined": intS("events the read models skipped (custody projections quarantine)")}),
 	}
 	for _, t := range append(slices.Clone(domain.EventTypes), domain.StreamEventTypes...) {
 		p, err := domain.NewPayload(t)

@@ -839,6 +839,14 @@ func testHealthReadinessMetrics(t *testing.T, newService newServiceFunc) {
 	r = e.do("GET", "/readyz", "", nil)
 	e.problem(r, http.StatusServiceUnavailable, "unavailable")
 	assert.NotEmpty(t, r.Header.Get("Retry-After"))
+	mu.Lock()
+	notReady = &api.DegradedError{Reason: "2 events quarantined", Quarantined: 2}
+	mu.Unlock()
+	r = e.do("GET", "/readyz", "", nil)
+	assert.Equal(t, http.StatusOK, r.Status, "degraded still serves")
+	assert.Equal(t, "degraded", r.str("status"))
+	assert.Equal(t, "2 events quarantined", r.str("reason"))
+	assert.EqualValues(t, 2, r.num("quarantined"))
 
 	doc := e.start(26, 0)
 	e.do("POST", "/v1/documents/"+doc.String()+"/events", "rags",
