@@ -62,8 +62,12 @@ func cmdServe(ctx context.Context, args []string, out io.Writer, log *slog.Logge
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	reg.MustRegister(proj.Metrics()...)
+	con, err := openConsole(ks, proj, b, log)
+	if err != nil {
+		return err
+	}
 	handler, err := api.New(api.Config{Service: svc, Keys: ks, Logger: log, Metrics: reg, Ready: readiness(proj),
-		ReadModels: proj.Queries(), Transparency: tl})
+		ReadModels: proj.Queries(), Console: con, Transparency: tl})
 	if err != nil {
 		return err
 	}
@@ -72,6 +76,7 @@ func cmdServe(ctx context.Context, args []string, out io.Writer, log *slog.Logge
 	runCtx, stopRun := context.WithCancel(context.WithoutCancel(ctx))
 	runDone := make(chan error, 1)
 	go func() { runDone <- proj.Run(runCtx) }()
+	go con.Run(runCtx)
 	defer func() {
 		stopRun()
 		if err := <-runDone; err != nil {
