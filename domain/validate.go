@@ -378,5 +378,5 @@ func ValidateEvent(e Event) error {
 		}
 		return err
 	}
-	return nil
+	return plausible(e)
 }
