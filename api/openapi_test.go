@@ -313,7 +313,9 @@ func openAPIDoc() obj {
 			"break": objS([]string{"stream_id", "version", "position", "reason"}, obj{
 				"stream_id": strS(""), "version": intS(""), "position": intS(""), "reason": strS("")})}),
 		"Health": objS([]string{"status"}, obj{"status": strS("")}),
-		"Ready":  objS([]string{"status", "head"}, obj{"status": strS(""), "head": intS("the last global position")}),
+		"Ready": objS([]string{"status", "head"}, obj{"status": strS("ready, or degraded (serving, but see reason)"),
+			"head": intS("the last global position"), "reason": strS("why degraded"),
+			"quarantined": intS("events the read models skipped (custody projections quarantine)")}),
 	}
 	for _, t := range append(slices.Clone(domain.EventTypes), domain.StreamEventTypes...) {
 		p, err := domain.NewPayload(t)
@@ -421,6 +423,7 @@ func openAPIDoc() obj {
 		"/v1/openapi.json": obj{"get": public(obj{"operationId": "openapi", "summary": "This document",
 			"responses": obj{"200": obj{"description": "OpenAPI 3.1", "content": obj{"application/json": obj{"schema": obj{"type": "object"}}}}}})},
 	}
+	addTransparency(schemas, paths) // openapi_transparency_test.go
 	return obj{
 		"openapi": "3.1.0",
 		"info": obj{"title": "custody ledger API", "version": "1",

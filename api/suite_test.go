@@ -600,8 +600,9 @@ func testIllegalTransition(t *testing.T, newService newServiceFunc) {
 	e.problem(r, http.StatusUnprocessableEntity, "illegal_transition")
 	assert.Equal(t, "issued", r.str("state"))
 	allowed, _ := r.Body["allowed"].([]any)
-	assert.Contains(t, allowed, "CollectedFromRags")
-	assert.Contains(t, allowed, "KaspiOrderCreated")
+	// Only what the caller's role could record now (issue 11): a Kaspi courier may report a
+	// loss or correct; the GK courier's collection and the ledger's DeadlineMissed are not its.
+	assert.Equal(t, []any{"DocumentLost", "EventCorrected"}, allowed)
 	assert.NotContains(t, allowed, "PlacedInCell")
 
 	// The start of a document that exists is illegal on its stream too.
@@ -838,6 +839,14 @@ func testHealthReadinessMetrics(t *testing.T, newService newServiceFunc) {
 	r = e.do("GET", "/readyz", "", nil)
 	e.problem(r, http.StatusServiceUnavailable, "unavailable")
 	assert.NotEmpty(t, r.Header.Get("Retry-After"))
+	mu.Lock()
+	notReady = &api.DegradedError{Reason: "2 events quarantined", Quarantined: 2}
+	mu.Unlock()
+	r = e.do("GET", "/readyz", "", nil)
+	assert.Equal(t, http.StatusOK, r.Status, "degraded still serves")
+	assert.Equal(t, "degraded", r.str("status"))
+	assert.Equal(t, "2 events quarantined", r.str("reason"))
+	assert.EqualValues(t, 2, r.num("quarantined"))
 
 	doc := e.start(26, 0)
 	e.do("POST", "/v1/documents/"+doc.String()+"/events", "rags",
