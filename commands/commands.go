@@ -196,8 +196,11 @@ func (s *Service) appendDocument(ctx context.Context, actor domain.Actor, e doma
 		return Appended{}, err
 	}
 	c := command{stream: DocumentStream(e.DocumentID), head: e, ifMatch: ifMatch,
-		decide: func(_ context.Context, prior []Stored, _ bool) (step, error) {
-			return step{}, domain.DecideValid(domain.Fold(e.DocumentID, events(prior)), actor, e, s.now())
+		decide: func(ctx context.Context, prior []Stored, _ bool) (step, error) {
+			if err := domain.DecideValid(domain.Fold(e.DocumentID, events(prior)), actor, e, s.now()); err != nil {
+				return step{}, err
+			}
+			return step{}, s.checkDuplicateOf(ctx, e)
 		}}
 	if mustExist {
 		c.missing = fmt.Errorf("document %s: %w", e.DocumentID, ErrNotFound)

@@ -125,6 +125,9 @@ func normalizeTimes(p Payload) Payload {
 		c.From, c.To = c.From.UTC(), c.To.UTC()
 		return &c
 	}
+	if u, ok := p.(interface{ utc() Payload }); ok {
+		return u.utc() // application payloads normalise their own times
+	}
 	return p
 }
 

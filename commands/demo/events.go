@@ -69,6 +69,9 @@ func fixDate(s string) string {
 // Waybill is document n's Kaspi waybill.
 func Waybill(n int) string { return fmt.Sprintf("KSP-%09d", n) }
 
+// DuplicateOf is the id of the repeat certificate's document for a lost document (P.26).
+func DuplicateOf(lost uuid.UUID) uuid.UUID { return uuid.NewSHA1(lost, []byte("duplicate")) }
+
 // Next builds the event of type t that moves a document in state s on, at time at, and the
 // actor who records it, with the holders of city c. It mirrors what each party sends.
 func Next(c City, s domain.State, n int, t domain.EventType, at time.Time) (domain.Event, domain.Actor) {
@@ -134,6 +137,8 @@ func Next(c City, s domain.State, n int, t domain.EventType, at time.Time) (doma
 		p, a = &domain.LossActRegisteredData{ActNumber: fmt.Sprintf("ACT-%06d", n)}, ActorOf(domain.RoleGKAccumulation, c.GKAccumulation)
 	case domain.ApplicationCancelled:
 		p, a = &domain.ApplicationCancelledData{ActNumber: fmt.Sprintf("ACT-%06d", n)}, ActorOf(domain.RoleRAGS, c.RAGS)
+	case domain.DuplicateRequested: // P.26: the recipient applies through GK (P.25)
+		p, a = &domain.DuplicateRequestedData{DuplicateDocumentID: DuplicateOf(s.DocumentID)}, ActorOf(domain.RoleGKIssuance, c.GKIssuance)
 	default:
 		panic(fmt.Sprintf("demo: no builder for %s", t)) // registry-driven steps go through registries
 	}

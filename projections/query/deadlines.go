@@ -33,7 +33,14 @@ type Overdue struct {
 	HolderSince  *time.Time     `json:"holder_since,omitempty"`
 	// MissedEventID is the watch's DeadlineMissed record, once appended.
 	MissedEventID string `json:"missed_event_id,omitempty"`
+	// NoticeOwed: a Kaspi-side wait ran out and no DeliveryDelayed told the recipient (P.27),
+	// so the platform owes the recipient a notice of the delay.
+	NoticeOwed bool   `json:"notice_owed,omitempty"`
+	Notice     string `json:"notice,omitempty"`
 }
+
+// noticeOwed is what an overdue item says when the recipient was not told of the delay.
+const noticeOwed = "P.27: the recipient has not been told of the delay; the platform owes a DeliveryDelayed notice"
 
 // OverdueFilter narrows the overdue list (API: org, rule, unit).
 type OverdueFilter struct {
@@ -82,7 +89,7 @@ func (q *Queries) Overdue(ctx context.Context, f OverdueFilter) (OverdueList, er
 	}
 	lim := f.limit()
 	query := fmt.Sprintf(`SELECT c.document_id, c.rule, c.source, c.breach, c.org, c.adjusted, c.deadline, c.start_at, c.start_event,
-		c.force_majeure, c.missed_event, d.status, d.holder_org, d.holder_unit, d.holder_employee, d.holder_since
+		c.force_majeure, c.missed_event, c.notice_owed, d.status, d.holder_org, d.holder_unit, d.holder_employee, d.holder_since
 		FROM %s c JOIN %s d ON d.document_id = c.document_id WHERE %s
 		ORDER BY c.adjusted, c.document_id, c.rule, c.start_event, c.org LIMIT %s`,
 		model.Clocks.Name(gen), model.Documents.Name(gen), strings.Join(where, " AND "), arg(lim+1))
@@ -97,8 +104,9 @@ func (q *Queries) Overdue(ctx context.Context, f OverdueFilter) (OverdueList, er
 			o                                  Overdue
 			doc, org, start, fm, ho, hu, he    string
 			breach, adj, base, started, hsince int64
+			owed                               int64
 		)
-		if err := rows.Scan(&doc, &o.Rule, &o.Source, &breach, &org, &adj, &base, &started, &start, &fm, &o.MissedEventID,
+		if err := rows.Scan(&doc, &o.Rule, &o.Source, &breach, &org, &adj, &base, &started, &start, &fm, &o.MissedEventID, &owed,
 			&o.State, &ho, &hu, &he, &hsince); err != nil {
 			return OverdueList{}, fmt.Errorf("query: overdue: %w", err)
 		}
@@ -107,6 +115,9 @@ func (q *Queries) Overdue(ctx context.Context, f OverdueFilter) (OverdueList, er
 		o.Breach, o.Charged = breach == 1, domain.Org(org)
 		o.Deadline, o.BaseDeadline, o.StartedAt = at(adj), at(base), at(started)
 		o.OverdueBy = now.Sub(o.Deadline).Round(time.Second).String()
+		if owed == 1 {
+			o.NoticeOwed, o.Notice = true, noticeOwed
+		}
 		for _, s := range decodeJSON[[]string](fm) {
 			if id, err := uuid.Parse(s); err == nil {
 				o.ForceMajeure = append(o.ForceMajeure, id)
