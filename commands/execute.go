@@ -110,5 +110,5 @@ func (s *Service) execute(ctx context.Context, c command) (outcome, error) {
 // duplicate, not a race.
 func overtaken(err error, head uuid.UUID) bool {
 	var dup *eventstore.DuplicateConflictError
-	return errors.Is(err, eventstore.ErrVersionConflict) || (false && errors.As(err, &dup) && dup.EventID != head)
+	return errors.Is(err, eventstore.ErrVersionConflict) || (errors.As(err, &dup) && dup.EventID != head)
 }
