@@ -345,6 +345,16 @@ func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) error {
 }
 
 // readyz: the store answers Head, and the readiness hook (projections caught up) agrees.
+// DegradedError, returned by Config.Ready, means the server serves but needs an operator:
+// /readyz answers 200 with status "degraded", the reason and how many events the read models
+// skipped (quarantined).
+type DegradedError struct {
+	Reason      string
+	Quarantined int
+}
+
+func (e *DegradedError) Error() string { return e.Reason }
+
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) error {
 	ctx, cancel := context.WithTimeout(r.Context(), s.readiness)
 	defer cancel()
@@ -355,7 +365,11 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) error {
 		return e
 	}
 	if s.ready != nil {
-		if err := s.ready(ctx); err != nil {
+		var d *DegradedError
+		if err := s.ready(ctx); errors.As(err, &d) {
+			return writeJSON(w, http.StatusOK, map[string]any{"status": "degraded", "head": head,
+				"reason": d.Reason, "quarantined": d.Quarantined})
+		} else if err != nil {
 			e := unavailable(err)
 			e.Detail = "not ready: " + strings.TrimSpace(err.Error())
 			return e

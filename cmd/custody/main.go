@@ -24,6 +24,7 @@ Usage:
   custody replay  DOCUMENT_ID [--store URL]
   custody verify  [--store URL] [--stream NAME]
   custody rebuild [--store URL]
+  custody projections quarantine [--store URL]
   custody bench   --url URL --store URL [--concurrency N] [--duration D]
 
 Stores (--store, env CUSTODY_STORE; default sqlite:./data/custody.db):
@@ -66,6 +67,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdVerify(ctx, args[1:], stdout)
 	case "rebuild":
 		return cmdRebuild(ctx, args[1:], stdout, log)
+	case "projections":
+		return cmdProjections(ctx, args[1:], stdout, log)
 	case "bench":
 		return cmdBench(ctx, args[1:], stdout)
 	case "help", "-h", "--help":

@@ -53,7 +53,7 @@ func cmdServe(ctx context.Context, args []string, out io.Writer, log *slog.Logge
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	reg.MustRegister(proj.Metrics()...)
-	handler, err := api.New(api.Config{Service: svc, Keys: ks, Logger: log, Metrics: reg, Ready: proj.Ready,
+	handler, err := api.New(api.Config{Service: svc, Keys: ks, Logger: log, Metrics: reg, Ready: readiness(proj),
 		ReadModels: proj.Queries()})
 	if err != nil {
 		return err

@@ -133,5 +133,43 @@ func cmdRebuild(ctx context.Context, args []string, out io.Writer, log *slog.Log
 	}
 	secs := time.Since(start).Seconds()
 	fmt.Fprintf(out, "rebuilt the read models: %+v in %.1fs\n", stats, secs)
+	if n, err := p.QuarantineCount(ctx); err == nil && n > 0 {
+		fmt.Fprintf(out, "%d events quarantined (custody projections quarantine lists them)\n", n)
+	}
+	return nil
+}
+
+// cmdProjections: "quarantine" lists the events the live read models skip because they could
+// not project them (position, stream, version, type, error; never the payload), one JSON
+// object a line.
+func cmdProjections(ctx context.Context, args []string, out io.Writer, log *slog.Logger) error {
+	fs := flag.NewFlagSet("projections", flag.ContinueOnError)
+	store, read := storeFlags(fs)
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 || pos[0] != "quarantine" {
+		return errUsage
+	}
+	b, err := openBackend(ctx, *store, *read)
+	if err != nil {
+		return err
+	}
+	defer b.Close()
+	p, err := openProjections(ctx, b, commands.New(b.events), "", log)
+	if err != nil {
+		return err
+	}
+	q, err := p.Quarantine(ctx)
+	if err != nil {
+		return err
+	}
+	enc := json.NewEncoder(out)
+	for _, e := range q {
+		if err := enc.Encode(e); err != nil {
+			return err
+		}
+	}
 	return nil
 }
