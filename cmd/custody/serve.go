@@ -28,6 +28,7 @@ func cmdServe(ctx context.Context, args []string, out io.Writer, log *slog.Logge
 	listen := fs.String("listen", envOr("CUSTODY_LISTEN", ":8080"), "HTTP address (env CUSTODY_LISTEN)")
 	withDemo := fs.Bool("demo", false, "load the demo data set first and print its keys")
 	notifyURL := fs.String("notify", envOr("CUSTODY_NOTIFY", ""), "notification channel: empty (in-process), http(s)://… webhook, nats://… JetStream (env CUSTODY_NOTIFY)")
+	tf := addTlogFlags(fs)
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
@@ -50,11 +51,23 @@ func cmdServe(ctx context.Context, args []string, out io.Writer, log *slog.Logge
 	if err != nil {
 		return err
 	}
+	// The verifiable log's sequencer (or its stand-by) runs beside the API until shutdown.
+	seqCtx, stopSeq := context.WithCancel(context.WithoutCancel(ctx))
+	tl, waitSeq, err := startSequencer(seqCtx, b, tf, log)
+	if err != nil {
+		stopSeq()
+		return err
+	}
+	defer func() { stopSeq(); waitSeq() }()
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	reg.MustRegister(proj.Metrics()...)
+	con, err := openConsole(ks, proj, b, log)
+	if err != nil {
+		return err
+	}
 	handler, err := api.New(api.Config{Service: svc, Keys: ks, Logger: log, Metrics: reg, Ready: readiness(proj),
-		ReadModels: proj.Queries()})
+		ReadModels: proj.Queries(), Console: con, Transparency: tl})
 	if err != nil {
 		return err
 	}
@@ -63,6 +76,7 @@ func cmdServe(ctx context.Context, args []string, out io.Writer, log *slog.Logge
 	runCtx, stopRun := context.WithCancel(context.WithoutCancel(ctx))
 	runDone := make(chan error, 1)
 	go func() { runDone <- proj.Run(runCtx) }()
+	go con.Run(runCtx)
 	defer func() {
 		stopRun()
 		if err := <-runDone; err != nil {
