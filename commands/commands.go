@@ -56,6 +56,7 @@ type Service struct {
 	store   eventstore.Store
 	now     func() time.Time
 	retries int
+	pilot   *domain.Pilot // nil: the embedded catalogue's (pilot.go)
 }
 
 // Option configures a Service.
@@ -200,7 +201,7 @@ func (s *Service) appendDocument(ctx context.Context, actor domain.Actor, e doma
 			if err := domain.DecideValid(domain.Fold(e.DocumentID, events(prior)), actor, e, s.now()); err != nil {
 				return step{}, err
 			}
-			return step{}, s.checkDuplicateOf(ctx, e)
+			return step{}, s.pilotChecks(ctx, e)
 		}}
 	if mustExist {
 		c.missing = fmt.Errorf("document %s: %w", e.DocumentID, ErrNotFound)

@@ -27,9 +27,14 @@ func cmdServe(ctx context.Context, args []string, out io.Writer, log *slog.Logge
 	store, read := storeFlags(fs)
 	listen := fs.String("listen", envOr("CUSTODY_LISTEN", ":8080"), "HTTP address (env CUSTODY_LISTEN)")
 	withDemo := fs.Bool("demo", false, "load the demo data set first and print its keys")
+	catFile := catalogueFlag(fs)
 	notifyURL := fs.String("notify", envOr("CUSTODY_NOTIFY", ""), "notification channel: empty (in-process), http(s)://… webhook, nats://… JetStream (env CUSTODY_NOTIFY)")
 	tf := addTlogFlags(fs)
 	if _, err := parse(fs, args); err != nil {
+		return err
+	}
+	svcOpts, err := serviceOptions(*catFile)
+	if err != nil {
 		return err
 	}
 	b, err := openBackend(ctx, *store, *read)
@@ -38,7 +43,7 @@ func cmdServe(ctx context.Context, args []string, out io.Writer, log *slog.Logge
 	}
 	defer b.Close()
 	if *withDemo {
-		if err := loadDemo(ctx, b, 300, out); err != nil {
+		if err := loadDemo(ctx, b, 300, out, svcOpts...); err != nil {
 			return fmt.Errorf("demo: %w", err)
 		}
 	}
@@ -46,7 +51,7 @@ func cmdServe(ctx context.Context, args []string, out io.Writer, log *slog.Logge
 	if err != nil {
 		return err
 	}
-	svc := commands.New(b.events)
+	svc := commands.New(b.events, svcOpts...)
 	proj, err := openProjections(ctx, b, svc, *notifyURL, log)
 	if err != nil {
 		return err
