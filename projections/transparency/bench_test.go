@@ -200,7 +200,9 @@ func BenchmarkCheckpointLag(b *testing.B) {
 							return
 						}
 						if at := time.Now(); at.Sub(start) < window {
+							mu.Lock()
 							acks[w] = append(acks[w], covered{res.Records[0].Position, at})
+							mu.Unlock()
 						}
 					}
 				})
