@@ -56,6 +56,7 @@ type Service struct {
 	store   eventstore.Store
 	now     func() time.Time
 	retries int
+	pilot   *domain.Pilot // nil: the embedded catalogue's (pilot.go)
 }
 
 // Option configures a Service.
@@ -205,7 +206,7 @@ func (s *Service) AppendEvent(ctx context.Context, actor domain.Actor, e domain.
 		if err := domain.Decide(st, actor, e, s.now()); err != nil {
 			return Appended{}, err
 		}
-		if err := s.checkDuplicateOf(ctx, e); err != nil {
+		if err := s.pilotChecks(ctx, e); err != nil {
 			return Appended{}, err
 		}
 		res, err := s.store.Append(ctx, stream, eventstore.Exact(st.Version), eventData(e, data))

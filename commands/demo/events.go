@@ -86,11 +86,11 @@ func Next(c City, s domain.State, n int, t domain.EventType, at time.Time) (doma
 	)
 	switch t {
 	case domain.DeliveryRequested:
-		p, a = &domain.DeliveryRequestedData{ApplicationNo: fmt.Sprintf("CON-2026-%06d", n), ServiceCode: "birth_registration",
+		p, a = &domain.DeliveryRequestedData{ApplicationNo: fmt.Sprintf("CON-2026-%06d", n), ServiceCode: "birth_registration.postomat",
 			Method: domain.MethodPostomat, City: c.Name, PostomatID: c.Postomat.Unit, PostomatCity: c.Name, Recipient: Recipient(n)}, Platform
 	case domain.DocumentIssued:
 		d := &domain.DocumentIssuedData{Transfer: domain.Transfer{To: c.RAGS}, ApplicationNo: fmt.Sprintf("CON-2026-%06d", n),
-			ServiceCode: "birth_registration", CertificateSeries: "I-ЖС", CertificateNumber: fmt.Sprintf("%07d", n)}
+			ServiceCode: "birth_registration.postomat", CertificateSeries: "I-ЖС", CertificateNumber: fmt.Sprintf("%07d", n)}
 		if s.Status == domain.StatusNew {
 			d.Method, d.City = domain.MethodCON, c.Name
 		}
