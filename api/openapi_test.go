@@ -272,7 +272,7 @@ func openAPIDoc() obj {
 			"region": strS(""), "description": strS(""),
 			"evidence": objS([]string{"issuer", "number", "date"}, obj{"issuer": strS("the authorised body (P.38)"),
 				"number": strS(""), "date": with(strS("YYYY-MM-DD"), "format", "date")}),
-			"notified": with(arrS(ref("Org")), "description", "the parties notified (P.38)"),
+			"notified":      with(arrS(ref("Org")), "description", "the parties notified (P.38)"),
 			"notifying_org": ref("Org"), "occurred_at": timeS("the notice; default now"), "actor": ref("ActorIn")}),
 		"DisputeRequest": objS([]string{"document_ids", "parties", "subject", "occurred_at"}, obj{
 			"event_id": uuidS("else derived from Idempotency-Key"), "document_ids": arrS(uuidS("")),
