@@ -29,6 +29,13 @@ func (s *Service) DeclareForceMajeure(ctx context.Context, actor domain.Actor, e
 	if actor.Role != domain.RoleAdmin {
 		d.NotifyingOrg = actor.Org // a party notifies for itself
 	}
+	if err := d.Validate(); err != nil {
+		return Appended{}, err // a bad field is 400 before the scope's 403
+	}
+	d, err := domain.ScopeForceMajeure(actor, d)
+	if err != nil {
+		return Appended{}, err
+	}
 	if at.After(s.now().Add(domain.MaxClockSkew)) {
 		return Appended{}, &domain.ValidationError{Field: "occurred_at", Reason: "lies in the future"}
 	}
