@@ -16,6 +16,7 @@ import (
 
 	"github.com/custody-ledger/custody/api"
 	"github.com/custody-ledger/custody/commands"
+	"github.com/custody-ledger/custody/projections"
 )
 
 // shutdownGrace is how long in-flight requests may take to finish after SIGTERM.
@@ -28,8 +29,13 @@ func cmdServe(ctx context.Context, args []string, out io.Writer, log *slog.Logge
 	listen := fs.String("listen", envOr("CUSTODY_LISTEN", ":8080"), "HTTP address (env CUSTODY_LISTEN)")
 	withDemo := fs.Bool("demo", false, "load the demo data set first and print its keys")
 	notifyURL := fs.String("notify", envOr("CUSTODY_NOTIFY", ""), "notification channel: empty (in-process), http(s)://… webhook, nats://… JetStream (env CUSTODY_NOTIFY)")
+	maxLag := fs.String("ready-max-lag", envOr("CUSTODY_READY_MAX_LAG", "1000,5s"), "/readyz fails when the read models are more than this many positions or this long behind the log (env CUSTODY_READY_MAX_LAG)")
 	if _, err := parse(fs, args); err != nil {
 		return err
+	}
+	lagCount, lagSecs, err := parseMaxLag(*maxLag)
+	if err != nil {
+		return fmt.Errorf("%w: --ready-max-lag: %v", errUsage, err)
 	}
 	b, err := openBackend(ctx, *store, *read)
 	if err != nil {
@@ -46,7 +52,9 @@ func cmdServe(ctx context.Context, args []string, out io.Writer, log *slog.Logge
 		return err
 	}
 	svc := commands.New(b.events)
-	proj, err := openProjections(ctx, b, svc, *notifyURL, log)
+	proj, err := openProjections(ctx, b, svc, *notifyURL, log, func(o *projections.Options) {
+		o.ReadyMaxLagCount, o.ReadyMaxLagSecs = lagCount, lagSecs
+	})
 	if err != nil {
 		return err
 	}
