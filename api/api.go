@@ -54,6 +54,9 @@ type Config struct {
 	Transparency *transparency.Log
 	// Routes adds routes to the built-in ones. Each must be described in openapi.json.
 	Routes []Route
+	// Console serves GET / and /console/ (package api/console: HTML pages with their own
+	// sign-in, outside the JSON API and its OpenAPI document); nil: those paths are 404.
+	Console http.Handler
 }
 
 // HandlerFunc serves one route. A returned error is answered as a problem (see problem.go),
@@ -117,6 +120,10 @@ func New(cfg Config) (*Server, error) {
 		if err := register(s.mux, rt.Pattern(), s.route(rt)); err != nil {
 			return nil, err
 		}
+	}
+	if cfg.Console != nil {
+		s.mux.Handle("GET /{$}", cfg.Console)
+		s.mux.Handle("/console/", cfg.Console)
 	}
 	return s, nil
 }

@@ -7,8 +7,8 @@ func addTransparency(schemas, paths obj) {
 	proofS := arrS(b64("a node hash, RFC 9162 order"))
 	schemas["Checkpoint"] = objS([]string{"origin", "size", "root", "position", "note", "public_key", "created_at"}, obj{
 		"origin": strS("the log's name, the key's name"), "size": intS("tree size"), "root": b64("root hash"),
-		"position": intS("global position of the last leaf covered"),
-		"note":     strS("the C2SP tlog-checkpoint signed note, as published"),
+		"position":   intS("global position of the last leaf covered"),
+		"note":       strS("the C2SP tlog-checkpoint signed note, as published"),
 		"public_key": strS("the signing key in note verifier format"), "created_at": timeS("")})
 	schemas["Proof"] = objS([]string{"size", "hashes"}, obj{
 		"position": intS("inclusion: the event's global position"), "index": intS("inclusion: its leaf index"),
@@ -27,8 +27,8 @@ func addTransparency(schemas, paths obj) {
 	schemas["AuditBundle"] = objS([]string{"format", "public_key", "checkpoint", "scope", "events"}, obj{
 		"format": strS("custody-audit-bundle/v1"), "public_key": strS("note verifier key"),
 		"checkpoint": strS("the signed checkpoint note the proofs lead to"),
-		"scope": objS(nil, obj{"document": uuidS(""), "from": intS(""), "to": intS("")}),
-		"events": arrS(ref("AuditEvent")), "before": ref("AuditLeaf"), "after": ref("AuditLeaf"),
+		"scope":      objS(nil, obj{"document": uuidS(""), "from": intS(""), "to": intS("")}),
+		"events":     arrS(ref("AuditEvent")), "before": ref("AuditLeaf"), "after": ref("AuditLeaf"),
 		"consistency": arrS(objS([]string{"from", "proof"}, obj{"from": intS(""), "proof": proofS}))})
 
 	intQ := func(name, desc string) obj {

@@ -600,8 +600,9 @@ func testIllegalTransition(t *testing.T, newService newServiceFunc) {
 	e.problem(r, http.StatusUnprocessableEntity, "illegal_transition")
 	assert.Equal(t, "issued", r.str("state"))
 	allowed, _ := r.Body["allowed"].([]any)
-	assert.Contains(t, allowed, "CollectedFromRags")
-	assert.Contains(t, allowed, "KaspiOrderCreated")
+	// Only what the caller's role could record now (issue 11): a Kaspi courier may report a
+	// loss or correct; the GK courier's collection and the ledger's DeadlineMissed are not its.
+	assert.Equal(t, []any{"DocumentLost", "EventCorrected"}, allowed)
 	assert.NotContains(t, allowed, "PlacedInCell")
 
 	// The start of a document that exists is illegal on its stream too.

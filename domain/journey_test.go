@@ -119,7 +119,17 @@ func propose(s State, t EventType, at time.Time) (Event, Actor) {
 		} else if cur.Org == OrgRAGS {
 			who = actorOf(RoleRAGS, hRAGS)
 		}
-		p, a = &DocumentLostData{Cause: "envelope not found at shift change", LastSeen: cur}, who
+		p, a = &DocumentLostData{Cause: "envelope not found at shift change", LastSeen: cur, LossAct: LossAct{ActNumber: "LOSS-7",
+			ActDate: at.In(Almaty).Format(time.DateOnly), Circumstances: "the envelope was not in the safe at the shift hand-over"}}, who
+	case LossActDrawnUp:
+		who := actorOf(RoleGKAccumulation, hGKAcc)
+		if s.LostBy == OrgKaspi {
+			who = actorOf(RoleKaspiIntake, hKIntake)
+		} else if s.LostBy == OrgRAGS {
+			who = actorOf(RoleRAGS, hRAGS)
+		}
+		p, a = &LossActDrawnUpData{LossAct{ActNumber: "LOSS-8", ActDate: at.In(Almaty).Format(time.DateOnly),
+			Circumstances: "found missing at the shift hand-over"}}, who
 	case LossActRegistered:
 		p, a = &LossActRegisteredData{ActNumber: "ACT-7"}, actorOf(RoleGKAccumulation, hGKAcc)
 	case ApplicationCancelled:

@@ -76,7 +76,7 @@ type Options struct {
 	DeliveryPoll     time.Duration // default 1s
 	DisableDelivery  bool
 	NotifyMaxAge     time.Duration     // triggers older than this when projected are recorded "expired", not sent; 0: no limit
-	CONAddresses     map[string]string // ЦОН issuance unit → address told after a return (P.34)
+	CONAddresses     map[string]string // ЦОН unit → address told after a return (P.34) or a loss (P.25)
 	ReadyMaxLagSecs  float64           // Ready fails beyond this many seconds behind, default 5
 	ReadyMaxLagCount uint64            // and beyond this many positions behind, default 1000
 

@@ -30,6 +30,7 @@ func cmdServe(ctx context.Context, args []string, out io.Writer, log *slog.Logge
 	withDemo := fs.Bool("demo", false, "load the demo data set first and print its keys")
 	notifyURL := fs.String("notify", envOr("CUSTODY_NOTIFY", ""), "notification channel: empty (in-process), http(s)://… webhook, nats://… JetStream (env CUSTODY_NOTIFY)")
 	maxLag := fs.String("ready-max-lag", envOr("CUSTODY_READY_MAX_LAG", "1000,5s"), "/readyz fails when the read models are more than this many positions or this long behind the log (env CUSTODY_READY_MAX_LAG)")
+	tf := addTlogFlags(fs)
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
@@ -58,11 +59,23 @@ func cmdServe(ctx context.Context, args []string, out io.Writer, log *slog.Logge
 	if err != nil {
 		return err
 	}
+	// The verifiable log's sequencer (or its stand-by) runs beside the API until shutdown.
+	seqCtx, stopSeq := context.WithCancel(context.WithoutCancel(ctx))
+	tl, waitSeq, err := startSequencer(seqCtx, b, tf, log)
+	if err != nil {
+		stopSeq()
+		return err
+	}
+	defer func() { stopSeq(); waitSeq() }()
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	reg.MustRegister(proj.Metrics()...)
+	con, err := openConsole(ks, proj, b, log)
+	if err != nil {
+		return err
+	}
 	handler, err := api.New(api.Config{Service: svc, Keys: ks, Logger: log, Metrics: reg, Ready: readiness(proj),
-		ReadModels: proj.Queries()})
+		ReadModels: proj.Queries(), Console: con, Transparency: tl})
 	if err != nil {
 		return err
 	}
@@ -71,6 +84,7 @@ func cmdServe(ctx context.Context, args []string, out io.Writer, log *slog.Logge
 	runCtx, stopRun := context.WithCancel(context.WithoutCancel(ctx))
 	runDone := make(chan error, 1)
 	go func() { runDone <- proj.Run(runCtx) }()
+	go con.Run(runCtx)
 	defer func() {
 		stopRun()
 		if err := <-runDone; err != nil {

@@ -14,6 +14,7 @@ import (
 	"github.com/custody-ledger/custody/commands"
 	"github.com/custody-ledger/custody/domain"
 	"github.com/custody-ledger/custody/eventstore"
+	"github.com/custody-ledger/custody/projections/transparency"
 )
 
 // storeFlags registers --store and --read-store on fs.
@@ -83,6 +84,7 @@ func cmdVerify(ctx context.Context, args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("verify", flag.ContinueOnError)
 	store, read := storeFlags(fs)
 	stream := fs.String("stream", "", "verify only this stream (e.g. document-<uuid>)")
+	tf := addTreeFlags(fs)
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
@@ -100,11 +102,24 @@ func cmdVerify(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if err := json.NewEncoder(out).Encode(rep); err != nil {
+	// The whole log is also checked against the signed checkpoints (docs/transparency.md).
+	var tree *transparency.TreeReport
+	if *stream == "" {
+		if tree, err = verifyTree(ctx, b, tf); err != nil {
+			return err
+		}
+	}
+	if err := json.NewEncoder(out).Encode(struct {
+		eventstore.Report
+		Tree *transparency.TreeReport `json:"tree,omitempty"`
+	}{rep, tree}); err != nil {
 		return err
 	}
 	if !rep.OK {
 		return fmt.Errorf("hash chain broken at %s version %d: %s", rep.Break.StreamID, rep.Break.Version, rep.Break.Reason)
+	}
+	if tree != nil && !tree.OK {
+		return fmt.Errorf("the log does not match its signed checkpoints: %s", tree.Failure)
 	}
 	return nil
 }
