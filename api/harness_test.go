@@ -294,7 +294,7 @@ func (e *env) post(doc uuid.UUID, who string, body map[string]any, hdr ...string
 }
 
 func requested(n int) map[string]any {
-	return map[string]any{"application_no": fmt.Sprintf("CON-2026-%06d", n), "service_code": "birth_registration",
+	return map[string]any{"application_no": fmt.Sprintf("CON-2026-%06d", n), "service_code": "birth_registration.postomat",
 		"method": "postomat", "city": "Almaty", "postomat_id": "PM-ALA-0042", "postomat_city": "Almaty",
 		"recipient": map[string]any{"iin": iin, "phone": phone}}
 }
@@ -318,7 +318,7 @@ type step struct {
 func toPacked(n int) []step {
 	return []step{
 		{"DocumentIssued", "rags", map[string]any{"to": holder("rags"), "application_no": fmt.Sprintf("CON-2026-%06d", n),
-			"service_code": "birth_registration", "certificate_number": "0123456"}},
+			"service_code": "birth_registration.postomat", "certificate_number": "0123456"}},
 		{"KaspiOrderCreated", "platform", map[string]any{"waybill": waybill}},
 		{"CollectedFromRags", "gkCourier", tr(holder("rags"), holder("gkCourier"))},
 		{"ReceivedAtAccumulation", "gkAcc", tr(holder("gkCourier"), holder("gkAcc"))},

@@ -147,6 +147,12 @@ func Decide(s State, actor Actor, e Event, now time.Time) error {
 	if err := ValidateEvent(e); err != nil {
 		return err
 	}
+	return DecideValid(s, actor, e, now)
+}
+
+// DecideValid is Decide for an event ValidateEvent already accepted: a command validates its
+// event once and decides again on every retry.
+func DecideValid(s State, actor Actor, e Event, now time.Time) error {
 	if s.DocumentID != e.DocumentID && s.Status != StatusNew {
 		return invalid("document_id", "event belongs to another document")
 	}

@@ -43,12 +43,12 @@ func propose(s State, t EventType, at time.Time) (Event, Actor) {
 	)
 	switch t {
 	case DeliveryRequested:
-		p, a = &DeliveryRequestedData{ApplicationNo: "CON-2026-000001", ServiceCode: "birth_registration",
+		p, a = &DeliveryRequestedData{ApplicationNo: "CON-2026-000001", ServiceCode: "birth_registration.postomat",
 			Method: MethodPostomat, City: "Almaty", PostomatID: hPostomat.Unit, PostomatCity: "Almaty",
 			Recipient: RecipientContact{IIN: "950107400015", Phone: "+77011234567"}}, platform()
 	case DocumentIssued:
 		d := &DocumentIssuedData{Transfer: Transfer{To: hRAGS}, ApplicationNo: "CON-2026-000001",
-			ServiceCode: "birth_registration", CertificateNumber: "0123456"}
+			ServiceCode: "birth_registration.postomat", CertificateNumber: "0123456"}
 		if s.Status == StatusNew {
 			d.Method, d.City = MethodCON, "Almaty"
 		}

@@ -400,5 +400,5 @@ func ValidateEvent(e Event) error {
 		}
 		return err
 	}
-	return nil
+	return plausible(e)
 }

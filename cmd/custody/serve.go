@@ -28,6 +28,7 @@ func cmdServe(ctx context.Context, args []string, out io.Writer, log *slog.Logge
 	store, read := storeFlags(fs)
 	listen := fs.String("listen", envOr("CUSTODY_LISTEN", ":8080"), "HTTP address (env CUSTODY_LISTEN)")
 	withDemo := fs.Bool("demo", false, "load the demo data set first and print its keys")
+	catFile := catalogueFlag(fs)
 	notifyURL := fs.String("notify", envOr("CUSTODY_NOTIFY", ""), "notification channel: empty (in-process), http(s)://… webhook, nats://… JetStream (env CUSTODY_NOTIFY)")
 	maxLag := fs.String("ready-max-lag", envOr("CUSTODY_READY_MAX_LAG", "1000,5s"), "/readyz fails when the read models are more than this many positions or this long behind the log (env CUSTODY_READY_MAX_LAG)")
 	tf := addTlogFlags(fs)
@@ -38,13 +39,17 @@ func cmdServe(ctx context.Context, args []string, out io.Writer, log *slog.Logge
 	if err != nil {
 		return fmt.Errorf("%w: --ready-max-lag: %v", errUsage, err)
 	}
+	svcOpts, err := serviceOptions(*catFile)
+	if err != nil {
+		return err
+	}
 	b, err := openBackend(ctx, *store, *read)
 	if err != nil {
 		return err
 	}
 	defer b.Close()
 	if *withDemo {
-		if err := loadDemo(ctx, b, 300, out); err != nil {
+		if err := loadDemo(ctx, b, 300, out, svcOpts...); err != nil {
 			return fmt.Errorf("demo: %w", err)
 		}
 	}
@@ -52,7 +57,7 @@ func cmdServe(ctx context.Context, args []string, out io.Writer, log *slog.Logge
 	if err != nil {
 		return err
 	}
-	svc := commands.New(b.events)
+	svc := commands.New(b.events, svcOpts...)
 	proj, err := openProjections(ctx, b, svc, *notifyURL, log, func(o *projections.Options) {
 		o.ReadyMaxLagCount, o.ReadyMaxLagSecs = lagCount, lagSecs
 	})

@@ -69,6 +69,23 @@ func fixDate(s string) string {
 // Waybill is document n's Kaspi waybill.
 func Waybill(n int) string { return fmt.Sprintf("KSP-%09d", n) }
 
+// Evidence is an authorised body's document attesting force majeure that began on day (P.38).
+func Evidence(day time.Time) *domain.FMEvidence {
+	return &domain.FMEvidence{Issuer: "Emergency commission of the akimat", Number: "EC-" + day.In(domain.Almaty).Format("0102"),
+		Date: day.In(domain.Almaty).Format(time.DateOnly)}
+}
+
+// NotifiedBy lists the parties an organisation notifies of its force majeure (P.38): the others.
+func NotifiedBy(org domain.Org) []domain.Org {
+	var out []domain.Org
+	for _, o := range []domain.Org{domain.OrgRAGS, domain.OrgGK, domain.OrgKaspi} {
+		if o != org {
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
 // DuplicateOf is the id of the repeat certificate's document for a lost document (P.26).
 func DuplicateOf(lost uuid.UUID) uuid.UUID { return uuid.NewSHA1(lost, []byte("duplicate")) }
 
@@ -86,11 +103,11 @@ func Next(c City, s domain.State, n int, t domain.EventType, at time.Time) (doma
 	)
 	switch t {
 	case domain.DeliveryRequested:
-		p, a = &domain.DeliveryRequestedData{ApplicationNo: fmt.Sprintf("CON-2026-%06d", n), ServiceCode: "birth_registration",
+		p, a = &domain.DeliveryRequestedData{ApplicationNo: fmt.Sprintf("CON-2026-%06d", n), ServiceCode: "birth_registration.postomat",
 			Method: domain.MethodPostomat, City: c.Name, PostomatID: c.Postomat.Unit, PostomatCity: c.Name, Recipient: Recipient(n)}, Platform
 	case domain.DocumentIssued:
 		d := &domain.DocumentIssuedData{Transfer: domain.Transfer{To: c.RAGS}, ApplicationNo: fmt.Sprintf("CON-2026-%06d", n),
-			ServiceCode: "birth_registration", CertificateSeries: "I-ЖС", CertificateNumber: fmt.Sprintf("%07d", n)}
+			ServiceCode: "birth_registration.postomat", CertificateSeries: "I-ЖС", CertificateNumber: fmt.Sprintf("%07d", n)}
 		if s.Status == domain.StatusNew {
 			d.Method, d.City = domain.MethodCON, c.Name
 		}
