@@ -266,9 +266,13 @@ func openAPIDoc() obj {
 		"RegistryResult": objS([]string{"registry_id", "event_id", "version", "position", "hash", "documents"}, obj{
 			"registry_id": uuidS(""), "event_id": uuidS(""), "version": intS(""), "position": intS(""), "hash": strS(""),
 			"documents": arrS(ref("Appended"))}),
-		"ForceMajeureRequest": objS([]string{"from", "to", "description"}, obj{
+		"ForceMajeureRequest": objS([]string{"from", "to", "description", "evidence", "notified"}, obj{
 			"event_id": uuidS("else derived from Idempotency-Key"), "from": timeS(""), "to": timeS(""),
-			"orgs": arrS(ref("Org")), "region": strS(""), "description": strS(""),
+			"orgs":   with(arrS(ref("Org")), "description", "the declaring organisation only (P.37); default it"),
+			"region": strS(""), "description": strS(""),
+			"evidence": objS([]string{"issuer", "number", "date"}, obj{"issuer": strS("the authorised body (P.38)"),
+				"number": strS(""), "date": with(strS("YYYY-MM-DD"), "format", "date")}),
+			"notified":      with(arrS(ref("Org")), "description", "the parties notified (P.38)"),
 			"notifying_org": ref("Org"), "occurred_at": timeS("the notice; default now"), "actor": ref("ActorIn")}),
 		"DisputeRequest": objS([]string{"document_ids", "parties", "subject", "occurred_at"}, obj{
 			"event_id": uuidS("else derived from Idempotency-Key"), "document_ids": arrS(uuidS("")),

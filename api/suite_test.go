@@ -779,7 +779,8 @@ func testVerify(t *testing.T, newService newServiceFunc) {
 func testForceMajeure(t *testing.T, newService newServiceFunc) {
 	e := newEnv(t, newService)
 	body := map[string]any{"event_id": uuid.NewString(), "from": at(0), "to": at(30), "orgs": []string{"gk"},
-		"region": "Almaty", "description": "snowstorm closed the roads"}
+		"region": "Almaty", "description": "snowstorm closed the roads", "notified": []string{"kaspi", "rags"},
+		"evidence": map[string]any{"issuer": "Emergency commission of the akimat of Almaty", "number": "EC-0316", "date": "2026-03-16"}}
 	first := e.created(e.do("POST", "/v1/force-majeure", "gkAcc", body))
 	assert.NotEmpty(t, first.str("force_majeure_id"))
 	assert.Equal(t, "/v1/force-majeure/"+first.str("force_majeure_id"), first.Header.Get("Location"))
@@ -793,6 +794,16 @@ func testForceMajeure(t *testing.T, newService newServiceFunc) {
 	e.problem(r, http.StatusBadRequest, "malformed")
 	r = e.do("POST", "/v1/force-majeure", "gkAcc", with(body, "event_id", uuid.NewString(), "orgs", []string{"mars"}))
 	e.problem(r, http.StatusBadRequest, "malformed")
+	// P.37: GK declares for its own obligations; Kaspi's need Kaspi's own declaration.
+	r = e.do("POST", "/v1/force-majeure", "gkAcc", with(body, "event_id", uuid.NewString(), "orgs", []string{"gk", "kaspi"}))
+	e.problem(r, http.StatusForbidden, "forbidden")
+	// P.38: the authorised body's document and the parties notified are required.
+	for _, field := range []string{"evidence", "notified"} {
+		without := with(body, "event_id", uuid.NewString())
+		delete(without, field)
+		r = e.do("POST", "/v1/force-majeure", "gkAcc", without)
+		e.problem(r, http.StatusBadRequest, "malformed")
+	}
 }
 
 func testDisputes(t *testing.T, newService newServiceFunc) {

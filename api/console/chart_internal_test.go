@@ -16,8 +16,8 @@ func TestChartEscapes(t *testing.T) {
 	require.NoError(t, err)
 	ch := newChart(ru, "org", []query.Count{{Key: `<script>alert(1)</script>`, N: 3}, {Key: "gk", N: 6}},
 		func(k string) string { return link("/console/documents", "holder_org", k) })
-	assert.Equal(t, 360, ch.Bars[1].W, "the longest bar takes the full width")
-	assert.Equal(t, 180, ch.Bars[0].W)
+	assert.Equal(t, 230, ch.Bars[1].W, "the longest bar takes the full width")
+	assert.Equal(t, 115, ch.Bars[0].W)
 	var buf bytes.Buffer
 	require.NoError(t, p.t["overview"].ExecuteTemplate(&buf, "chart", ch))
 	out := buf.String()

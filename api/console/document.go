@@ -324,14 +324,14 @@ type lane struct {
 }
 
 type tbar struct {
-	X, Y, W    int
-	Title      string
-	Open, Late bool
+	X, Y, W int
+	Title   string
+	Open    bool
 }
 
 type tick struct {
-	X     int
-	Label string
+	X             int
+	Label, Anchor string // Anchor keeps the first and last labels inside the view box
 }
 
 const (
@@ -377,7 +377,14 @@ func newTimeline(ivs []query.Interval, now time.Time) timeline {
 	}
 	for i := 0; i <= 4; i++ {
 		t := start.Add(span * time.Duration(i) / 4)
-		tl.Ticks = append(tl.Ticks, tick{X: x(t), Label: t.In(domain.Almaty).Format("02.01 15:04")})
+		anchor := "middle"
+		switch i {
+		case 0:
+			anchor = "start"
+		case 4:
+			anchor = "end"
+		}
+		tl.Ticks = append(tl.Ticks, tick{X: x(t), Label: t.In(domain.Almaty).Format("02.01 15:04"), Anchor: anchor})
 	}
 	tl.Height = tlTop + len(tl.Lanes)*tlLane + 10
 	return tl

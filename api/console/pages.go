@@ -99,7 +99,8 @@ type bar struct {
 	Y, W        int
 }
 
-// chart lays out horizontal bars: one row of 26 units each, the longest bar 360 units wide.
+// chart lays out horizontal bars: one row of 26 units each after a 170-unit label, the
+// longest bar 230 units wide (a 460-unit view box, so the text stays readable when scaled).
 type chart struct {
 	Bars   []bar
 	Height int
@@ -116,7 +117,7 @@ func newChart(l lang, prefix string, counts []query.Count, href func(key string)
 		if c.Key == "" {
 			label = "—"
 		}
-		ch.Bars = append(ch.Bars, bar{Label: label, Href: href(c.Key), N: c.N, Y: 26 * i, W: max(2, int(360*c.N/most))})
+		ch.Bars = append(ch.Bars, bar{Label: label, Href: href(c.Key), N: c.N, Y: 26 * i, W: max(2, int(230*c.N/most))})
 	}
 	return ch
 }

@@ -69,6 +69,23 @@ func fixDate(s string) string {
 // Waybill is document n's Kaspi waybill.
 func Waybill(n int) string { return fmt.Sprintf("KSP-%09d", n) }
 
+// Evidence is an authorised body's document attesting force majeure that began on day (P.38).
+func Evidence(day time.Time) *domain.FMEvidence {
+	return &domain.FMEvidence{Issuer: "Emergency commission of the akimat", Number: "EC-" + day.In(domain.Almaty).Format("0102"),
+		Date: day.In(domain.Almaty).Format(time.DateOnly)}
+}
+
+// NotifiedBy lists the parties an organisation notifies of its force majeure (P.38): the others.
+func NotifiedBy(org domain.Org) []domain.Org {
+	var out []domain.Org
+	for _, o := range []domain.Org{domain.OrgRAGS, domain.OrgGK, domain.OrgKaspi} {
+		if o != org {
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
 // DuplicateOf is the id of the repeat certificate's document for a lost document (P.26).
 func DuplicateOf(lost uuid.UUID) uuid.UUID { return uuid.NewSHA1(lost, []byte("duplicate")) }
 
