@@ -120,20 +120,20 @@ func (c *Console) head(ctx context.Context, stream string) (streamHead, error) {
 
 // documentData is everything the document page, the case file and the loss act show.
 type documentData struct {
-	ID        uuid.UUID
-	C         query.Custody
-	Events    []eventRow
-	Head      streamHead
-	Chain     eventstore.Report
-	Notes     []query.Notification
-	Timeline  timeline
-	Now       time.Time
-	Lost      bool
-	Case      bool
-	Registry  []query.RegistryDetail
-	FM        []deadline.ForceMajeure
-	LossAct   *lossAct
-	Proofs    *proofs
+	ID       uuid.UUID
+	C        query.Custody
+	Events   []eventRow
+	Head     streamHead
+	Chain    eventstore.Report
+	Notes    []query.Notification
+	Timeline timeline
+	Now      time.Time
+	Lost     bool
+	Case     bool
+	Registry []query.RegistryDetail
+	FM       []deadline.ForceMajeure
+	LossAct  *lossAct
+	Proofs   *proofs
 }
 
 // proofs are the RFC 6962 inclusion proofs of a document's events in the verifiable log, against

@@ -10,9 +10,9 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 	"github.com/transparency-dev/merkle/proof"
 	"github.com/transparency-dev/merkle/rfc6962"
-	"github.com/stretchr/testify/require"
 
 	"github.com/custody-ledger/custody/domain"
 	"github.com/custody-ledger/custody/projections/query"
