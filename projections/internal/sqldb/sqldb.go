@@ -1,6 +1,6 @@
 // Package sqldb is the thin SQL layer of the projections: embedded migrations of the global
-// tables (projections_migrations, separate from the event store's), generations of read-model
-// tables, and batched upserts and deletes. Every statement is written once with $n
+// tables (migrate.go; version table goose_projections), generations of read-model tables
+// (generations.go), and batched upserts and deletes (writer.go). Every statement is written once with $n
 // placeholders, which both PostgreSQL (pgx stdlib) and SQLite (modernc) accept.
 package sqldb
 
