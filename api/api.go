@@ -25,8 +25,7 @@ import (
 
 	"github.com/custody-ledger/custody/api/keys"
 	"github.com/custody-ledger/custody/commands"
-	"github.com/custody-ledger/custody/domain/calendar"
-	"github.com/custody-ledger/custody/domain/deadline"
+	"github.com/custody-ledger/custody/projections/transparency"
 )
 
 // DefaultBodyLimit bounds a request body unless Config.BodyLimit says otherwise. A registry of
@@ -39,23 +38,25 @@ type Config struct {
 	Keys    keys.Store        // required
 	Logger  *slog.Logger      // nil: slog.Default()
 	// Ready is asked by /readyz after the store answered (e.g. "projections caught up");
-	// nil: the store alone decides.
+	// nil: the store alone decides. A *DegradedError answers 200 "degraded".
 	Ready func(ctx context.Context) error
 	// BodyLimit bounds request bodies in bytes; 0: DefaultBodyLimit.
 	BodyLimit int64
 	// Metrics receives the API's collectors and is served at /metrics; nil: a fresh registry
 	// with the Go and process collectors (so several servers can live in one process).
 	Metrics *prometheus.Registry
-	// Calendar counts working days for the active deadlines; nil: calendar.Default().
-	Calendar *calendar.Calendar
-	// ForceMajeure lists the declared force-majeure periods that move deadlines (a read model
-	// provides it); nil: none, deadlines are shown as the table gives them.
-	ForceMajeure func(ctx context.Context) ([]deadline.ForceMajeure, error)
 	// ReadModels serves the read-model routes of API.md (registries, overdue, custody,
-	// liability, notifications) once the key is checked; nil: they answer 503 unavailable.
-	ReadModels http.Handler
+	// liability, notifications) and a document's active deadlines; nil: those routes and
+	// GET /v1/documents/{id} answer 503 unavailable.
+	ReadModels ReadModels
+	// Transparency is the verifiable log served at /v1/checkpoints, /v1/proofs and
+	// /v1/audit/bundle; nil: those routes answer 503 unavailable.
+	Transparency *transparency.Log
 	// Routes adds routes to the built-in ones. Each must be described in openapi.json.
 	Routes []Route
+	// Console serves GET / and /console/ (package api/console: HTML pages with their own
+	// sign-in, outside the JSON API and its OpenAPI document); nil: those paths are 404.
+	Console http.Handler
 }
 
 // HandlerFunc serves one route. A returned error is answered as a problem (see problem.go),
@@ -81,15 +82,14 @@ type Server struct {
 	log         *slog.Logger
 	ready       func(ctx context.Context) error
 	limit       int64
-	cal         *calendar.Calendar
-	fm          func(ctx context.Context) ([]deadline.ForceMajeure, error)
 	metrics     *metrics
 	registry    *prometheus.Registry
 	promHandler http.Handler
 	routes      []Route
 	mux         *http.ServeMux
 	readiness   time.Duration
-	readModels  http.Handler
+	readModels  ReadModels
+	tl          *transparency.Log
 }
 
 // New builds a Server from cfg.
@@ -98,16 +98,13 @@ func New(cfg Config) (*Server, error) {
 		return nil, errors.New("api: Config.Service and Config.Keys are required")
 	}
 	s := &Server{svc: cfg.Service, keys: cfg.Keys, log: cfg.Logger, ready: cfg.Ready, limit: cfg.BodyLimit,
-		cal: cfg.Calendar, fm: cfg.ForceMajeure, registry: cfg.Metrics, readiness: 2 * time.Second,
-		readModels: cfg.ReadModels}
+		registry: cfg.Metrics, readiness: 2 * time.Second,
+		readModels: cfg.ReadModels, tl: cfg.Transparency}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
 	if s.limit <= 0 {
 		s.limit = DefaultBodyLimit
-	}
-	if s.cal == nil {
-		s.cal = calendar.Default()
 	}
 	if s.registry == nil {
 		s.registry = defaultRegistry()
@@ -117,12 +114,16 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.metrics, s.promHandler = m, promHandler(s.registry)
-	s.routes = slices.Concat(s.builtinRoutes(), s.readModelRoutes(), cfg.Routes)
+	s.routes = slices.Concat(s.builtinRoutes(), s.readModelRoutes(), s.transparencyRoutes(), cfg.Routes)
 	s.mux = http.NewServeMux()
 	for _, rt := range s.routes {
 		if err := register(s.mux, rt.Pattern(), s.route(rt)); err != nil {
 			return nil, err
 		}
+	}
+	if cfg.Console != nil {
+		s.mux.Handle("GET /{$}", cfg.Console)
+		s.mux.Handle("/console/", cfg.Console)
 	}
 	return s, nil
 }

@@ -2,10 +2,8 @@ package api
 
 import (
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -17,6 +15,7 @@ import (
 	"github.com/custody-ledger/custody/domain"
 	"github.com/custody-ledger/custody/domain/deadline"
 	"github.com/custody-ledger/custody/eventstore"
+	"github.com/custody-ledger/custody/internal/cursor"
 )
 
 // Every authenticated role reads documents, streams and the feed (auditors and the
@@ -120,39 +119,34 @@ func (s *Server) getDocument(w http.ResponseWriter, r *http.Request) error {
 	if !asOf.IsZero() {
 		out.AsOf = ptime(asOf)
 	}
-	if out.ActiveDeadlines, err = s.activeDeadlines(r.Context(), st, stored, now); err != nil {
+	if out.ActiveDeadlines, err = s.activeDeadlines(r.Context(), id, now); err != nil {
 		return err
 	}
 	return writeJSON(w, http.StatusOK, out)
 }
 
-// activeDeadlines lists the clocks running at now: started by then and not stopped.
-func (s *Server) activeDeadlines(ctx context.Context, st domain.State, stored []commands.Stored, now time.Time) ([]deadlineOut, error) {
-	var fm []deadline.ForceMajeure
-	if s.fm != nil {
-		var err error
-		if fm, err = s.fm(ctx); err != nil {
-			return nil, fmt.Errorf("force-majeure periods: %w", err)
-		}
+// activeDeadlines lists the clocks running at now, as the read models hold them (the same
+// clocks /v1/overdue lists; nothing here computes a deadline).
+func (s *Server) activeDeadlines(ctx context.Context, id uuid.UUID, now time.Time) ([]deadlineOut, error) {
+	m, err := s.models()
+	if err != nil {
+		return nil, err
 	}
-	events := make([]domain.Event, len(stored))
-	for i, e := range stored {
-		events[i] = e.Event
+	clocks, err := m.ActiveDeadlines(ctx, id, now)
+	if err != nil {
+		return nil, readError(err)
 	}
-	out := []deadlineOut{}
-	for _, c := range deadline.Running(deadline.Clocks(events, s.cal, fm, st.City)) {
-		if c.Err == nil && c.Start.After(now) {
-			continue // a clock that starts when another runs out, later
-		}
-		d := deadlineOut{Rule: c.Rule, Source: c.Source, StartedAt: almaty(c.Start), StartEvent: c.StartEvent,
+	out := make([]deadlineOut, 0, len(clocks))
+	for _, c := range clocks {
+		d := deadlineOut{Rule: c.Rule, Source: c.Source, StartedAt: almaty(c.StartedAt), StartEvent: c.StartEvent,
 			ChargedTo: c.Charged, Breach: c.Breach, Holder: c.Holder, ForceMajeure: c.ForceMajeure,
-			Undetermined: c.Err != nil}
+			Undetermined: c.Undetermined}
 		if d.ChargedTo == nil {
 			d.ChargedTo = []domain.Org{}
 		}
-		if c.Err == nil {
-			d.Deadline, d.BaseDeadline = ptime(c.Adjusted), ptime(c.Deadline)
-			d.Overdue = now.After(c.Adjusted)
+		if !c.Undetermined {
+			d.Deadline, d.BaseDeadline = ptime(c.Deadline), ptime(c.BaseDeadline)
+			d.Overdue = now.After(c.Deadline)
 		}
 		out = append(out, d)
 	}
@@ -178,23 +172,25 @@ type eventOut struct {
 // eventOf presents a record; personal data is masked unless the reader may see it. A record
 // this code cannot decode (a newer schema) is shown without actor and data rather than raw,
 // since raw data may hold personal data.
-func eventOf(rec eventstore.Record, pii bool) (eventOut, error) {
+func eventOf(rec eventstore.Record, pii bool) eventOut {
 	out := eventOut{StreamID: rec.StreamID, EventID: rec.EventID, Type: rec.Type, Version: rec.Version,
 		Position: rec.Position, RecordedAt: almaty(rec.RecordedAt), Hash: rec.Hash.String(),
 		PrevHash: rec.PrevHash.String(), Data: json.RawMessage("null")}
 	e, err := domain.Decode(rec.Data)
 	if err != nil {
-		return out, nil
+		return out
 	}
 	out.DocumentID, out.OccurredAt = e.DocumentID, ptime(e.OccurredAt)
 	a := e.Actor
 	out.Actor = &a
 	data, err := json.Marshal(present(e.Payload, pii))
 	if err != nil {
-		return out, fmt.Errorf("present %s@%d: %w", rec.StreamID, rec.Version, err)
+		// A time no answer can carry (year 10000 in Almaty), stored before the API refused
+		// such times: the event is shown without its data rather than failing the page.
+		return out
 	}
 	out.Data = data
-	return out, nil
+	return out
 }
 
 // present prepares a payload for a reader: times in Almaty, the recipient masked unless pii.
@@ -230,36 +226,27 @@ type pageOut struct {
 	NextAfter *uint64 `json:"next_after,omitempty"`
 }
 
-const (
-	defaultLimit = 100
-	maxLimit     = 1000
-)
-
 func parseLimit(r *http.Request) (int, error) {
-	v := r.URL.Query().Get("limit")
-	if v == "" {
-		return defaultLimit, nil
+	n, err := cursor.Limit(r.URL.Query().Get("limit"))
+	if err != nil {
+		return 0, malformed("limit", err.Error())
 	}
-	n, err := strconv.Atoi(v)
-	if err != nil || n < 1 {
-		return 0, malformed("limit", "limit must be a whole number from 1")
-	}
-	return min(n, maxLimit), nil
+	return n, nil
 }
 
-// Cursors are opaque to clients: a kind letter and a number, base64url.
-func encodeCursor(kind byte, n uint64) string {
-	return base64.RawURLEncoding.EncodeToString(fmt.Appendf(nil, "%c%d", kind, n))
-}
+// A stream's cursor is the next version ("v"), the feed's the last position ("p"): the kind
+// keeps one list's cursor from being taken by the other.
+func encodeCursor(kind string, n uint64) string { return cursor.Encode(kind, n) }
 
-func decodeCursor(kind byte, c string) (uint64, error) {
-	b, err := base64.RawURLEncoding.DecodeString(c)
-	if err == nil && len(b) > 1 && b[0] == kind {
-		if n, err := strconv.ParseUint(string(b[1:]), 10, 64); err == nil {
-			return n, nil
-		}
+func decodeCursor(kind, c string) (uint64, error) {
+	var (
+		k string
+		n uint64
+	)
+	if _, err := cursor.Decode(c, &k, &n); err != nil || k != kind {
+		return 0, malformed("cursor", cursor.ErrMalformed.Error())
 	}
-	return 0, malformed("cursor", "cursor is not one this server gave")
+	return n, nil
 }
 
 // getDocumentEvents: GET /v1/documents/{id}/events, oldest first, by cursor.
@@ -274,7 +261,7 @@ func (s *Server) getDocumentEvents(w http.ResponseWriter, r *http.Request) error
 	}
 	from := uint64(1)
 	if c := r.URL.Query().Get("cursor"); c != "" {
-		if from, err = decodeCursor('v', c); err != nil {
+		if from, err = decodeCursor("v", c); err != nil {
 			return err
 		}
 	}
@@ -288,15 +275,11 @@ func (s *Server) getDocumentEvents(w http.ResponseWriter, r *http.Request) error
 	out := pageOut{Events: []eventOut{}}
 	if len(recs) > limit {
 		recs = recs[:limit]
-		out.NextCursor = encodeCursor('v', recs[len(recs)-1].Version+1)
+		out.NextCursor = encodeCursor("v", recs[len(recs)-1].Version+1)
 	}
 	pii := seesPII(key(r).Role)
 	for _, rec := range recs {
-		e, err := eventOf(rec, pii)
-		if err != nil {
-			return err
-		}
-		out.Events = append(out.Events, e)
+		out.Events = append(out.Events, eventOf(rec, pii))
 	}
 	return writeJSON(w, http.StatusOK, out)
 }
@@ -313,7 +296,7 @@ func (s *Server) getFeed(w http.ResponseWriter, r *http.Request) error {
 	var after uint64
 	switch {
 	case q.Get("cursor") != "":
-		if after, err = decodeCursor('p', q.Get("cursor")); err != nil {
+		if after, err = decodeCursor("p", q.Get("cursor")); err != nil {
 			return err
 		}
 	case q.Get("after") != "":
@@ -328,15 +311,11 @@ func (s *Server) getFeed(w http.ResponseWriter, r *http.Request) error {
 	out := pageOut{Events: make([]eventOut, 0, len(recs))}
 	pii := seesPII(key(r).Role)
 	for _, rec := range recs {
-		e, err := eventOf(rec, pii)
-		if err != nil {
-			return err
-		}
-		out.Events = append(out.Events, e)
+		out.Events = append(out.Events, eventOf(rec, pii))
 		after = rec.Position
 	}
 	out.NextAfter = &after
-	out.NextCursor = encodeCursor('p', after)
+	out.NextCursor = encodeCursor("p", after)
 	return writeJSON(w, http.StatusOK, out)
 }
 
@@ -359,6 +338,16 @@ func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) error {
 }
 
 // readyz: the store answers Head, and the readiness hook (projections caught up) agrees.
+// DegradedError, returned by Config.Ready, means the server serves but needs an operator:
+// /readyz answers 200 with status "degraded", the reason and how many events the read models
+// skipped (quarantined).
+type DegradedError struct {
+	Reason      string
+	Quarantined int
+}
+
+func (e *DegradedError) Error() string { return e.Reason }
+
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) error {
 	ctx, cancel := context.WithTimeout(r.Context(), s.readiness)
 	defer cancel()
@@ -369,7 +358,11 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) error {
 		return e
 	}
 	if s.ready != nil {
-		if err := s.ready(ctx); err != nil {
+		var d *DegradedError
+		if err := s.ready(ctx); errors.As(err, &d) {
+			return writeJSON(w, http.StatusOK, map[string]any{"status": "degraded", "head": head,
+				"reason": d.Reason, "quarantined": d.Quarantined})
+		} else if err != nil {
 			e := unavailable(err)
 			e.Detail = "not ready: " + strings.TrimSpace(err.Error())
 			return e

@@ -40,6 +40,7 @@ func runSuite(t *testing.T, newService newServiceFunc) {
 		{"IllegalTransition", testIllegalTransition},
 		{"ReadingMasksPersonalData", testReadingMasksPersonalData},
 		{"AsOf", testAsOf},
+		{"DeadlinesOneSource", testDeadlinesOneSource},
 		{"EventsPagination", testEventsPagination},
 		{"Feed", testFeed},
 		{"Verify", testVerify},
@@ -211,6 +212,26 @@ func testRegistryMissingAndDamaged(t *testing.T, newService newServiceFunc) {
 	r = e.do("POST", "/v1/registries", "gkAcc", with(form, "event_id", nil))
 	e.problem(r, http.StatusBadRequest, "malformed")
 	assert.Equal(t, "event_id", r.str("field"), "a registry needs an event_id or an Idempotency-Key")
+
+	// The read models of the same journey, each answer checked against the contract.
+	regs := e.do("GET", "/v1/registries?kind=dispatch&unit=GK-ALA-ACC&date=2026-04-13&limit=10", "auditor", nil)
+	require.Equal(t, http.StatusOK, regs.Status, "%s", regs)
+	require.Len(t, regs.Body["items"], 1)
+	reg := e.do("GET", "/v1/registries/"+regID, "auditor", nil)
+	require.Equal(t, http.StatusOK, reg.Status, "%s", reg)
+	assert.Len(t, reg.Body["lines"], 3)
+	cust := e.do("GET", "/v1/documents/"+docs[1]+"/custody", "auditor", nil)
+	require.Equal(t, http.StatusOK, cust.Status, "%s", cust)
+	// A "+" left unescaped arrives as a space; it is read as the offset's sign.
+	liab := e.do("GET", "/v1/liability?org=gk&from=2026-04-13&to="+at(h+1), "auditor", nil)
+	require.Equal(t, http.StatusOK, liab.Status, "%s", liab)
+	assert.NotEmpty(t, liab.Body["charges"], "P.18: the missing line is charged to the giving side")
+	notes := e.do("GET", "/v1/notifications?document_id="+docs[0], "auditor", nil)
+	require.Equal(t, http.StatusOK, notes.Status, "%s", notes)
+	over := e.do("GET", "/v1/overdue?org=kaspi&limit=5", "auditor", nil)
+	require.Equal(t, http.StatusOK, over.Status, "%s", over)
+	d := e.do("GET", "/v1/documents/"+docs[0]+"?as_of="+at(h), "auditor", nil)
+	require.Equal(t, http.StatusOK, d.Status, "%s", d)
 }
 
 // testIdempotentRetry: the same event again is the first answer and writes nothing.
@@ -579,8 +600,9 @@ func testIllegalTransition(t *testing.T, newService newServiceFunc) {
 	e.problem(r, http.StatusUnprocessableEntity, "illegal_transition")
 	assert.Equal(t, "issued", r.str("state"))
 	allowed, _ := r.Body["allowed"].([]any)
-	assert.Contains(t, allowed, "CollectedFromRags")
-	assert.Contains(t, allowed, "KaspiOrderCreated")
+	// Only what the caller's role could record now (issue 11): a Kaspi courier may report a
+	// loss or correct; the GK courier's collection and the ledger's DeadlineMissed are not its.
+	assert.Equal(t, []any{"DocumentLost", "EventCorrected"}, allowed)
 	assert.NotContains(t, allowed, "PlacedInCell")
 
 	// The start of a document that exists is illegal on its stream too.
@@ -625,6 +647,55 @@ func testAsOf(t *testing.T, newService newServiceFunc) {
 	assert.Equal(t, "GK-ALA-CR1", d.Body["holder"].(map[string]any)["unit"])
 	d = e.do("GET", "/v1/documents/"+doc.String()+"?as_of="+t0.Add(-time.Hour).UTC().Format(time.RFC3339), "auditor", nil)
 	e.problem(d, http.StatusNotFound, "not_found")
+}
+
+// testDeadlinesOneSource: a document's active deadlines are the projection's clocks, the same
+// that /v1/overdue lists (issue 9 §3): every overdue clock of the view is on the list with the
+// same deadline, and as_of shows the clocks running then.
+func testDeadlinesOneSource(t *testing.T, newService newServiceFunc) {
+	e := newEnv(t, newService)
+	doc, _ := e.packed(22, 0) // a week before now: the Kaspi order's clock has long run out
+	type key struct{ rule, start string }
+	overdue := map[key]string{}
+	r := e.do("GET", "/v1/overdue?limit=1000", "auditor", nil)
+	require.Equal(t, http.StatusOK, r.Status, "%s", r)
+	for _, x := range r.Body["items"].([]any) {
+		o := x.(map[string]any)
+		if o["document_id"] != doc.String() {
+			continue
+		}
+		k := key{o["rule"].(string), o["start_event_id"].(string)}
+		if d, seen := overdue[k]; !seen || o["deadline"].(string) < d {
+			overdue[k] = o["deadline"].(string) // one row per charged organisation: the earliest counts
+		}
+	}
+	require.NotEmpty(t, overdue)
+	d := e.do("GET", "/v1/documents/"+doc.String(), "auditor", nil)
+	require.Equal(t, http.StatusOK, d.Status, "%s", d)
+	shown := map[key]string{}
+	for _, x := range d.Body["active_deadlines"].([]any) {
+		c := x.(map[string]any)
+		if c["overdue"] == true {
+			shown[key{c["rule"].(string), c["start_event_id"].(string)}] = c["deadline"].(string)
+		}
+	}
+	assert.Equal(t, overdue, shown, "the view's overdue clocks are the overdue list's")
+
+	rules := func(r resp) []string {
+		var out []string
+		for _, x := range r.Body["active_deadlines"].([]any) {
+			out = append(out, x.(map[string]any)["rule"].(string))
+		}
+		return out
+	}
+	asOf := func(h int) []string {
+		r := e.do("GET", "/v1/documents/"+doc.String()+"?as_of="+strings.ReplaceAll(at(h), "+", "%2B"), "auditor", nil)
+		require.Equal(t, http.StatusOK, r.Status, "%s", r)
+		return rules(r)
+	}
+	assert.Empty(t, asOf(1), "issued, no Kaspi order yet: no clock ran")
+	assert.Equal(t, []string{"order_to_intake"}, asOf(2), "P.10: the Kaspi order's clock from hour 2")
+	assert.Equal(t, []string{"order_to_intake"}, rules(d))
 }
 
 func testEventsPagination(t *testing.T, newService newServiceFunc) {
@@ -708,7 +779,8 @@ func testVerify(t *testing.T, newService newServiceFunc) {
 func testForceMajeure(t *testing.T, newService newServiceFunc) {
 	e := newEnv(t, newService)
 	body := map[string]any{"event_id": uuid.NewString(), "from": at(0), "to": at(30), "orgs": []string{"gk"},
-		"region": "Almaty", "description": "snowstorm closed the roads"}
+		"region": "Almaty", "description": "snowstorm closed the roads", "notified": []string{"kaspi", "rags"},
+		"evidence": map[string]any{"issuer": "Emergency commission of the akimat of Almaty", "number": "EC-0316", "date": "2026-03-16"}}
 	first := e.created(e.do("POST", "/v1/force-majeure", "gkAcc", body))
 	assert.NotEmpty(t, first.str("force_majeure_id"))
 	assert.Equal(t, "/v1/force-majeure/"+first.str("force_majeure_id"), first.Header.Get("Location"))
@@ -722,6 +794,16 @@ func testForceMajeure(t *testing.T, newService newServiceFunc) {
 	e.problem(r, http.StatusBadRequest, "malformed")
 	r = e.do("POST", "/v1/force-majeure", "gkAcc", with(body, "event_id", uuid.NewString(), "orgs", []string{"mars"}))
 	e.problem(r, http.StatusBadRequest, "malformed")
+	// P.37: GK declares for its own obligations; Kaspi's need Kaspi's own declaration.
+	r = e.do("POST", "/v1/force-majeure", "gkAcc", with(body, "event_id", uuid.NewString(), "orgs", []string{"gk", "kaspi"}))
+	e.problem(r, http.StatusForbidden, "forbidden")
+	// P.38: the authorised body's document and the parties notified are required.
+	for _, field := range []string{"evidence", "notified"} {
+		without := with(body, "event_id", uuid.NewString())
+		delete(without, field)
+		r = e.do("POST", "/v1/force-majeure", "gkAcc", without)
+		e.problem(r, http.StatusBadRequest, "malformed")
+	}
 }
 
 func testDisputes(t *testing.T, newService newServiceFunc) {
@@ -768,6 +850,14 @@ func testHealthReadinessMetrics(t *testing.T, newService newServiceFunc) {
 	r = e.do("GET", "/readyz", "", nil)
 	e.problem(r, http.StatusServiceUnavailable, "unavailable")
 	assert.NotEmpty(t, r.Header.Get("Retry-After"))
+	mu.Lock()
+	notReady = &api.DegradedError{Reason: "2 events quarantined", Quarantined: 2}
+	mu.Unlock()
+	r = e.do("GET", "/readyz", "", nil)
+	assert.Equal(t, http.StatusOK, r.Status, "degraded still serves")
+	assert.Equal(t, "degraded", r.str("status"))
+	assert.Equal(t, "2 events quarantined", r.str("reason"))
+	assert.EqualValues(t, 2, r.num("quarantined"))
 
 	doc := e.start(26, 0)
 	e.do("POST", "/v1/documents/"+doc.String()+"/events", "rags",

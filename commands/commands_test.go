@@ -291,7 +291,8 @@ func TestForceMajeureAndDisputes(t *testing.T) {
 	svc, _ := newService(t)
 	from := now.Add(-72 * time.Hour)
 	id := uuid.New()
-	fm := domain.ForceMajeureDeclaredData{From: from, To: from.Add(24 * time.Hour), Description: "P.37 flood"}
+	fm := domain.ForceMajeureDeclaredData{From: from, To: from.Add(24 * time.Hour), Description: "P.37 flood",
+		Evidence: demo.Evidence(from), Notified: demo.NotifiedBy(domain.OrgKaspi)}
 	res, err := svc.DeclareForceMajeure(ctx, demo.Platform, id, from.Add(2*time.Hour), fm)
 	require.NoError(t, err)
 	ev, _, err := svc.ForceMajeure(ctx, res.DocumentID)

@@ -110,10 +110,11 @@ func Liability(events []Event) []Charge {
 			out = append(out, lossCharge(st, e, p, intervals))
 		case *DeadlineMissedData:
 			for _, org := range p.ChargedTo {
-				out = append(out, Charge{DocumentID: e.DocumentID, Org: org, Kind: ChargeDeadlineMissed, Rule: p.Rule,
-					Source: p.Source, At: p.Deadline, Holder: p.Holder, EventIDs: []uuid.UUID{e.ID},
-					Reasons: []string{fmt.Sprintf("deadline %s of rule %s passed while %s/%s held the document",
-						p.Deadline.In(Almaty).Format(time.RFC3339), p.Rule, p.Holder.Org, p.Holder.Unit)}})
+				if i := sameMovement(out, p.Rule, org); i >= 0 {
+					out[i] = joinMovement(out[i], e, p)
+					continue
+				}
+				out = append(out, deadlineCharge(e, p, org))
 			}
 		case *IntakeDiscrepancyData:
 			if p.Kind != DiscrepancyMissing {
@@ -135,6 +136,40 @@ func Liability(events []Event) []Charge {
 		}
 	}
 	return out
+}
+
+// deadlineCharge charges a missed deadline to one organisation the watch named.
+func deadlineCharge(e Event, p *DeadlineMissedData, org Org) Charge {
+	return Charge{DocumentID: e.DocumentID, Org: org, Kind: ChargeDeadlineMissed, Rule: p.Rule,
+		Source: p.Source, At: p.Deadline, Holder: p.Holder, EventIDs: []uuid.UUID{e.ID},
+		Reasons: []string{fmt.Sprintf("deadline %s of rule %s passed while %s/%s held the document",
+			p.Deadline.In(Almaty).Format(time.RFC3339), p.Rule, p.Holder.Org, p.Holder.Unit)}}
+}
+
+// toKaspiIntake are the two rules that time one movement, the document's arrival at Kaspi
+// intake, from its two sides: P.10 from the order, P.17 from the dispatch registry.
+var toKaspiIntake = map[string]bool{"order_to_intake": true, "intake_delivery": true}
+
+// sameMovement finds a live charge to org for the other side of the movement to Kaspi intake:
+// one late arrival is one charge citing both points (DOMAIN.md, Deadlines), never two.
+func sameMovement(charges []Charge, rule string, org Org) int {
+	if !toKaspiIntake[rule] {
+		return -1
+	}
+	for i, c := range charges {
+		if c.Kind == ChargeDeadlineMissed && c.Org == org && toKaspiIntake[c.Rule] && c.Rule != rule {
+			return i
+		}
+	}
+	return -1
+}
+
+func joinMovement(c Charge, e Event, p *DeadlineMissedData) Charge {
+	c.Source = "P.10, P.17"
+	c.EventIDs = append(c.EventIDs, e.ID)
+	c.Reasons = append(c.Reasons, fmt.Sprintf("deadline %s of rule %s also passed: the same late arrival at Kaspi intake, charged once",
+		p.Deadline.In(Almaty).Format(time.RFC3339), p.Rule))
+	return c
 }
 
 // fitted reports whether e was applied to s (Evolve ignores events that do not fit).

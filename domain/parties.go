@@ -21,6 +21,13 @@ const (
 	RoleSystem Role = "system"
 )
 
+// The provider's positions for the services of seed 003 (DOMAIN.md, Other services).
+const (
+	RoleRAGSOffice   Role = "rags_office"   // канцелярия: registers, dispatches, tells of extensions
+	RoleRAGSHead     Role = "rags_head"     // руководитель: resolution, extension, signature
+	RoleRAGSExecutor Role = "rags_executor" // ответственный исполнитель: review, record
+)
+
 // Org is an organisation that answers for a document while it holds it.
 type Org string
 
@@ -36,13 +43,13 @@ const (
 // Roles lists every role a key may carry.
 var Roles = []Role{RoleRAGS, RoleGKCourier, RoleGKAccumulation, RoleGKIssuance, RoleKaspiIntake,
 	RoleKaspiCourier, RolePostomat, RoleRecipient, RoleKaspiPlatform, RoleIISCON, RoleAuditor,
-	RoleCommission, RoleAdmin}
+	RoleCommission, RoleAdmin, RoleRAGSOffice, RoleRAGSHead, RoleRAGSExecutor}
 
 // OrgOf returns the organisation a role acts for ("" for roles outside the three
 // organisations: auditor, commission, admin).
 func OrgOf(r Role) Org {
 	switch r {
-	case RoleRAGS:
+	case RoleRAGS, RoleRAGSOffice, RoleRAGSHead, RoleRAGSExecutor:
 		return OrgRAGS
 	case RoleGKCourier, RoleGKAccumulation, RoleGKIssuance, RoleIISCON:
 		return OrgGK

@@ -46,10 +46,14 @@ type RegistryAcceptedData struct {
 type ForceMajeureDeclaredData struct {
 	From         time.Time `json:"from"`
 	To           time.Time `json:"to"`
-	Orgs         []Org     `json:"orgs,omitempty"` // empty: every organisation
+	Orgs         []Org     `json:"orgs,omitempty"` // the declaring organisation only (P.37); empty in old records: every one
 	Region       string    `json:"region,omitempty"`
 	NotifyingOrg Org       `json:"notifying_org"`
 	Description  string    `json:"description"`
+	// Evidence is the authorised body's document that attests the facts (P.38); Notified the
+	// parties the declaring organisation notified (P.38). Required of new declarations.
+	Evidence *FMEvidence `json:"evidence,omitempty"`
+	Notified []Org       `json:"notified,omitempty"`
 }
 
 // DisputeOpenedData: the commission takes up a disagreement (P.36).
@@ -150,7 +154,10 @@ func (d *ForceMajeureDeclaredData) Validate() error {
 	if len(d.Region) > 100 {
 		return invalid("region", "longer than 100 bytes")
 	}
-	return needText("description", d.Description, 2000)
+	if err := needText("description", d.Description, 2000); err != nil {
+		return err
+	}
+	return d.validateP38()
 }
 
 func (d *DisputeOpenedData) Validate() error {

@@ -13,28 +13,48 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/custody-ledger/custody/api"
+	"github.com/custody-ledger/custody/api/apitest"
+	"github.com/custody-ledger/custody/api/keys"
 	"github.com/custody-ledger/custody/commands/demo"
+	"github.com/custody-ledger/custody/domain"
 	"github.com/custody-ledger/custody/projections"
 	"github.com/custody-ledger/custody/projections/query"
 )
 
-func fetch(t *testing.T, h http.Handler, path string, v any) (int, string) {
+// readAPI serves the scenario's read models through the API, as custody serve does, and
+// returns it with an auditor's key.
+func readAPI(t *testing.T, s *scen) (http.Handler, string) {
+	t.Helper()
+	ks := keys.NewMemory()
+	secret, _, err := ks.Create(t.Context(), "", "", domain.RoleAuditor)
+	require.NoError(t, err)
+	srv, err := api.New(api.Config{Service: s.svc, Keys: ks, ReadModels: s.p.Queries()})
+	require.NoError(t, err)
+	c, err := apitest.Load()
+	require.NoError(t, err)
+	return c.Handler(t, srv), secret // every answer checked against api/openapi.json
+}
+
+func fetch(t *testing.T, h http.Handler, secret, path string, v any) (int, string) {
 	t.Helper()
 	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
+	req := httptest.NewRequest(http.MethodGet, path, nil)
+	req.Header.Set("Authorization", "Bearer "+secret)
+	h.ServeHTTP(rec, req)
 	if v != nil && rec.Code == http.StatusOK {
 		require.NoError(t, json.Unmarshal(rec.Body.Bytes(), v))
 	}
 	return rec.Code, rec.Body.String()
 }
 
-// TestReadAPI serves the read models through Handler: unavailable before the first build,
+// TestReadAPI serves the read models through the API: unavailable before the first build,
 // then lists with cursors, times in +05:00 and contacts masked.
 func TestReadAPI(t *testing.T) {
 	backends(t, func(t *testing.T, mk func(testing.TB) backend) {
 		s := newScen(t, mk, projections.Options{})
-		h := s.p.Handler()
-		code, body := fetch(t, h, "/v1/overdue", nil)
+		h, key := readAPI(t, s)
+		code, body := fetch(t, h, key, "/v1/overdue", nil)
 		assert.Equal(t, http.StatusServiceUnavailable, code, body)
 		assert.Contains(t, body, `"code":"unavailable"`)
 
@@ -48,7 +68,7 @@ func TestReadAPI(t *testing.T) {
 		s.sync()
 
 		var all query.OverdueList
-		code, body = fetch(t, h, "/v1/overdue", &all)
+		code, body = fetch(t, h, key, "/v1/overdue", &all)
 		require.Equal(t, http.StatusOK, code, body)
 		require.Len(t, all.Items, 6, "cell_storage and cell_removal for each document")
 		assert.Contains(t, body, "+05:00")
@@ -60,7 +80,7 @@ func TestReadAPI(t *testing.T) {
 		cursor := ""
 		for range 10 {
 			var page query.OverdueList
-			code, body = fetch(t, h, "/v1/overdue?limit=4&cursor="+url.QueryEscape(cursor), &page)
+			code, body = fetch(t, h, key, "/v1/overdue?limit=4&cursor="+url.QueryEscape(cursor), &page)
 			require.Equal(t, http.StatusOK, code, body)
 			paged = append(paged, page.Items...)
 			if cursor = page.NextCursor; cursor == "" {
@@ -69,10 +89,10 @@ func TestReadAPI(t *testing.T) {
 		}
 		assert.Equal(t, all.Items, paged, "pages join up")
 		var kaspi query.OverdueList
-		fetch(t, h, "/v1/overdue?org=kaspi&rule=cell_removal&unit=PM-ALA-0042", &kaspi)
+		fetch(t, h, key, "/v1/overdue?org=kaspi&rule=cell_removal&unit=PM-ALA-0042", &kaspi)
 		assert.Len(t, kaspi.Items, 3)
 
-		code, body = fetch(t, h, "/v1/notifications?document_id="+docs[0].String(), nil)
+		code, body = fetch(t, h, key, "/v1/notifications?document_id="+docs[0].String(), nil)
 		require.Equal(t, http.StatusOK, code)
 		assert.Contains(t, body, "PlacedInCell")
 		rcp := demo.Recipient(s.num[docs[0]])
@@ -80,19 +100,19 @@ func TestReadAPI(t *testing.T) {
 		assert.NotContains(t, body, strings.TrimPrefix(rcp.Phone, "+7701"), "the phone is masked")
 
 		var c query.Custody
-		code, body = fetch(t, h, "/v1/documents/"+docs[1].String()+"/custody", &c)
+		code, body = fetch(t, h, key, "/v1/documents/"+docs[1].String()+"/custody", &c)
 		require.Equal(t, http.StatusOK, code, body)
 		assert.Len(t, c.Intervals, 7)
-		code, body = fetch(t, h, "/v1/documents/"+uuid.NewString()+"/custody", nil)
+		code, body = fetch(t, h, key, "/v1/documents/"+uuid.NewString()+"/custody", nil)
 		assert.Equal(t, http.StatusNotFound, code)
 		assert.Contains(t, body, `"code":"not_found"`)
 
 		var regs query.RegistryList
-		fetch(t, h, "/v1/registries?kind=dispatch&date=2026-04-06&limit=2", &regs)
+		fetch(t, h, key, "/v1/registries?kind=dispatch&date=2026-04-06&limit=2", &regs)
 		require.Len(t, regs.Items, 2)
 		assert.NotEmpty(t, regs.NextCursor)
 		var reg query.RegistryDetail
-		code, _ = fetch(t, h, "/v1/registries/"+regs.Items[0].RegistryID.String(), &reg)
+		code, _ = fetch(t, h, key, "/v1/registries/"+regs.Items[0].RegistryID.String(), &reg)
 		require.Equal(t, http.StatusOK, code)
 		require.Len(t, reg.Lines, 1)
 		assert.Equal(t, "accepted", reg.Lines[0].State)
@@ -101,7 +121,7 @@ func TestReadAPI(t *testing.T) {
 		s.at(day(8, 2, 0))
 		s.tick()
 		var rep query.LiabilityReport
-		code, body = fetch(t, h, "/v1/liability?org=kaspi&from=2026-04-13&to="+url.QueryEscape(day(9, 0, 0).Format(time.RFC3339)), &rep)
+		code, body = fetch(t, h, key, "/v1/liability?org=kaspi&from=2026-04-13&to="+url.QueryEscape(day(9, 0, 0).Format(time.RFC3339)), &rep)
 		require.Equal(t, http.StatusOK, code, body)
 		require.Len(t, rep.Organisations, 1)
 		assert.Equal(t, int64(3), rep.Organisations[0].DeadlinesMissed, "P.30: three cells not emptied in time")

@@ -7,8 +7,8 @@
 //
 //	p, err := projections.Open(ctx, db, projections.SQLite, store, svc, projections.Options{})
 //	go p.Run(ctx)                   // custody serve: elect, follow the log, watch deadlines, deliver
-//	mux.Handle("/v1/...", auth(p.Handler())) // the read endpoints (package readapi)
-//	registry.MustRegister(p.Metrics()...)    // lag, batches, deliveries, watch
+//	api.Config{ReadModels: p.Queries()} // the read endpoints, served by package api
+//	registry.MustRegister(p.Metrics()...) // lag, batches, deliveries, watch
 //	readyz: p.Ready(ctx); lag: p.Lag(ctx)
 //	custody rebuild: st, err := p.Rebuild(ctx)
 //

@@ -61,7 +61,7 @@ func ruleCases() []ruleCase {
 		{name: "P.30 the unclaimed document is back at Kaspi intake within 1 working day", rule: "cell_removal",
 			build: delivered, deadline: day(8, 0, 0), before: day(7, 23, 0), after: day(8, 1, 0),
 			orgs: []domain.Org{kaspi}, holder: "PM-ALA-0042"},
-		{name: "P.33 the return registry is at the CON by 12:00 next working day", rule: "return_collection",
+		{name: "P.33 the return registry is collected from Kaspi intake by 12:00 next working day", rule: "return_collection",
 			build: func(s *scen, doc uuid.UUID) { returned(s, doc) }, deadline: day(8, 12, 0), before: day(8, 11, 0),
 			after: day(8, 12, 30), orgs: []domain.Org{gk}, holder: "KSP-ALA-IN1"},
 		{name: "P.35 the CON keeps a returned document one month, then transfers it; no one's breach", rule: "con_storage",
@@ -76,6 +76,7 @@ func ruleCases() []ruleCase {
 				s.step(doc, domain.DocumentLost, day(1, 15, 0))
 				s.step(doc, domain.LossActRegistered, day(2, 9, 0))
 				s.step(doc, domain.ApplicationCancelled, day(2, 10, 0))
+				s.step(doc, domain.DuplicateRequested, day(2, 11, 0)) // P.26 counts from the request
 			}, deadline: day(8, 0, 0), before: day(7, 23, 0), after: day(8, 1, 0), orgs: []domain.Org{gk, rags}, holder: "KSP-ALA-IN1"},
 	}
 }

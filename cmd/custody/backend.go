@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 
 	"github.com/custody-ledger/custody/api/keys"
+	"github.com/custody-ledger/custody/domain"
 	"github.com/custody-ledger/custody/eventstore"
 	"github.com/custody-ledger/custody/eventstore/esdb"
 	"github.com/custody-ledger/custody/eventstore/postgres"
@@ -34,17 +36,17 @@ func (b *backend) Close() error {
 	return errors.Join(errs...)
 }
 
-// openBackend opens the store named by url. For a KurrentDB event store the SQL side is the
+// openBackend opens the store named by storeURL. For a KurrentDB event store the SQL side is the
 // separate readURL.
-func openBackend(ctx context.Context, url, readURL string) (*backend, error) {
+func openBackend(ctx context.Context, storeURL, readURL string) (*backend, error) {
 	b := &backend{}
 	switch {
-	case strings.HasPrefix(url, "esdb://"), strings.HasPrefix(url, "esdb+discover://"),
-		strings.HasPrefix(url, "kurrentdb://"), strings.HasPrefix(url, "kurrentdb+discover://"):
+	case strings.HasPrefix(storeURL, "esdb://"), strings.HasPrefix(storeURL, "esdb+discover://"),
+		strings.HasPrefix(storeURL, "kurrentdb://"), strings.HasPrefix(storeURL, "kurrentdb+discover://"):
 		if readURL == "" {
 			return nil, fmt.Errorf("a KurrentDB store needs --read-store (sqlite:PATH or postgres://...) for keys and read models")
 		}
-		es, err := esdb.Open(ctx, url)
+		es, err := esdb.Open(ctx, storeURL, esdb.WithCategories(domain.StreamPrefixes()...))
 		if err != nil {
 			return nil, fmt.Errorf("open KurrentDB: %w", err)
 		}
@@ -56,19 +58,19 @@ func openBackend(ctx context.Context, url, readURL string) (*backend, error) {
 		}
 		return b, nil
 	default:
-		if err := b.openSQL(ctx, url, true); err != nil {
+		if err := b.openSQL(ctx, storeURL, true); err != nil {
 			return nil, err
 		}
 		return b, nil
 	}
 }
 
-func (b *backend) openSQL(ctx context.Context, url string, events bool) error {
+func (b *backend) openSQL(ctx context.Context, storeURL string, events bool) error {
 	switch {
-	case strings.HasPrefix(url, "sqlite:"):
-		path := strings.TrimPrefix(strings.TrimPrefix(url, "sqlite:"), "//")
+	case strings.HasPrefix(storeURL, "sqlite:"):
+		path := strings.TrimPrefix(strings.TrimPrefix(storeURL, "sqlite:"), "//")
 		if path == "" {
-			return fmt.Errorf("store %q: no file path", url)
+			return fmt.Errorf("store %q: no file path", storeURL)
 		}
 		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 			return fmt.Errorf("store directory: %w", err)
@@ -82,8 +84,8 @@ func (b *backend) openSQL(ctx context.Context, url string, events bool) error {
 		if events {
 			b.events = s
 		}
-	case strings.HasPrefix(url, "postgres://"), strings.HasPrefix(url, "postgresql://"):
-		s, err := postgres.Open(ctx, url)
+	case strings.HasPrefix(storeURL, "postgres://"), strings.HasPrefix(storeURL, "postgresql://"):
+		s, err := postgres.Open(ctx, storeURL)
 		if err != nil {
 			return fmt.Errorf("open PostgreSQL store: %w", err)
 		}
@@ -93,23 +95,19 @@ func (b *backend) openSQL(ctx context.Context, url string, events bool) error {
 			b.events = s
 		}
 	default:
-		return fmt.Errorf("store %q: use sqlite:PATH, postgres://..., or esdb://... with --read-store", redact(url))
+		return fmt.Errorf("store %q: use sqlite:PATH, postgres://..., or esdb://... with --read-store", redact(storeURL))
 	}
 	return nil
 }
 
-// redact hides a URL's password in messages.
-func redact(url string) string {
-	at := strings.LastIndex(url, "@")
-	scheme := strings.Index(url, "://")
-	if at < 0 || scheme < 0 || at < scheme {
-		return url
+// redact hides a URL's password in messages. A URL that does not parse is not shown at all:
+// it might still hold a password.
+func redact(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(unparsable URL)"
 	}
-	userinfo := url[scheme+3 : at]
-	if i := strings.Index(userinfo, ":"); i >= 0 {
-		return url[:scheme+3] + userinfo[:i] + ":***" + url[at:]
-	}
-	return url
+	return u.Redacted()
 }
 
 // keyStore returns the API keys kept beside the events (or in the read store).

@@ -69,6 +69,26 @@ func fixDate(s string) string {
 // Waybill is document n's Kaspi waybill.
 func Waybill(n int) string { return fmt.Sprintf("KSP-%09d", n) }
 
+// Evidence is an authorised body's document attesting force majeure that began on day (P.38).
+func Evidence(day time.Time) *domain.FMEvidence {
+	return &domain.FMEvidence{Issuer: "Emergency commission of the akimat", Number: "EC-" + day.In(domain.Almaty).Format("0102"),
+		Date: day.In(domain.Almaty).Format(time.DateOnly)}
+}
+
+// NotifiedBy lists the parties an organisation notifies of its force majeure (P.38): the others.
+func NotifiedBy(org domain.Org) []domain.Org {
+	var out []domain.Org
+	for _, o := range []domain.Org{domain.OrgRAGS, domain.OrgGK, domain.OrgKaspi} {
+		if o != org {
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
+// DuplicateOf is the id of the repeat certificate's document for a lost document (P.26).
+func DuplicateOf(lost uuid.UUID) uuid.UUID { return uuid.NewSHA1(lost, []byte("duplicate")) }
+
 // Next builds the event of type t that moves a document in state s on, at time at, and the
 // actor who records it, with the holders of city c. It mirrors what each party sends.
 func Next(c City, s domain.State, n int, t domain.EventType, at time.Time) (domain.Event, domain.Actor) {
@@ -83,11 +103,11 @@ func Next(c City, s domain.State, n int, t domain.EventType, at time.Time) (doma
 	)
 	switch t {
 	case domain.DeliveryRequested:
-		p, a = &domain.DeliveryRequestedData{ApplicationNo: fmt.Sprintf("CON-2026-%06d", n), ServiceCode: "birth_registration",
+		p, a = &domain.DeliveryRequestedData{ApplicationNo: fmt.Sprintf("CON-2026-%06d", n), ServiceCode: "birth_registration.postomat",
 			Method: domain.MethodPostomat, City: c.Name, PostomatID: c.Postomat.Unit, PostomatCity: c.Name, Recipient: Recipient(n)}, Platform
 	case domain.DocumentIssued:
 		d := &domain.DocumentIssuedData{Transfer: domain.Transfer{To: c.RAGS}, ApplicationNo: fmt.Sprintf("CON-2026-%06d", n),
-			ServiceCode: "birth_registration", CertificateSeries: "I-ЖС", CertificateNumber: fmt.Sprintf("%07d", n)}
+			ServiceCode: "birth_registration.postomat", CertificateSeries: "I-ЖС", CertificateNumber: fmt.Sprintf("%07d", n)}
 		if s.Status == domain.StatusNew {
 			d.Method, d.City = domain.MethodCON, c.Name
 		}
@@ -129,11 +149,15 @@ func Next(c City, s domain.State, n int, t domain.EventType, at time.Time) (doma
 		case c.KaspiCourier.Unit:
 			who = ActorOf(domain.RoleKaspiCourier, c.KaspiCourier)
 		}
-		p, a = &domain.DocumentLostData{Cause: "envelope not found at the shift hand-over", LastSeen: cur}, who
+		p, a = &domain.DocumentLostData{Cause: "envelope not found at the shift hand-over", LastSeen: cur,
+			LossAct: domain.LossAct{ActNumber: fmt.Sprintf("LOSS-%06d", n), ActDate: at.In(domain.Almaty).Format(time.DateOnly),
+				Circumstances: "the envelope was not in the safe at the shift hand-over; the shift log and the CCTV were checked"}}, who
 	case domain.LossActRegistered:
 		p, a = &domain.LossActRegisteredData{ActNumber: fmt.Sprintf("ACT-%06d", n)}, ActorOf(domain.RoleGKAccumulation, c.GKAccumulation)
 	case domain.ApplicationCancelled:
 		p, a = &domain.ApplicationCancelledData{ActNumber: fmt.Sprintf("ACT-%06d", n)}, ActorOf(domain.RoleRAGS, c.RAGS)
+	case domain.DuplicateRequested: // P.26: the recipient applies through GK (P.25)
+		p, a = &domain.DuplicateRequestedData{DuplicateDocumentID: DuplicateOf(s.DocumentID)}, ActorOf(domain.RoleGKIssuance, c.GKIssuance)
 	default:
 		panic(fmt.Sprintf("demo: no builder for %s", t)) // registry-driven steps go through registries
 	}

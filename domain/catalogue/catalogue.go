@@ -33,7 +33,10 @@ type Term struct {
 
 // Step is one procedure of the service with its duration (A1–A3 §5, §8).
 type Step struct {
-	N     int          `json:"n"`
+	N int `json:"n"`
+	// Event is the application event that ends the step (ResolutionImposed, ...); a step
+	// with an event is watched as a clock on application streams (DOMAIN.md, Other services).
+	Event string       `json:"event,omitempty"`
 	Actor string       `json:"actor"` // e.g. provider_office, provider_head, executor, gk_courier
 	Orgs  []domain.Org `json:"orgs,omitempty"`
 	What  string       `json:"what"`
@@ -48,6 +51,9 @@ type ViaGK struct {
 	Forward  Term  `json:"forward"`           // GK forwards accepted documents to the provider
 	Provider Term  `json:"provider"`          // the provider prepares the result and sends it to GK
 	Issue    *Term `json:"issue,omitempty"`   // GK hands the result over
+	// Term is the whole service term when filed at a CON, where it differs from the
+	// service's own (A3: 3 working days instead of 2).
+	Term *Term `json:"term,omitempty"`
 }
 
 // Extension is the prolongation a provider may declare, and how soon it must tell the
@@ -65,9 +71,11 @@ type Service struct {
 	Name     string     `json:"name"`
 	NameRU   string     `json:"name_ru"`
 	Provider domain.Org `json:"provider"`
-	Act      string     `json:"act"`    // the regulation the terms come from
-	Source   string     `json:"source"` // its short citation: A1, A2, A3, P
-	Result   string     `json:"result,omitempty"`
+	Act      string     `json:"act"` // the regulation the terms come from
+	// Order is the act's short citation, for a pilot's refusals (order p.6).
+	Order  string `json:"order,omitempty"`
+	Source string `json:"source"` // its short citation: A1, A2, A3, P
+	Result string `json:"result,omitempty"`
 	// ValidUntil is the last day the terms apply (YYYY-MM-DD), for a pilot; empty: open.
 	ValidUntil   string     `json:"valid_until,omitempty"`
 	Steps        []Step     `json:"steps"`
@@ -148,6 +156,9 @@ func (s Service) validate() error {
 		if st.Actor == "" || st.What == "" {
 			return fmt.Errorf("%s: actor and what are required", what)
 		}
+		if st.Event != "" && !slices.Contains(stepEvents, domain.EventType(st.Event)) {
+			return fmt.Errorf("%s: event %q is not a step of an application (%v)", what, st.Event, stepEvents)
+		}
 		for _, o := range st.Orgs {
 			if !slices.Contains(stepOrgs, o) {
 				return fmt.Errorf("%s: organisation %q: one of rags, gk, kaspi, recipient", what, o)
@@ -167,7 +178,7 @@ func (s Service) validate() error {
 		for _, t := range []struct {
 			name string
 			term *Term
-		}{{"via_gk.forward", &g.Forward}, {"via_gk.provider", &g.Provider}, {"via_gk.receipt", g.Receipt}, {"via_gk.issue", g.Issue}} {
+		}{{"via_gk.forward", &g.Forward}, {"via_gk.provider", &g.Provider}, {"via_gk.receipt", g.Receipt}, {"via_gk.issue", g.Issue}, {"via_gk.term", g.Term}} {
 			if err := t.term.validateOpt(t.name); err != nil {
 				return err
 			}
@@ -305,6 +316,30 @@ func (c *Catalogue) Lookup(code string) (Service, bool) {
 	return clone(c.services[i]), true
 }
 
+// PilotSource marks a pilot order's services (the Algorithm's points, P.n).
+const PilotSource = "P"
+
+// Pilot returns the pilot's scope from the data: the codes and aliases of the services whose
+// source is the pilot order, each with its last day in force (valid_until).
+func (c *Catalogue) Pilot() domain.Pilot {
+	p := domain.Pilot{Until: map[string]string{}}
+	for _, s := range c.services {
+		if s.Source != PilotSource {
+			continue
+		}
+		if p.Order == "" {
+			p.Order = s.Order
+			if p.Order == "" {
+				p.Order = s.Act
+			}
+		}
+		for _, code := range append([]string{s.Code}, s.Aliases...) {
+			p.Until[code] = s.ValidUntil
+		}
+	}
+	return p
+}
+
 // Services lists the catalogue in the order the services were loaded.
 func (c *Catalogue) Services() []Service {
 	out := make([]Service, len(c.services))
@@ -324,7 +359,7 @@ func clone(s Service) Service {
 	s.Term, s.PortalNotice = cloneTerm(s.Term), cloneTerm(s.PortalNotice)
 	if s.ViaGK != nil {
 		g := *s.ViaGK
-		g.Receipt, g.Issue = cloneTerm(g.Receipt), cloneTerm(g.Issue)
+		g.Receipt, g.Issue, g.Term = cloneTerm(g.Receipt), cloneTerm(g.Issue), cloneTerm(g.Term)
 		s.ViaGK = &g
 	}
 	if s.Extension != nil {

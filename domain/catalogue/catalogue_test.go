@@ -66,7 +66,7 @@ func TestViaGKAndExtension(t *testing.T) {
 		{"A1 §9 result to GK in 7 working days", "restoration", term(7, wd), true, &calendar.Term{N: 7, Unit: wd}, true},
 		{"A2 §9 death: result to GK in 3 hours", "death_registration", term(3, hr), false, nil, false},
 		{"A2 §9 corrections: result to GK in 7 working days", "death_registration.correction", term(7, wd), false, &calendar.Term{N: 7, Unit: wd}, false},
-		{"A3 §9 result to GK in 3 working days", "annulment", term(3, wd), true, nil, true},
+		{"A3 §9 result to GK in 3 working days; §5.3 2 at the provider", "annulment", term(3, wd), true, &calendar.Term{N: 2, Unit: wd}, true},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -33,12 +33,28 @@ type Clock struct {
 	StoppedAt    time.Time
 	StopEvent    uuid.UUID
 	StopType     domain.EventType
+	// Notice is the rule's Notice; NoticeGiven that it was recorded while the clock ran.
+	Notice      domain.EventType
+	NoticeGiven bool
 	// Err is set when the deadline cannot be known, e.g. a date outside the calendar's
 	// years (calendar.ErrUnknownYear) or an invalid force-majeure period; such a clock is
 	// never reported missed, so callers must list Undetermined clocks.
 	Err error
 
 	startIdx, stopIdx int
+}
+
+// NoticeOwed reports whether the clock ran out (by now, or before it stopped) with no notice
+// to the recipient recorded though its rule wants one (P.27 for intake_wait).
+func (c Clock) NoticeOwed(now time.Time) bool {
+	if c.Notice == "" || c.NoticeGiven || c.Err != nil {
+		return false
+	}
+	end := now
+	if c.Stopped && c.StoppedAt.Before(now) {
+		end = c.StoppedAt
+	}
+	return end.After(c.Adjusted)
 }
 
 // Late reports whether the clock was stopped after its adjusted deadline.
@@ -189,8 +205,11 @@ func (e *evaluator) prepare() {
 // clock builds a clock of rule r started at start and finds what stopped it.
 func (e *evaluator) clock(r Rule, start time.Time, startEvent uuid.UUID, idx int, holder domain.Holder) Clock {
 	c := Clock{Rule: r.ID, Source: r.Source, Breach: r.Breach, Charged: slices.Clone(r.Charged),
-		Start: start, StartEvent: startEvent, Holder: holder, startIdx: idx, stopIdx: -1}
+		Start: start, StartEvent: startEvent, Holder: holder, Notice: r.Notice, startIdx: idx, stopIdx: -1}
 	for j := idx + 1; j < len(e.events); j++ {
+		if r.Notice != "" && e.events[j].Type == r.Notice {
+			c.NoticeGiven = true
+		}
 		if r.Stops(e.events[j].Type) {
 			c.Stopped, c.StoppedAt, c.StopEvent, c.StopType = true, e.events[j].OccurredAt, e.events[j].ID, e.events[j].Type
 			c.stopIdx = j
@@ -206,29 +225,7 @@ func (e *evaluator) clock(r Rule, start time.Time, startEvent uuid.UUID, idx int
 		c.Err = fmt.Errorf("deadline: %s: %w", r.ID, err)
 		return c
 	}
-	c.Deadline = base
-	keys := c.Charged
-	if len(keys) == 0 {
-		keys = []domain.Org{""}
-	}
-	for _, o := range keys {
-		periods := counting(e.fm, e.timely, o, e.region)
-		adj := extend(start, base, periods)
-		for _, p := range periods {
-			if overlaps(p, start, adj) && !slices.Contains(c.ForceMajeure, p.ID) {
-				c.ForceMajeure = append(c.ForceMajeure, p.ID)
-			}
-		}
-		if o != "" {
-			if c.AdjustedFor == nil {
-				c.AdjustedFor = map[domain.Org]time.Time{}
-			}
-			c.AdjustedFor[o] = adj
-		}
-		if c.Adjusted.IsZero() || adj.Before(c.Adjusted) {
-			c.Adjusted = adj
-		}
-	}
+	e.adjust(&c, base)
 	return c
 }
 

@@ -82,6 +82,12 @@ func lost(t time.Time) domain.Event {
 func cancelled(t time.Time) domain.Event {
 	return ev(&domain.ApplicationCancelledData{ActNumber: "ACT-1"}, t)
 }
+func duplicateRequested(t time.Time) domain.Event {
+	return ev(&domain.DuplicateRequestedData{DuplicateDocumentID: uuid.New()}, t)
+}
+func delayed(t, newDate time.Time) domain.Event {
+	return ev(&domain.DeliveryDelayedData{NewDate: newDate}, t)
+}
 func duplicateIssued(t time.Time) domain.Event {
 	return ev(&domain.DuplicateIssuedData{DuplicateDocumentID: uuid.New()}, t)
 }
@@ -164,8 +170,9 @@ func TestRuleDeadlines(t *testing.T) {
 		{name: "P.35 received after return Mar 31: 24:00 Apr 30", rule: CONStorage,
 			events: []domain.Event{returned(at(2026, 3, 27, 17, 0)), receivedAtIssuance(hGKCourier, at(2026, 3, 31, 10, 0))}, start: 1,
 			deadline: at(2026, 5, 1, 0, 0), holder: hGKIssuance},
-		{name: "P.26 application cancelled Tuesday before Kurban Ait", rule: DuplicateIssue,
-			events: []domain.Event{accepted(at(2026, 5, 20, 10, 0)), lost(at(2026, 5, 22, 10, 0)), cancelled(at(2026, 5, 26, 10, 0))}, start: 2,
+		{name: "P.26 duplicate requested Tuesday before Kurban Ait", rule: DuplicateIssue,
+			events: []domain.Event{accepted(at(2026, 5, 20, 10, 0)), lost(at(2026, 5, 22, 10, 0)), cancelled(at(2026, 5, 25, 10, 0)),
+				duplicateRequested(at(2026, 5, 26, 10, 0))}, start: 3,
 			deadline: at(2026, 6, 2, 0, 0), holder: hKIntake, charged: []domain.Org{domain.OrgGK, domain.OrgRAGS}, breach: true},
 	}
 	for _, tc := range cases {
@@ -218,6 +225,7 @@ func TestEveryClockButDuplicateStopsAtLoss(t *testing.T) {
 		accepted(at(2026, 2, 10, 10, 0)),
 		lost(at(2026, 2, 11, 10, 0)),
 		cancelled(at(2026, 2, 12, 10, 0)),
+		duplicateRequested(at(2026, 2, 12, 11, 0)),
 	}
 	clocks := Clocks(evs, cal, nil, "")
 	require.Len(t, clocks, 4)
@@ -442,7 +450,7 @@ func suspended(start, end time.Time, periods []ForceMajeure) time.Duration {
 
 func TestForceMajeureLateNoticeSharedClock(t *testing.T) {
 	// P.26 charges GK and RAGS; P.39: RAGS notified late, so the period moves GK's deadline only.
-	evs := []domain.Event{lost(at(2026, 2, 2, 10, 0)), cancelled(at(2026, 2, 9, 10, 0))}
+	evs := []domain.Event{lost(at(2026, 2, 2, 10, 0)), cancelled(at(2026, 2, 9, 9, 0)), duplicateRequested(at(2026, 2, 9, 10, 0))}
 	f := fmPeriod(at(2026, 2, 10, 0, 0), at(2026, 2, 11, 0, 0), domain.OrgRAGS, at(2026, 2, 16, 9, 0))
 	c := one(t, Clocks(evs, cal, []ForceMajeure{f}, ""), DuplicateIssue)
 	base := at(2026, 2, 13, 0, 0)

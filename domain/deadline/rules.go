@@ -42,7 +42,10 @@ type Rule struct {
 	// at that event instead (an envelope taken out of its cell early still has to go back).
 	EarlyStart domain.EventType
 	// Stop lists the events that stop the clock, in time or late.
-	Stop    []domain.EventType
+	Stop []domain.EventType
+	// Notice is the event that tells the recipient of a delay on this clock (P.27): a clock
+	// that runs out without one owes the recipient a notice (Clock.NoticeOwed).
+	Notice  domain.EventType
 	Term    calendar.Term
 	Charged []domain.Org // who answers for a breach; empty for rules that charge no one
 	Breach  bool         // whether running out is someone's breach (or just the next step)
@@ -75,9 +78,12 @@ var table = []Rule{
 	{ID: OrderToIntake, Start: domain.KaspiOrderCreated, Stop: stops(domain.AcceptedAtKaspiIntake),
 		Term: calendar.Term{Unit: calendar.NextWorkingDayAt, Hour: 13}, Charged: []domain.Org{gk}, Breach: true,
 		Source: "P.10", Summary: "an order created during the day reaches Kaspi intake"},
-	{ID: IntakeWait, Start: domain.AcceptedAtKaspiIntake, Stop: stops(domain.PlacedInCell),
-		Term: calendar.Term{N: 3, Unit: calendar.WorkingDays}, Charged: []domain.Org{kaspi}, Breach: true,
-		Source: "P.11", Summary: "the order waits at Kaspi intake at most 3 working days"},
+	// P.11 is the wait at the intake point itself: it ends when the document leaves it with
+	// the Kaspi courier, not when it reaches the cell.
+	{ID: IntakeWait, Start: domain.AcceptedAtKaspiIntake, Stop: stops(domain.OutForPostomatDelivery),
+		Notice: domain.DeliveryDelayed,
+		Term:   calendar.Term{N: 3, Unit: calendar.WorkingDays}, Charged: []domain.Org{kaspi}, Breach: true,
+		Source: "P.11", Summary: "the order waits at Kaspi intake at most 3 working days, until it leaves with the Kaspi courier"},
 	{ID: CellStorage, Start: domain.PlacedInCell, Stop: stops(domain.CollectedByRecipient, domain.RemovedFromCell),
 		Term: calendar.Term{N: 3, Unit: calendar.CalendarDays}, Breach: false,
 		Source: "P.21, P.29", Summary: "the recipient collects within 72 hours of placing; then it is unclaimed"},
@@ -85,15 +91,19 @@ var table = []Rule{
 		Stop: stops(domain.ReturnedToKaspiIntake, domain.CollectedByRecipient),
 		Term: calendar.Term{N: 1, Unit: calendar.WorkingDays}, Charged: []domain.Org{kaspi}, Breach: true,
 		Source: "P.30", Summary: "Kaspi courier takes the unclaimed document back to intake within 1 working day"},
+	// P.33: «забирает … не позднее 12 часов следующего рабочего дня»: the term is for the
+	// collection; the hand-over to the ЦОН that follows has no term of its own.
 	{ID: ReturnCollection, Start: domain.AddedToRegistry, StartKind: domain.RegistryReturnCollection,
-		Stop: stops(domain.ReceivedAtIssuance),
+		Stop: stops(domain.CollectedFromKaspiIntake),
 		Term: calendar.Term{Unit: calendar.NextWorkingDayAt, Hour: 12}, Charged: []domain.Org{gk}, Breach: true,
-		Source: "P.33", Summary: "GK courier collects returns from Kaspi intake and hands them to the CON"},
+		Source: "P.33", Summary: "GK courier collects returns from Kaspi intake"},
 	{ID: CONStorage, Start: domain.ReceivedAtIssuance, Requires: domain.ReturnedToKaspiIntake,
 		Stop: stops(domain.IssuedToRecipient, domain.TransferredForStorage),
 		Term: calendar.Term{N: 1, Unit: calendar.Months}, Breach: false,
 		Source: "P.35", Summary: "the CON keeps a returned document one month, then transfers it for storage"},
-	{ID: DuplicateIssue, Start: domain.ApplicationCancelled, Stop: []domain.EventType{domain.DuplicateIssued},
+	// P.26 counts from the recipient's request (made through GK, P.25), not from the
+	// cancellation: a recipient who never applies puts no one in breach.
+	{ID: DuplicateIssue, Start: domain.DuplicateRequested, Stop: []domain.EventType{domain.DuplicateIssued},
 		Term: calendar.Term{N: 3, Unit: calendar.WorkingDays}, Charged: []domain.Org{gk, rags}, Breach: true,
 		Source: "P.26", Summary: "a duplicate of the lost certificate is issued free within 3 working days"},
 	{ID: ForceMajeureNotice, Term: calendar.Term{N: 3, Unit: calendar.WorkingDays},

@@ -7,8 +7,8 @@
 //
 // A port stream id is a server stream name, optionally behind a namespace (WithNamespace, or
 // custodyNamespace= in the URL) so that several ledgers or test runs share a cluster. Only
-// streams under the ledger's categories (DefaultCategories: document-, registry-, dispute-,
-// forcemajeure-; WithCategories) can be written: the global log is $all filtered on those
+// streams under the ledger's categories (WithCategories, which cmd/custody fills from
+// domain.StreamPrefixes: document-, registry-, dispute-, forcemajeure-) can be written: the global log is $all filtered on those
 // prefixes, and a stream outside them would be invisible to it (ErrInvalid).
 //
 // # Versions and expected versions

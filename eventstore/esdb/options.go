@@ -11,11 +11,6 @@ import (
 	kdb "github.com/EventStore/EventStore-Client-Go/v4/esdb"
 )
 
-// DefaultCategories are the stream-name prefixes of the ledger's streams (commands.DocumentPrefix
-// and its siblings). Only streams under them are written, read in the global log and delivered
-// to subscribers.
-var DefaultCategories = []string{"document-", "registry-", "dispute-", "forcemajeure-"}
-
 // DefaultIDIndexPrefix starts the names of the id-index streams (one per event id, see the
 // package documentation). It must not fall under any category.
 const DefaultIDIndexPrefix = "custody-eventid-"
@@ -52,8 +47,10 @@ type Option func(*config)
 // carry the namespace.
 func WithNamespace(ns string) Option { return func(c *config) { c.namespace = ns } }
 
-// WithCategories replaces DefaultCategories. With no prefixes at all, every stream under the
-// namespace is the ledger's (a namespace is then required).
+// WithCategories names the stream-name prefixes of the ledger's streams (the caller's, e.g.
+// domain.StreamPrefixes(): this package knows nothing of the domain). Only streams under them
+// are written, read in the global log and delivered to subscribers. With no prefixes at all,
+// every stream under the namespace is the ledger's (a namespace is then required).
 func WithCategories(prefixes ...string) Option {
 	return func(c *config) { c.categories = append([]string(nil), prefixes...) }
 }
@@ -78,7 +75,6 @@ func withLogStart(pos kdb.Position) Option { return func(c *config) { c.logStart
 
 func newConfig(opts []Option) (config, error) {
 	c := config{
-		categories:     append([]string(nil), DefaultCategories...),
 		idIndexPrefix:  DefaultIDIndexPrefix,
 		now:            time.Now,
 		appendAttempts: 16,

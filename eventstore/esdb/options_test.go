@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/custody-ledger/custody/domain"
 	"github.com/custody-ledger/custody/eventstore"
 )
 
@@ -24,16 +25,16 @@ func TestParseConnection(t *testing.T) {
 		ns       string
 		cats     []string
 	}{
-		{name: "single node", url: "esdb://localhost:2113?tls=false", address: "localhost:2113", noTLS: true, cats: DefaultCategories},
-		{name: "default port", url: "esdb://db.internal", address: "db.internal:2113", cats: DefaultCategories},
-		{name: "credentials and TLS", url: "esdb://admin:changeit@db1:2113?tls=true&tlsVerifyCert=true", address: "db1:2113", user: "admin", cats: DefaultCategories},
+		{name: "single node", url: "esdb://localhost:2113?tls=false", address: "localhost:2113", noTLS: true},
+		{name: "default port", url: "esdb://db.internal", address: "db.internal:2113"},
+		{name: "credentials and TLS", url: "esdb://admin:changeit@db1:2113?tls=true&tlsVerifyCert=true", address: "db1:2113", user: "admin"},
 		{
 			name:  "gossip seeds",
 			url:   "esdb://admin:changeit@node1:2113,node2:2113,node3:2113?tls=true&nodePreference=leader",
-			seeds: []string{"node1:2113", "node2:2113", "node3:2113"}, user: "admin", cats: DefaultCategories,
+			seeds: []string{"node1:2113", "node2:2113", "node3:2113"}, user: "admin",
 		},
-		{name: "DNS discovery", url: "esdb+discover://cluster.example.com:2113", address: "cluster.example.com:2113", discover: true, cats: DefaultCategories},
-		{name: "kurrentdb scheme", url: "kurrentdb+discover://cluster.example.com:2113", address: "cluster.example.com:2113", discover: true, cats: DefaultCategories},
+		{name: "DNS discovery", url: "esdb+discover://cluster.example.com:2113", address: "cluster.example.com:2113", discover: true},
+		{name: "kurrentdb scheme", url: "kurrentdb+discover://cluster.example.com:2113", address: "cluster.example.com:2113", discover: true},
 		{
 			name:    "our parameters are taken out",
 			url:     "esdb://localhost:2113?tls=false&custodyNamespace=prod-&custodyCategories=document-,registry-",
@@ -62,8 +63,12 @@ func TestParseConnection(t *testing.T) {
 			assert.Equal(t, c.discover, conf.DnsDiscover)
 			assert.Equal(t, c.user, conf.Username)
 			assert.Equal(t, kdb.NodePreferenceLeader, conf.NodePreference)
-			cfg, err := newConfig(opts)
+			// cmd passes the ledger's categories; the URL's own parameter overrides them.
+			cfg, err := newConfig(append([]Option{WithCategories(domain.StreamPrefixes()...)}, opts...))
 			require.NoError(t, err)
+			if c.cats == nil {
+				c.cats = domain.StreamPrefixes()
+			}
 			assert.Equal(t, c.ns, cfg.namespace)
 			assert.Equal(t, c.cats, cfg.categories)
 		})
@@ -105,7 +110,8 @@ func TestConfigValidation(t *testing.T) {
 		opts []Option
 		ok   bool
 	}{
-		{"defaults", nil, true},
+		{"the ledger's categories", []Option{WithCategories(domain.StreamPrefixes()...)}, true},
+		{"no categories and no namespace", nil, false},
 		{"namespace", []Option{WithNamespace("eu-")}, true},
 		{"namespace only (tests)", []Option{WithNamespace("t1-"), WithCategories()}, true},
 		{"everything on the server", []Option{WithCategories()}, false},
@@ -128,7 +134,7 @@ func TestConfigValidation(t *testing.T) {
 }
 
 func TestFilterPrefixes(t *testing.T) {
-	cfg, err := newConfig([]Option{WithNamespace("eu-")})
+	cfg, err := newConfig([]Option{WithNamespace("eu-"), WithCategories(domain.StreamPrefixes()...)})
 	require.NoError(t, err)
 	assert.Equal(t, []string{"eu-document-", "eu-registry-", "eu-dispute-", "eu-forcemajeure-"}, cfg.filterPrefixes())
 	cfg, err = newConfig([]Option{WithNamespace("t1-"), WithCategories()})
@@ -137,7 +143,7 @@ func TestFilterPrefixes(t *testing.T) {
 }
 
 func TestStreamNaming(t *testing.T) {
-	cfg, err := newConfig([]Option{WithNamespace("eu-")})
+	cfg, err := newConfig([]Option{WithNamespace("eu-"), WithCategories(domain.StreamPrefixes()...)})
 	require.NoError(t, err)
 	s := &Store{cfg: cfg}
 	id := uuid.MustParse("6f1c2d3e-0000-4000-8000-000000000001")
@@ -167,7 +173,7 @@ func TestStreamNaming(t *testing.T) {
 }
 
 func TestValidate(t *testing.T) {
-	cfg, err := newConfig(nil)
+	cfg, err := newConfig([]Option{WithCategories(domain.StreamPrefixes()...)})
 	require.NoError(t, err)
 	s := &Store{cfg: cfg}
 	ev := func() eventstore.EventData {

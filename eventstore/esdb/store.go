@@ -42,7 +42,8 @@ func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	cfg, err := newConfig(append(urlOpts, opts...))
+	// The URL's own parameters override the caller's defaults (an operator's custodyCategories).
+	cfg, err := newConfig(append(slices.Clone(opts), urlOpts...))
 	if err != nil {
 		return nil, err
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/custody-ledger/custody/domain"
+	"github.com/custody-ledger/custody/internal/cursor"
 	"github.com/custody-ledger/custody/projections/internal/model"
 )
 
@@ -278,7 +279,7 @@ func (q *Queries) Liability(ctx context.Context, f LiabilityFilter) (LiabilityRe
 		cDoc string
 		cSeq int64
 	)
-	if ok, err := decodeCursor(f.Cursor, &cAt, &cDoc, &cSeq); err != nil {
+	if ok, err := cursor.Decode(f.Cursor, &cAt, &cDoc, &cSeq); err != nil {
 		return LiabilityReport{}, err
 	} else if ok {
 		where = append(where, fmt.Sprintf("(at, document_id, seq) > (%s, %s, %s)", arg(cAt), arg(cDoc), arg(cSeq)))
@@ -314,7 +315,7 @@ func (q *Queries) Liability(ctx context.Context, f LiabilityFilter) (LiabilityRe
 	if len(page) > lim {
 		page = page[:lim]
 		l := page[lim-1]
-		rep.NextCursor = encodeCursor(model.Micros(l.At), l.DocumentID.String(), l.seq)
+		rep.NextCursor = cursor.Encode(model.Micros(l.At), l.DocumentID.String(), l.seq)
 	}
 	for _, k := range page {
 		rep.Charges = append(rep.Charges, k.Charge)

@@ -3,7 +3,6 @@ package query
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -32,13 +31,22 @@ type Overdue struct {
 	HolderSince  *time.Time     `json:"holder_since,omitempty"`
 	// MissedEventID is the watch's DeadlineMissed record, once appended.
 	MissedEventID string `json:"missed_event_id,omitempty"`
+	// NoticeOwed: a Kaspi-side wait ran out and no DeliveryDelayed told the recipient (P.27),
+	// so the platform owes the recipient a notice of the delay.
+	NoticeOwed bool   `json:"notice_owed,omitempty"`
+	Notice     string `json:"notice,omitempty"`
 }
+
+// noticeOwed is what an overdue item says when the recipient was not told of the delay.
+const noticeOwed = "P.27: the recipient has not been told of the delay; the platform owes a DeliveryDelayed notice"
 
 // OverdueFilter narrows the overdue list (API: org, rule, unit).
 type OverdueFilter struct {
 	Org  string // organisation charged
 	Rule string
 	Unit string // the unit holding the document now
+	// Region is the document's city (the region a force-majeure period covers).
+	Region string
 	Page
 }
 
@@ -56,76 +64,10 @@ func (q *Queries) Overdue(ctx context.Context, f OverdueFilter) (OverdueList, er
 		return OverdueList{}, err
 	}
 	now := q.now()
-	var args []any
-	arg := func(v any) string { args = append(args, v); return fmt.Sprintf("$%d", len(args)) }
-	where := []string{"c.stopped = 0", "c.error = ''", "c.adjusted > 0", "c.adjusted < " + arg(model.Micros(now))}
-	if f.Org != "" {
-		where = append(where, "c.org = "+arg(f.Org))
-	}
-	if f.Rule != "" {
-		where = append(where, "c.rule = "+arg(f.Rule))
-	}
-	if f.Unit != "" {
-		where = append(where, "d.holder_unit = "+arg(f.Unit))
-	}
-	var (
-		cAdj                int64
-		cDoc, cRule, cStart string
-		cOrg                string
-	)
-	if ok, err := decodeCursor(f.Cursor, &cAdj, &cDoc, &cRule, &cStart, &cOrg); err != nil {
-		return OverdueList{}, err
-	} else if ok {
-		where = append(where, fmt.Sprintf("(c.adjusted, c.document_id, c.rule, c.start_event, c.org) > (%s, %s, %s, %s, %s)",
-			arg(cAdj), arg(cDoc), arg(cRule), arg(cStart), arg(cOrg)))
-	}
-	lim := f.limit()
-	query := fmt.Sprintf(`SELECT c.document_id, c.rule, c.source, c.breach, c.org, c.adjusted, c.deadline, c.start_at, c.start_event,
-		c.force_majeure, c.missed_event, d.status, d.holder_org, d.holder_unit, d.holder_employee, d.holder_since
-		FROM %s c JOIN %s d ON d.document_id = c.document_id WHERE %s
-		ORDER BY c.adjusted, c.document_id, c.rule, c.start_event, c.org LIMIT %s`,
-		model.Clocks.Name(gen), model.Documents.Name(gen), strings.Join(where, " AND "), arg(lim+1))
-	rows, err := q.db.QueryContext(ctx, query, args...)
-	if err != nil {
-		return OverdueList{}, fmt.Errorf("query: overdue: %w", err)
-	}
-	defer rows.Close()
-	out := OverdueList{AsOf: now.In(domain.Almaty), Items: []Overdue{}}
-	for rows.Next() {
-		var (
-			o                                  Overdue
-			doc, org, start, fm, ho, hu, he    string
-			breach, adj, base, started, hsince int64
-		)
-		if err := rows.Scan(&doc, &o.Rule, &o.Source, &breach, &org, &adj, &base, &started, &start, &fm, &o.MissedEventID,
-			&o.State, &ho, &hu, &he, &hsince); err != nil {
-			return OverdueList{}, fmt.Errorf("query: overdue: %w", err)
-		}
-		o.DocumentID, _ = uuid.Parse(doc)
-		o.StartEvent, _ = uuid.Parse(start)
-		o.Breach, o.Charged = breach == 1, domain.Org(org)
-		o.Deadline, o.BaseDeadline, o.StartedAt = at(adj), at(base), at(started)
-		o.OverdueBy = now.Sub(o.Deadline).Round(time.Second).String()
-		for _, s := range decodeJSON[[]string](fm) {
-			if id, err := uuid.Parse(s); err == nil {
-				o.ForceMajeure = append(o.ForceMajeure, id)
-			}
-		}
-		if ho != "" {
-			o.Holder = &domain.Holder{Org: domain.Org(ho), Unit: hu, EmployeeID: he}
-			o.HolderSince = atPtr(hsince)
-		}
-		out.Items = append(out.Items, o)
-	}
-	if err := rows.Err(); err != nil {
-		return OverdueList{}, fmt.Errorf("query: overdue: %w", err)
-	}
-	if len(out.Items) > lim {
-		out.Items = out.Items[:lim]
-		l := out.Items[lim-1]
-		out.NextCursor = encodeCursor(model.Micros(l.Deadline), l.DocumentID.String(), l.Rule, l.StartEvent.String(), string(l.Charged))
-	}
-	return out, nil
+	a := &sqlArgs{}
+	where := []string{"c.stopped = 0", "c.error = ''", "c.adjusted > 0", "c.adjusted < " + a.add(model.Micros(now))}
+	where = append(where, clockFilters(a, f.Org, f.Rule, f.Unit, f.Region)...)
+	return q.clockList(ctx, gen, now, where, a, f.Page)
 }
 
 // Due is a deadline the watch still has to record: a breach whose deadline passed (while the

@@ -9,6 +9,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/custody-ledger/custody/domain"
+	"github.com/custody-ledger/custody/internal/cursor"
 	"github.com/custody-ledger/custody/projections/internal/model"
 )
 
@@ -35,6 +36,7 @@ type Notification struct {
 type NotificationFilter struct {
 	DocumentID uuid.UUID // uuid.Nil: every document
 	Status     string
+	Channel    string // kaspi_app, sms_1414; "": every channel
 	Page
 }
 
@@ -59,11 +61,14 @@ func (q *Queries) Notifications(ctx context.Context, f NotificationFilter) (Noti
 	if f.Status != "" {
 		where = append(where, "COALESCE(o.status, 'pending') = "+arg(f.Status))
 	}
+	if f.Channel != "" {
+		where = append(where, "n.channel = "+arg(f.Channel))
+	}
 	var (
 		cPos int64
 		cKey string
 	)
-	if ok, err := decodeCursor(f.Cursor, &cPos, &cKey); err != nil {
+	if ok, err := cursor.Decode(f.Cursor, &cPos, &cKey); err != nil {
 		return NotificationList{}, err
 	} else if ok {
 		where = append(where, fmt.Sprintf("(n.position, n.dedup_key) > (%s, %s)", arg(cPos), arg(cKey)))
@@ -99,7 +104,7 @@ func (q *Queries) Notifications(ctx context.Context, f NotificationFilter) (Noti
 	}
 	if len(out.Items) > lim {
 		out.Items = out.Items[:lim]
-		out.NextCursor = encodeCursor(lastPos[lim-1], out.Items[lim-1].DedupKey)
+		out.NextCursor = cursor.Encode(lastPos[lim-1], out.Items[lim-1].DedupKey)
 	}
 	return out, nil
 }

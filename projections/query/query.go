@@ -8,13 +8,13 @@ package query
 import (
 	"context"
 	"database/sql"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
 
 	"github.com/custody-ledger/custody/domain"
+	"github.com/custody-ledger/custody/internal/cursor"
 	"github.com/custody-ledger/custody/projections/internal/model"
 	"github.com/custody-ledger/custody/projections/internal/sqldb"
 )
@@ -63,45 +63,10 @@ func (q *Queries) live(ctx context.Context) (int64, error) {
 // Page asks for one page of a list.
 type Page struct {
 	Cursor string // opaque, from the previous page's next_cursor
-	Limit  int    // default 100, at most 1000
+	Limit  int    // 1–cursor.MaxLimit; anything else is cursor.DefaultLimit (the API refuses it first)
 }
 
-func (p Page) limit() int {
-	switch {
-	case p.Limit <= 0:
-		return 100
-	case p.Limit > 1000:
-		return 1000
-	}
-	return p.Limit
-}
-
-// cursor is the last row's sort key.
-func encodeCursor(vals ...any) string {
-	b, _ := json.Marshal(vals)
-	return base64.RawURLEncoding.EncodeToString(b)
-}
-
-// decodeCursor fills dest (pointers to int64 or string) from a cursor.
-func decodeCursor(c string, dest ...any) (bool, error) {
-	if c == "" {
-		return false, nil
-	}
-	b, err := base64.RawURLEncoding.DecodeString(c)
-	if err != nil {
-		return false, fmt.Errorf("%w: cursor", ErrMalformed)
-	}
-	var raw []json.RawMessage
-	if err := json.Unmarshal(b, &raw); err != nil || len(raw) != len(dest) {
-		return false, fmt.Errorf("%w: cursor", ErrMalformed)
-	}
-	for i, d := range dest {
-		if err := json.Unmarshal(raw[i], d); err != nil {
-			return false, fmt.Errorf("%w: cursor", ErrMalformed)
-		}
-	}
-	return true, nil
-}
+func (p Page) limit() int { return cursor.Or(p.Limit) }
 
 func at(us int64) time.Time { return model.Time(us, domain.Almaty) }
 

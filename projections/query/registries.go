@@ -11,6 +11,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/custody-ledger/custody/domain"
+	"github.com/custody-ledger/custody/internal/cursor"
 	"github.com/custody-ledger/custody/projections/internal/model"
 )
 
@@ -140,7 +141,7 @@ func (q *Queries) Registries(ctx context.Context, f RegistryFilter) (RegistryLis
 		cAt int64
 		cID string
 	)
-	if ok, err := decodeCursor(f.Cursor, &cAt, &cID); err != nil {
+	if ok, err := cursor.Decode(f.Cursor, &cAt, &cID); err != nil {
 		return RegistryList{}, err
 	} else if ok {
 		where = append(where, fmt.Sprintf("(formed_at, registry_id) > (%s, %s)", arg(cAt), arg(cID)))
@@ -170,7 +171,7 @@ func (q *Queries) Registries(ctx context.Context, f RegistryFilter) (RegistryLis
 	if len(out.Items) > lim {
 		out.Items = out.Items[:lim]
 		last := out.Items[lim-1]
-		out.NextCursor = encodeCursor(model.Micros(last.FormedAt), last.RegistryID.String())
+		out.NextCursor = cursor.Encode(model.Micros(last.FormedAt), last.RegistryID.String())
 	}
 	return out, nil
 }

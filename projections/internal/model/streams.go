@@ -27,8 +27,9 @@ type Env struct {
 	Calendar *calendar.Calendar
 	// ForceMajeure: the periods declared so far, for the deadline clocks.
 	ForceMajeure []deadline.ForceMajeure
-	// CONAddress returns the address of a ЦОН issuance unit told to the recipient after a
-	// return (P.34) when the event does not carry it; nil or "" falls back to the unit's name.
+	// CONAddress returns the address of a ЦОН's unit (issuance, or accumulation for P.25) told to
+	// the recipient after a return (P.34) when the event does not carry it, or after a loss
+	// (P.25); nil or "" falls back to the unit's name (P.34) or the city (P.25).
 	CONAddress func(unit string) string
 }
 
@@ -170,7 +171,7 @@ func Document(id uuid.UUID, events []Event, env Env) Result {
 			res.Rows.Add(Clocks, Row{ids, string(c.Rule), c.StartEvent.String(), string(o),
 				Micros(c.Start), Micros(c.Deadline), Micros(adj), b2i(c.Breach), c.Source, JSON(c.Charged),
 				holderJSON(c.Holder), b2i(c.Stopped), stoppedAt, stopEvent, string(c.StopType),
-				JSON(fm), errText, missedBy, due})
+				JSON(fm), errText, missedBy, due, b2i(c.Notice != "" && !c.NoticeGiven)})
 		}
 	}
 

@@ -109,12 +109,13 @@ var (
 	// Clocks: every deadline clock of every document, one row per charged organisation ("" for
 	// rules that charge no one), with the deadline moved by force majeure for that
 	// organisation. due is the deadline the watch still has to record as missed (a breach,
-	// not yet recorded, on a document that can still take the record), else 0.
+	// not yet recorded, on a document that can still take the record), else 0. notice_owed is
+	// 1 when the rule wants the recipient told of a delay and no notice was recorded (P.27).
 	Clocks = &Table{Base: "clocks", PK: 4, Cols: []Column{
 		txt("document_id"), txt("rule"), txt("start_event"), txt("org"),
 		num("start_at"), num("deadline"), num("adjusted"), num("breach"), txt("source"), txt("charged"),
 		txt("start_holder"), num("stopped"), num("stopped_at"), txt("stop_event"), txt("stop_type"),
-		txt("force_majeure"), txt("error"), txt("missed_event"), num("due"),
+		txt("force_majeure"), txt("error"), txt("missed_event"), num("due"), num("notice_owed"),
 	}, Indexes: []Index{build("stopped", "adjusted"), build("error"), ix("due")}} // the first two find clocks a force-majeure period moves
 
 	// Charges: liability per document (domain.Liability): losses, missed deadlines, missing lines.
@@ -169,10 +170,17 @@ var (
 	}}
 )
 
+// Quarantine: events this generation skipped because it could not project them (they do
+// not decode, or projecting them failed), so that the runner goes on. Never the payload. A
+// rebuild makes a new generation, so a fix plus a rebuild clears them.
+var Quarantine = &Table{Base: "quarantine", PK: 1, Cols: []Column{
+	num("position"), txt("stream"), num("version"), txt("type"), txt("error"), num("recorded_at"),
+}}
+
 // Tables lists every read-model table of a generation.
 var Tables = []*Table{Documents, Intervals, Clocks, Charges, Notifications, Registries, RegistryLines,
-	Discrepancies, ForceMajeure, Disputes, DisputeDocuments}
+	Discrepancies, ForceMajeure, Disputes, DisputeDocuments, Quarantine}
 
 // Version is the read models' version: change it whenever a table or a row function
 // changes, so that a generation built by older code is rebuilt instead of read.
-const Version = 1
+const Version = 2

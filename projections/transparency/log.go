@@ -1,0 +1,349 @@
+package transparency
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"strings"
+	"time"
+
+	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/lock"
+	"github.com/transparency-dev/merkle/compact"
+	"github.com/transparency-dev/merkle/proof"
+
+	"github.com/custody-ledger/custody/projections/internal/sqldb"
+)
+
+// Dialect names the SQL database the tree lives in (the read models' database).
+type Dialect = sqldb.Dialect
+
+//go:embed migrations
+var migrations embed.FS
+
+// Errors of the log's queries.
+var (
+	// ErrNotFound: no checkpoint of that size, no event at that position, or no checkpoint yet.
+	ErrNotFound = errors.New("transparency: not found")
+	// ErrBeyondTree: the size asked for is larger than the tree sequenced so far.
+	ErrBeyondTree = errors.New("transparency: beyond the sequenced tree")
+)
+
+// Log is the stored tree and its checkpoints in one SQL database.
+type Log struct {
+	db      *sql.DB
+	dialect Dialect
+}
+
+// OpenLog applies the tree's migrations (their own version table, tlog_migrations) and
+// returns the log.
+func OpenLog(ctx context.Context, db *sql.DB, dialect Dialect) (*Log, error) {
+	if !dialect.Valid() {
+		return nil, fmt.Errorf("transparency: unknown dialect %q", dialect)
+	}
+	sub, err := fs.Sub(migrations, "migrations/"+string(dialect))
+	if err != nil {
+		return nil, err
+	}
+	gd, opts := goose.DialectSQLite3, []goose.ProviderOption{goose.WithTableName("tlog_migrations")}
+	if dialect == sqldb.Postgres {
+		gd = goose.DialectPostgres
+		locker, err := lock.NewPostgresSessionLocker()
+		if err != nil {
+			return nil, err
+		}
+		opts = append(opts, goose.WithSessionLocker(locker))
+	}
+	p, err := goose.NewProvider(gd, db, sub, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("transparency: migrations: %w", err)
+	}
+	if _, err := p.Up(ctx); err != nil {
+		return nil, fmt.Errorf("transparency: migrate: %w", err)
+	}
+	return &Log{db: db, dialect: dialect}, nil
+}
+
+// DB is the log's database.
+func (l *Log) DB() *sql.DB { return l.db }
+
+// nodeKey packs a node id into one column: level in the top byte, index below.
+func nodeKey(id compact.NodeID) int64 { return int64(id.Level)<<56 | int64(id.Index) }
+
+// state is the sequencer's progress.
+type state struct {
+	size     uint64
+	position uint64
+	hashes   [][]byte // the compact range [0, size)
+}
+
+func (l *Log) state(ctx context.Context, q querier) (state, error) {
+	var (
+		st  state
+		raw []byte
+	)
+	if err := q.QueryRowContext(ctx, `SELECT size, position, compact FROM tlog_state WHERE id = 1`).Scan(&st.size, &st.position, &raw); err != nil {
+		return st, fmt.Errorf("transparency: state: %w", err)
+	}
+	if len(raw)%hasher.Size() != 0 {
+		return st, fmt.Errorf("transparency: state: compact range of %d bytes", len(raw))
+	}
+	for i := 0; i < len(raw); i += hasher.Size() {
+		st.hashes = append(st.hashes, raw[i:i+hasher.Size()])
+	}
+	return st, nil
+}
+
+type querier interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+// Size is the number of leaves sequenced so far and the position of the last one.
+func (l *Log) Size(ctx context.Context) (size, position uint64, err error) {
+	st, err := l.state(ctx, l.db)
+	return st.size, st.position, err
+}
+
+// Signed is a stored checkpoint.
+type Signed struct {
+	Checkpoint
+	Position  uint64 // the global position of the last leaf it covers
+	Note      []byte // the signed note
+	PublicKey string // the verifier key of the key that signed it
+	CreatedAt time.Time
+}
+
+func (l *Log) scanCheckpoint(row *sql.Row) (Signed, error) {
+	var (
+		s       Signed
+		note    string
+		created int64
+	)
+	if err := row.Scan(&s.Size, &s.Position, &s.Root, &note, &s.PublicKey, &created); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return s, ErrNotFound
+		}
+		return s, fmt.Errorf("transparency: checkpoint: %w", err)
+	}
+	s.Note, s.CreatedAt = []byte(note), time.UnixMicro(created).UTC()
+	s.Origin, _, _ = strings.Cut(note, "\n")
+	return s, nil
+}
+
+const checkpointCols = `size, position, root, note, public_key, created_at`
+
+// Latest is the newest checkpoint, or ErrNotFound before the first.
+func (l *Log) Latest(ctx context.Context) (Signed, error) {
+	return l.scanCheckpoint(l.db.QueryRowContext(ctx, `SELECT `+checkpointCols+` FROM tlog_checkpoints ORDER BY size DESC LIMIT 1`))
+}
+
+// CheckpointAt is the checkpoint of exactly this size, or ErrNotFound.
+func (l *Log) CheckpointAt(ctx context.Context, size uint64) (Signed, error) {
+	return l.scanCheckpoint(l.db.QueryRowContext(ctx, `SELECT `+checkpointCols+` FROM tlog_checkpoints WHERE size = $1`, size))
+}
+
+// Index is the leaf index of the event at a global position, or ErrNotFound when no event
+// there is sequenced.
+func (l *Log) Index(ctx context.Context, position uint64) (uint64, error) {
+	var idx uint64
+	err := l.db.QueryRowContext(ctx, `SELECT idx FROM tlog_leaves WHERE position = $1`, position).Scan(&idx)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, fmt.Errorf("%w: no sequenced event at position %d", ErrNotFound, position)
+	}
+	return idx, err
+}
+
+// Indexes maps positions to leaf indexes; positions not sequenced are absent.
+func (l *Log) Indexes(ctx context.Context, positions []uint64) (map[uint64]uint64, error) {
+	out := make(map[uint64]uint64, len(positions))
+	for len(positions) > 0 {
+		n := min(len(positions), 500)
+		args := make([]any, n)
+		for i, p := range positions[:n] {
+			args[i] = p
+		}
+		rows, err := l.db.QueryContext(ctx, `SELECT position, idx FROM tlog_leaves WHERE position IN (`+placeholders(1, n)+`)`, args...)
+		if err != nil {
+			return nil, fmt.Errorf("transparency: leaves: %w", err)
+		}
+		for rows.Next() {
+			var p, i uint64
+			if err := rows.Scan(&p, &i); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			out[p] = i
+		}
+		if err := rows.Close(); err != nil {
+			return nil, err
+		}
+		positions = positions[n:]
+	}
+	return out, nil
+}
+
+// placeholders is "$from, …" for n arguments.
+func placeholders(from, n int) string {
+	var b strings.Builder
+	for i := range n {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "$%d", from+i)
+	}
+	return b.String()
+}
+
+// nodes fetches stored node hashes in the order of ids.
+func (l *Log) nodes(ctx context.Context, ids []compact.NodeID) ([][]byte, error) {
+	if len(ids) == 0 {
+		return [][]byte{}, nil
+	}
+	args := make([]any, len(ids))
+	for i, id := range ids {
+		args[i] = nodeKey(id)
+	}
+	rows, err := l.db.QueryContext(ctx, `SELECT id, hash FROM tlog_nodes WHERE id IN (`+placeholders(1, len(ids))+`)`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("transparency: nodes: %w", err)
+	}
+	defer rows.Close()
+	got := make(map[int64][]byte, len(ids))
+	for rows.Next() {
+		var (
+			k int64
+			h []byte
+		)
+		if err := rows.Scan(&k, &h); err != nil {
+			return nil, err
+		}
+		got[k] = h
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	out := make([][]byte, len(ids))
+	for i, id := range ids {
+		h, ok := got[nodeKey(id)]
+		if !ok {
+			return nil, fmt.Errorf("transparency: node %d/%d is not stored", id.Level, id.Index)
+		}
+		out[i] = h
+	}
+	return out, nil
+}
+
+func (l *Log) prove(ctx context.Context, n proof.Nodes) ([][]byte, error) {
+	hashes, err := l.nodes(ctx, n.IDs)
+	if err != nil {
+		return nil, err
+	}
+	return n.Rehash(hashes, hasher.HashChildren)
+}
+
+func (l *Log) checkSize(ctx context.Context, size uint64) error {
+	seq, _, err := l.Size(ctx)
+	if err != nil {
+		return err
+	}
+	if size > seq {
+		return fmt.Errorf("%w: size %d, %d leaves sequenced", ErrBeyondTree, size, seq)
+	}
+	return nil
+}
+
+// InclusionProof proves leaf index in the tree of the given size (RFC 6962 audit path).
+func (l *Log) InclusionProof(ctx context.Context, index, size uint64) ([][]byte, error) {
+	if err := l.checkSize(ctx, size); err != nil {
+		return nil, err
+	}
+	n, err := proof.Inclusion(index, size)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrNotFound, err)
+	}
+	return l.prove(ctx, n)
+}
+
+// ConsistencyProof proves that the tree of size1 is a prefix of the tree of size2.
+func (l *Log) ConsistencyProof(ctx context.Context, size1, size2 uint64) ([][]byte, error) {
+	if err := l.checkSize(ctx, size2); err != nil {
+		return nil, err
+	}
+	n, err := proof.Consistency(size1, size2)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrNotFound, err)
+	}
+	return l.prove(ctx, n)
+}
+
+// RootAt is the root hash of the tree of a size, from stored nodes.
+func (l *Log) RootAt(ctx context.Context, size uint64) ([]byte, error) {
+	if err := l.checkSize(ctx, size); err != nil {
+		return nil, err
+	}
+	if size == 0 {
+		return hasher.EmptyRoot(), nil
+	}
+	ids := compact.RangeNodes(0, size, nil)
+	hashes, err := l.nodes(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	r, err := factory.NewRange(0, size, hashes)
+	if err != nil {
+		return nil, err
+	}
+	return r.GetRootHash(nil)
+}
+
+var factory = &compact.RangeFactory{Hash: hasher.HashChildren}
+
+// positionOf is the global position of leaf index.
+func (l *Log) positionOf(ctx context.Context, index uint64) (uint64, error) {
+	var p uint64
+	err := l.db.QueryRowContext(ctx, `SELECT position FROM tlog_leaves WHERE idx = $1`, index).Scan(&p)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, fmt.Errorf("%w: leaf %d", ErrNotFound, index)
+	}
+	return p, err
+}
+
+// firstIndexAfter is the index of the first leaf with a position above position (the tree's
+// size when there is none).
+func (l *Log) firstIndexAfter(ctx context.Context, position uint64) (uint64, error) {
+	var idx sql.NullInt64
+	if err := l.db.QueryRowContext(ctx, `SELECT MIN(idx) FROM tlog_leaves WHERE position > $1`, position).Scan(&idx); err != nil {
+		return 0, err
+	}
+	if !idx.Valid {
+		size, _, err := l.Size(ctx)
+		return size, err
+	}
+	return uint64(idx.Int64), nil
+}
+
+// leafHashes are the stored leaf hashes of indexes [from, from+n).
+func (l *Log) leafHashes(ctx context.Context, from, n uint64) (map[uint64][]byte, error) {
+	rows, err := l.db.QueryContext(ctx, `SELECT id, hash FROM tlog_nodes WHERE id >= $1 AND id < $2`, int64(from), int64(from+n))
+	if err != nil {
+		return nil, fmt.Errorf("transparency: leaves: %w", err)
+	}
+	defer rows.Close()
+	out := make(map[uint64][]byte, n)
+	for rows.Next() {
+		var (
+			id int64
+			h  []byte
+		)
+		if err := rows.Scan(&id, &h); err != nil {
+			return nil, err
+		}
+		out[uint64(id)] = h
+	}
+	return out, rows.Err()
+}

@@ -1,0 +1,351 @@
+package transparency
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/transparency-dev/merkle/compact"
+
+	"github.com/custody-ledger/custody/eventstore"
+	"github.com/custody-ledger/custody/projections/internal/sqldb"
+)
+
+// Options configure a Sequencer. The zero value sequences without signing.
+type Options struct {
+	Logger *slog.Logger
+	// Key signs checkpoints; nil: the tree is kept but no checkpoint is made.
+	Key *Key
+	// A checkpoint is signed when CheckpointEvents leaves were added since the last one
+	// (default 1000), or CheckpointEvery passed with any leaf added (default 10s).
+	CheckpointEvery  time.Duration
+	CheckpointEvents uint64
+	// Publish receives every new checkpoint (a witness: directory or webhook); nil: none.
+	Publish Publisher
+	// OnCheckpoint is told of every checkpoint stored (metrics, benchmarks).
+	OnCheckpoint func(Signed)
+
+	BatchSize     int           // events read and added per transaction, default 5000
+	Poll          time.Duration // how often an idle sequencer looks at the log, default 200ms
+	LeaseTTL      time.Duration // the SQLite lease (and PostgreSQL connection check), default 6s
+	ElectionRetry time.Duration // how often a stand-by tries to lead, default 1s
+}
+
+func (o *Options) defaults() {
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.CheckpointEvery <= 0 {
+		o.CheckpointEvery = 10 * time.Second
+	}
+	if o.CheckpointEvents == 0 {
+		o.CheckpointEvents = 1000
+	}
+	if o.BatchSize <= 0 {
+		o.BatchSize = 5000
+	}
+	if o.Poll <= 0 {
+		o.Poll = 200 * time.Millisecond
+	}
+	if o.LeaseTTL <= 0 {
+		o.LeaseTTL = 6 * time.Second
+	}
+	if o.ElectionRetry <= 0 {
+		o.ElectionRetry = time.Second
+	}
+}
+
+// Sequencer follows the global log and adds each event to the tree, storing every perfect
+// node, and signs checkpoints.
+type Sequencer struct {
+	log   *Log
+	store eventstore.LogReader
+	opts  Options
+	owner string
+
+	st     state
+	rng    *compact.Range
+	loaded bool
+	lastCP Signed // the newest checkpoint (Size 0 before the first)
+	lastAt time.Time
+}
+
+// ErrFenced: another sequencer moved the tree; this one must reload before going on.
+var ErrFenced = errors.New("transparency: the tree was moved by another sequencer")
+
+// NewSequencer prepares a sequencer of the log over the store's global log.
+func NewSequencer(l *Log, store eventstore.LogReader, opts Options) *Sequencer {
+	opts.defaults()
+	return &Sequencer{log: l, store: store, opts: opts, owner: newOwner()}
+}
+
+// Run leads or stands by until ctx ends: once elected it follows the log, adding events as
+// they commit and signing checkpoints when due.
+func (s *Sequencer) Run(ctx context.Context) error {
+	for {
+		lctx, release, err := s.elect(ctx)
+		if err != nil {
+			return err
+		}
+		s.opts.Logger.Info("transparency: sequencing the log")
+		err = s.follow(lctx)
+		release()
+		s.loaded = false
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if err != nil && !errors.Is(err, context.Canceled) {
+			s.opts.Logger.Warn("transparency: sequencer stopped; standing by", "err", err)
+		}
+	}
+}
+
+func (s *Sequencer) follow(ctx context.Context) error {
+	t := time.NewTicker(s.opts.Poll)
+	defer t.Stop()
+	for {
+		n, err := s.Step(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			if !errors.Is(err, eventstore.ErrUnavailable) && !errors.Is(err, ErrFenced) {
+				return err
+			}
+			s.opts.Logger.Warn("transparency: sequencer step", "err", err)
+		}
+		if n == s.opts.BatchSize {
+			continue // more is waiting
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+}
+
+// CatchUp adds every committed event to the tree and signs a checkpoint of the result, even if
+// not yet due (when the sequencer has a key). It is Run's work done once, for commands and
+// tests; it must not run beside a Run against the same database (the fence would refuse one).
+func (s *Sequencer) CatchUp(ctx context.Context) error {
+	for {
+		n, err := s.Step(ctx)
+		if err != nil {
+			return err
+		}
+		if n < s.opts.BatchSize {
+			break
+		}
+	}
+	_, err := s.checkpoint(ctx, true)
+	return err
+}
+
+// Step reads one batch of the log after the tree's last position, adds it to the tree in one
+// transaction, and signs a checkpoint if one is due. It returns how many events it added.
+func (s *Sequencer) Step(ctx context.Context) (int, error) {
+	if err := s.load(ctx); err != nil {
+		return 0, err
+	}
+	recs, err := s.store.ReadAll(ctx, s.st.position, s.opts.BatchSize)
+	if err != nil {
+		return 0, fmt.Errorf("transparency: read the log after %d: %w", s.st.position, err)
+	}
+	if len(recs) > 0 {
+		if err := s.add(ctx, recs); err != nil {
+			s.loaded = false // reload the state (and the range) before trying again
+			return 0, err
+		}
+	}
+	if _, err := s.checkpoint(ctx, false); err != nil {
+		return len(recs), err
+	}
+	return len(recs), nil
+}
+
+func (s *Sequencer) load(ctx context.Context) error {
+	if s.loaded {
+		return nil
+	}
+	st, err := s.log.state(ctx, s.log.db)
+	if err != nil {
+		return err
+	}
+	rng, err := factory.NewRange(0, st.size, st.hashes)
+	if err != nil {
+		return fmt.Errorf("transparency: stored compact range: %w", err)
+	}
+	cp, err := s.log.Latest(ctx)
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return err
+	}
+	s.st, s.rng, s.lastCP, s.lastAt, s.loaded = st, rng, cp, cp.CreatedAt, true
+	if cp.Size == 0 {
+		s.lastAt = time.Now() // the first checkpoint is due CheckpointEvery after starting
+	}
+	return nil
+}
+
+type node struct {
+	key  int64
+	hash []byte
+}
+
+// add appends recs to the tree and stores the new nodes, the leaves' indexes and the new
+// state in one transaction fenced on the old size.
+func (s *Sequencer) add(ctx context.Context, recs []eventstore.Record) error {
+	nodes := make([]node, 0, 2*len(recs)+8)
+	visit := func(id compact.NodeID, h []byte) {
+		nodes = append(nodes, node{key: nodeKey(id), hash: bytes.Clone(h)})
+	}
+	// A copy of the range: the stored one stays as it was if the transaction fails.
+	rng, err := factory.NewRange(0, s.st.size, cloneHashes(s.rng.Hashes()))
+	if err != nil {
+		return err
+	}
+	leaves := make([]any, 0, 2*len(recs))
+	pos := s.st.position
+	for i := range recs {
+		r := &recs[i]
+		if r.Position <= pos {
+			return fmt.Errorf("transparency: position %d does not follow %d", r.Position, pos)
+		}
+		leaves = append(leaves, r.Position, rng.End())
+		if err := rng.Append(LeafHash(r), visit); err != nil {
+			return err
+		}
+		pos = r.Position
+	}
+	var packed []byte
+	for _, h := range rng.Hashes() {
+		packed = append(packed, h...)
+	}
+	tx, err := s.log.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("transparency: begin: %w", err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	res, err := tx.ExecContext(ctx, `UPDATE tlog_state SET size = $1, position = $2, compact = $3 WHERE id = 1 AND size = $4`,
+		rng.End(), pos, packed, s.st.size)
+	if err != nil {
+		return fmt.Errorf("transparency: state: %w", err)
+	}
+	if n, err := res.RowsAffected(); err != nil || n != 1 {
+		return fmt.Errorf("%w (size %d)", ErrFenced, s.st.size)
+	}
+	flat := make([]any, 0, 2*len(nodes))
+	for _, n := range nodes {
+		flat = append(flat, n.key, n.hash)
+	}
+	if err := s.insertRows(ctx, tx, `INSERT INTO tlog_nodes (id, hash) VALUES `, flat); err != nil {
+		return err
+	}
+	if err := s.insertRows(ctx, tx, `INSERT INTO tlog_leaves (position, idx) VALUES `, leaves); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("transparency: commit: %w", err)
+	}
+	s.st = state{size: rng.End(), position: pos, hashes: rng.Hashes()}
+	s.rng = rng
+	return nil
+}
+
+// insertRows inserts pairs of values, rowsPerInsert rows a statement, prepared once per
+// batch. SQLite gets ? placeholders: it resolves numbered ones in time quadratic in their
+// count.
+func (s *Sequencer) insertRows(ctx context.Context, tx *sql.Tx, prefix string, pairs []any) error {
+	const rowsPerInsert = 1000
+	text := func(rows int) string {
+		var b strings.Builder
+		b.WriteString(prefix)
+		for i := range rows {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			if s.log.dialect == sqldb.Postgres {
+				fmt.Fprintf(&b, "($%d, $%d)", 2*i+1, 2*i+2)
+			} else {
+				b.WriteString("(?, ?)")
+			}
+		}
+		return b.String()
+	}
+	var full *sql.Stmt
+	defer func() {
+		if full != nil {
+			_ = full.Close()
+		}
+	}()
+	for len(pairs) > 0 {
+		n := min(len(pairs), 2*rowsPerInsert)
+		var err error
+		if n == 2*rowsPerInsert {
+			if full == nil {
+				if full, err = tx.PrepareContext(ctx, text(rowsPerInsert)); err != nil {
+					return fmt.Errorf("transparency: %s: %w", prefix, err)
+				}
+			}
+			_, err = full.ExecContext(ctx, pairs[:n]...)
+		} else {
+			_, err = tx.ExecContext(ctx, text(n/2), pairs[:n]...)
+		}
+		if err != nil {
+			return fmt.Errorf("transparency: %s: %w", prefix, err)
+		}
+		pairs = pairs[n:]
+	}
+	return nil
+}
+
+// checkpoint signs and stores a checkpoint of the current tree when one is due (or always,
+// with force, if the tree grew since the last). It reports whether it made one.
+func (s *Sequencer) checkpoint(ctx context.Context, force bool) (bool, error) {
+	if s.opts.Key == nil || s.st.size == 0 || s.st.size <= s.lastCP.Size {
+		return false, nil
+	}
+	now := time.Now()
+	due := s.st.size-s.lastCP.Size >= s.opts.CheckpointEvents || now.Sub(s.lastAt) >= s.opts.CheckpointEvery
+	if !due && !force {
+		return false, nil
+	}
+	root, err := s.rng.GetRootHash(nil)
+	if err != nil {
+		return false, err
+	}
+	cp := Checkpoint{Origin: s.opts.Key.Signer.Name(), Size: s.st.size, Root: root}
+	signed, err := Sign(cp, s.opts.Key.Signer)
+	if err != nil {
+		return false, err
+	}
+	rec := Signed{Checkpoint: cp, Position: s.st.position, Note: signed, PublicKey: s.opts.Key.Public, CreatedAt: now.UTC()}
+	if _, err := s.log.db.ExecContext(ctx, `INSERT INTO tlog_checkpoints (size, position, root, note, public_key, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (size) DO NOTHING`, cp.Size, rec.Position, root, string(signed), rec.PublicKey, now.UnixMicro()); err != nil {
+		return false, fmt.Errorf("transparency: store checkpoint: %w", err)
+	}
+	s.lastCP, s.lastAt = rec, now
+	if s.opts.OnCheckpoint != nil {
+		s.opts.OnCheckpoint(rec)
+	}
+	if s.opts.Publish != nil {
+		if err := s.opts.Publish.Publish(ctx, rec); err != nil {
+			// The checkpoint is kept; the witness gets the next one.
+			s.opts.Logger.Warn("transparency: publish checkpoint", "size", cp.Size, "err", err)
+		}
+	}
+	return true, nil
+}
+
+func cloneHashes(hs [][]byte) [][]byte {
+	out := make([][]byte, len(hs))
+	for i, h := range hs {
+		out[i] = bytes.Clone(h)
+	}
+	return out
+}
