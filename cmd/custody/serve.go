@@ -30,6 +30,7 @@ func cmdServe(ctx context.Context, args []string, out io.Writer, log *slog.Logge
 	catFile := catalogueFlag(fs)
 	notifyURL := fs.String("notify", envOr("CUSTODY_NOTIFY", ""), "notification channel: empty (in-process), http(s)://… webhook, nats://… JetStream (env CUSTODY_NOTIFY)")
 	tf := addTlogFlags(fs)
+	limits := addLimitFlags(fs)
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
@@ -72,7 +73,7 @@ func cmdServe(ctx context.Context, args []string, out io.Writer, log *slog.Logge
 		return err
 	}
 	handler, err := api.New(api.Config{Service: svc, Keys: ks, Logger: log, Metrics: reg, Ready: readiness(proj),
-		ReadModels: proj.Queries(), Console: con, Transparency: tl})
+		ReadModels: proj.Queries(), Console: con, Transparency: tl, StoreTimeout: limits.storeTimeout})
 	if err != nil {
 		return err
 	}
@@ -99,7 +100,7 @@ func cmdServe(ctx context.Context, args []string, out io.Writer, log *slog.Logge
 		IdleTimeout:       120 * time.Second,
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
-	l, err := net.Listen("tcp", *listen)
+	l, err := limits.listen(*listen)
 	if err != nil {
 		return err
 	}
