@@ -185,7 +185,8 @@ func (w *Watch) record(ctx context.Context, now time.Time, k key, orgs []domain.
 	if w.refused[id] {
 		return skipped, nil
 	}
-	st, stored, err := w.Service.Document(ctx, k.doc)
+	rp, stored, err := w.Service.Replay(ctx, k.doc) // one fold for the state and the intervals
+	st := rp.State
 	if err != nil {
 		return skipped, fmt.Errorf("deadline watch: load document %s: %w", k.doc, err)
 	}
@@ -216,7 +217,7 @@ func (w *Watch) record(ctx context.Context, now time.Time, k key, orgs []domain.
 		return skipped, nil
 	}
 	holder := domain.Holder{}
-	if iv, ok := domain.HolderAt(domain.CustodyIntervals(evs), at); ok {
+	if iv, ok := domain.HolderAt(rp.Intervals, at); ok {
 		holder = iv.Holder
 	} else if st.Holder != nil {
 		holder = *st.Holder

@@ -105,7 +105,8 @@ func Document(id uuid.UUID, events []Event, env Env) Result {
 		return res
 	}
 	evs := plain(events)
-	st := domain.Fold(id, evs)
+	rp := domain.ReplayStream(id, evs) // one fold for the state, intervals, charges and notifications
+	st := rp.State
 	ids := id.String()
 	last := events[len(events)-1]
 
@@ -117,7 +118,7 @@ func Document(id uuid.UUID, events []Event, env Env) Result {
 		string(ho.Org), ho.Unit, ho.EmployeeID, Micros(st.HolderSince), int64(st.Version), Micros(st.LastOccurred),
 		int64(last.Position), JSON(st.Flags)})
 
-	for i, iv := range domain.CustodyIntervals(evs) {
+	for i, iv := range rp.Intervals {
 		var to int64
 		closedBy := ""
 		if iv.To != nil {
@@ -175,7 +176,7 @@ func Document(id uuid.UUID, events []Event, env Env) Result {
 		}
 	}
 
-	for i, ch := range domain.Liability(evs) {
+	for i, ch := range rp.Charges {
 		corrected := ""
 		if ch.CorrectedBy != nil {
 			corrected = ch.CorrectedBy.String()
@@ -191,7 +192,7 @@ func Document(id uuid.UUID, events []Event, env Env) Result {
 		}
 	}
 
-	notifications(&res, id, events, env)
+	notifications(&res, id, events, rp, env)
 	return res
 }
 
