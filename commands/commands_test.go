@@ -250,7 +250,7 @@ func TestRegistryStepResumes(t *testing.T) {
 	e := handoverEvent(formed.RegistryID, docs[0], h, acc, s0)
 	data, err := domain.Encode(e)
 	require.NoError(t, err)
-	_, err = st.Append(ctx, commands.DocumentStream(docs[0]), eventstore.Exact(uint64(len(stored0))),
+	_, err = eventstore.AppendOne(ctx, st, commands.DocumentStream(docs[0]), eventstore.Exact(uint64(len(stored0))),
 		eventstore.EventData{ID: e.ID, Type: string(e.Type), SchemaVersion: domain.SchemaVersion, Data: data})
 	require.NoError(t, err)
 

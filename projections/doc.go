@@ -78,6 +78,7 @@
 //
 // Lag reports positions and seconds behind the head; Metrics exports them
 // (custody_projection_lag_positions, custody_projection_lag_seconds) with the apply delay of
-// each event (custody_projection_apply_delay_seconds); Ready fails beyond
-// Options.ReadyMaxLagSecs or ReadyMaxLagCount.
+// each event (custody_projection_apply_delay_seconds). Ready fails until a generation first
+// met (on start, after a rebuild's switch) has reached the head of that moment, and then
+// beyond Options.ReadyMaxLagSecs or ReadyMaxLagCount.
 package projections

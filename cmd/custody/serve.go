@@ -16,6 +16,7 @@ import (
 
 	"github.com/custody-ledger/custody/api"
 	"github.com/custody-ledger/custody/commands"
+	"github.com/custody-ledger/custody/projections"
 )
 
 // shutdownGrace is how long in-flight requests may take to finish after SIGTERM.
@@ -28,13 +29,23 @@ func cmdServe(ctx context.Context, args []string, out io.Writer, log *slog.Logge
 	listen := fs.String("listen", envOr("CUSTODY_LISTEN", ":8080"), "HTTP address (env CUSTODY_LISTEN)")
 	withDemo := fs.Bool("demo", false, "load the demo data set first and print its keys")
 	catFile := catalogueFlag(fs)
+	calFile := calendarFlag(fs)
 	notifyURL := fs.String("notify", envOr("CUSTODY_NOTIFY", ""), "notification channel: empty (in-process), http(s)://… webhook, nats://… JetStream (env CUSTODY_NOTIFY)")
+	maxLag := fs.String("ready-max-lag", envOr("CUSTODY_READY_MAX_LAG", "1000,5s"), "/readyz fails when the read models are more than this many positions or this long behind the log (env CUSTODY_READY_MAX_LAG)")
 	tf := addTlogFlags(fs)
 	limits := addLimitFlags(fs)
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
+	lagCount, lagSecs, err := parseMaxLag(*maxLag)
+	if err != nil {
+		return fmt.Errorf("%w: --ready-max-lag: %v", errUsage, err)
+	}
 	svcOpts, err := serviceOptions(*catFile)
+	if err != nil {
+		return err
+	}
+	cal, err := loadCalendar(*calFile)
 	if err != nil {
 		return err
 	}
@@ -53,7 +64,10 @@ func cmdServe(ctx context.Context, args []string, out io.Writer, log *slog.Logge
 		return err
 	}
 	svc := commands.New(b.events, svcOpts...)
-	proj, err := openProjections(ctx, b, svc, *notifyURL, log)
+	proj, err := openProjections(ctx, b, svc, *notifyURL, log, func(o *projections.Options) {
+		o.ReadyMaxLagCount, o.ReadyMaxLagSecs = lagCount, lagSecs
+		o.Calendar = cal
+	})
 	if err != nil {
 		return err
 	}

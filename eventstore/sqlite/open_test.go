@@ -120,7 +120,7 @@ func TestTwoStoresOnOneFile(t *testing.T) {
 	for _, s := range []*sqlite.Store{a, b} {
 		wg.Go(func() {
 			for range 10 {
-				_, err := s.Append(ctx, "shared", eventstore.Any, event())
+				_, err := eventstore.AppendOne(ctx, s, "shared", eventstore.Any, event())
 				assert.NoError(t, err)
 			}
 		})
@@ -149,7 +149,7 @@ func TestTwoStoresOnOneFile(t *testing.T) {
 func TestClosed(t *testing.T) {
 	s := open(t, filepath.Join(t.TempDir(), "custody.db"))
 	require.NoError(t, s.Close())
-	_, err := s.Append(t.Context(), "x", eventstore.Any, event())
+	_, err := eventstore.AppendOne(t.Context(), s, "x", eventstore.Any, event())
 	require.Error(t, err)
 	_, err = s.Head(t.Context())
 	require.Error(t, err)

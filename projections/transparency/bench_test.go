@@ -55,7 +55,7 @@ func appendLoad(b *testing.B, s eventstore.Store, writers int, d time.Duration) 
 	for range writers {
 		wg.Go(func() {
 			for ctx.Err() == nil {
-				_, err := s.Append(context.Background(), "bench-"+uuid.NewString(), eventstore.NoStream,
+				_, err := eventstore.AppendOne(context.Background(), s, "bench-"+uuid.NewString(), eventstore.NoStream,
 					eventstore.EventData{ID: uuid.New(), Type: "Bench", SchemaVersion: 1, Data: []byte(`{"n":1}`)})
 				if err != nil {
 					b.Error(err)
@@ -115,7 +115,7 @@ func prefill(b *testing.B, s eventstore.Store, n int) {
 		for i := range evs {
 			evs[i] = eventstore.EventData{ID: uuid.New(), Type: "Bench", SchemaVersion: 1, Data: []byte(`{"n":1}`)}
 		}
-		_, err := s.Append(ctx, "bench-"+uuid.NewString(), eventstore.NoStream, evs...)
+		_, err := eventstore.AppendOne(ctx, s, "bench-"+uuid.NewString(), eventstore.NoStream, evs...)
 		require.NoError(b, err)
 	}
 }
@@ -186,7 +186,7 @@ func BenchmarkCheckpointLag(b *testing.B) {
 					interval := time.Second * writers / rate
 					for next := start; time.Since(start) < dur; next = next.Add(interval) {
 						time.Sleep(time.Until(next))
-						res, err := be.store.Append(context.Background(), "lag-"+uuid.NewString(), eventstore.NoStream,
+						res, err := eventstore.AppendOne(context.Background(), be.store, "lag-"+uuid.NewString(), eventstore.NoStream,
 							eventstore.EventData{ID: uuid.New(), Type: "Bench", SchemaVersion: 1, Data: []byte(`{}`)})
 						if err != nil {
 							b.Error(err)
