@@ -67,9 +67,6 @@ func OpenLog(ctx context.Context, db *sql.DB, dialect Dialect) (*Log, error) {
 	return &Log{db: db, dialect: dialect}, nil
 }
 
-// DB is the log's database.
-func (l *Log) DB() *sql.DB { return l.db }
-
 // nodeKey packs a node id into one column: level in the top byte, index below.
 func nodeKey(id compact.NodeID) int64 { return int64(id.Level)<<56 | int64(id.Index) }
 
@@ -80,12 +77,12 @@ type state struct {
 	hashes   [][]byte // the compact range [0, size)
 }
 
-func (l *Log) state(ctx context.Context, q querier) (state, error) {
+func (l *Log) state(ctx context.Context) (state, error) {
 	var (
 		st  state
 		raw []byte
 	)
-	if err := q.QueryRowContext(ctx, `SELECT size, position, compact FROM tlog_state WHERE id = 1`).Scan(&st.size, &st.position, &raw); err != nil {
+	if err := l.db.QueryRowContext(ctx, `SELECT size, position, compact FROM tlog_state WHERE id = 1`).Scan(&st.size, &st.position, &raw); err != nil {
 		return st, fmt.Errorf("transparency: state: %w", err)
 	}
 	if len(raw)%hasher.Size() != 0 {
@@ -97,15 +94,9 @@ func (l *Log) state(ctx context.Context, q querier) (state, error) {
 	return st, nil
 }
 
-type querier interface {
-	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
-	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
-}
-
 // Size is the number of leaves sequenced so far and the position of the last one.
 func (l *Log) Size(ctx context.Context) (size, position uint64, err error) {
-	st, err := l.state(ctx, l.db)
+	st, err := l.state(ctx)
 	return st.size, st.position, err
 }
 

@@ -136,8 +136,8 @@ func (s *Sequencer) follow(ctx context.Context) error {
 }
 
 // CatchUp adds every committed event to the tree and signs a checkpoint of the result, even if
-// not yet due (when the sequencer has a key). It is Run's work done once, for commands and
-// tests; it must not run beside a Run against the same database (the fence would refuse one).
+// not yet due (when the sequencer has a key). It is Run's work done once (tests, benchmarks);
+// it must not run beside a Run against the same database (the fence would refuse one).
 func (s *Sequencer) CatchUp(ctx context.Context) error {
 	for {
 		n, err := s.Step(ctx)
@@ -178,7 +178,7 @@ func (s *Sequencer) load(ctx context.Context) error {
 	if s.loaded {
 		return nil
 	}
-	st, err := s.log.state(ctx, s.log.db)
+	st, err := s.log.state(ctx)
 	if err != nil {
 		return err
 	}
