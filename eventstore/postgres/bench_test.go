@@ -103,6 +103,10 @@ func BenchmarkAppend(b *testing.B) {
 			}
 			var out strings.Builder
 			res.Write(&out, "events/s", "baseline")
+			if sh.size == 1 {
+				q := res.Ratio("statement", "plpgsql")
+				fmt.Fprintf(&out, "  statement ÷ plpgsql %.2f (%.2f–%.2f)\n", q.Median, q.Min, q.Max)
+			}
 			b.Logf("%s:\n%s", sh.name, out.String())
 			b.ReportMetric(res.Of("store").Median, "events/s")
 			b.ReportMetric(res.Ratio("store", "baseline").Median, "x_baseline")
