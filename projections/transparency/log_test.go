@@ -178,3 +178,32 @@ func TestOneSequencerPerDatabase(t *testing.T) {
 		assert.Equal(t, roots[40], root)
 	})
 }
+
+// TestFencedSequencerWritesNothing: a sequencer whose view of the tree is stale (another one
+// moved it, as after a lost election) is refused by the size fence, writes nothing, and goes on
+// from the stored tree.
+func TestFencedSequencerWritesNothing(t *testing.T) {
+	backends(t, func(t *testing.T, open func(testing.TB) backend) {
+		ctx := context.Background()
+		b := open(t)
+		l, stale := sequencer(t, b, transparency.Options{})
+		_, err := stale.Step(ctx) // loads the empty tree
+		require.NoError(t, err)
+		seedDocs(t, b.store, 2, 3)
+		_, fresh := sequencer(t, b, transparency.Options{})
+		require.NoError(t, fresh.CatchUp(ctx))
+
+		_, err = stale.Step(ctx)
+		require.ErrorIs(t, err, transparency.ErrFenced)
+		n, err := stale.Step(ctx) // reloaded: nothing left to add
+		require.NoError(t, err)
+		assert.Zero(t, n)
+		roots, _ := referenceRoots(t, b.store)
+		root, err := l.RootAt(ctx, 6)
+		require.NoError(t, err)
+		assert.Equal(t, roots[6], root)
+		size, _, err := l.Size(ctx)
+		require.NoError(t, err)
+		assert.Equal(t, uint64(6), size)
+	})
+}
