@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -206,4 +207,37 @@ func TestFencedSequencerWritesNothing(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, uint64(6), size)
 	})
+}
+
+// TestOpenLogAdoptsTablesMadeBeforeInternalMigrate: a database whose tree tables were made
+// before internal/migrate (goose into tlog_migrations) is adopted, its tree kept.
+func TestOpenLogAdoptsTablesMadeBeforeInternalMigrate(t *testing.T) {
+	ctx := context.Background()
+	b := sqliteBackend(t)
+	body, err := os.ReadFile("migrations/sqlite/0001_tlog.sql")
+	require.NoError(t, err)
+	up, _, _ := strings.Cut(string(body), "-- +goose Down")
+	for _, stmt := range strings.Split(stripComments(up), ";") {
+		if strings.TrimSpace(stmt) != "" {
+			_, err := b.db.ExecContext(ctx, stmt)
+			require.NoError(t, err, stmt)
+		}
+	}
+	_, err = b.db.ExecContext(ctx, `UPDATE tlog_state SET size = 0, position = 7`)
+	require.NoError(t, err)
+	l, err := transparency.OpenLog(ctx, b.db, b.dialect)
+	require.NoError(t, err)
+	_, pos, err := l.Size(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, uint64(7), pos, "the existing state is kept")
+}
+
+func stripComments(s string) string {
+	var out []string
+	for _, line := range strings.Split(s, "\n") {
+		if !strings.HasPrefix(strings.TrimSpace(line), "--") {
+			out = append(out, line)
+		}
+	}
+	return strings.Join(out, "\n")
 }
