@@ -36,7 +36,8 @@ func TestStrictTimes(t *testing.T) {
 	}
 	fm := func(at, from, to string) map[string]any {
 		return map[string]any{"event_id": uuid.NewString(), "from": from, "to": to, "orgs": []string{"gk"},
-			"region": "Almaty", "description": "snowstorm", "occurred_at": at}
+			"region": "Almaty", "description": "snowstorm", "occurred_at": at, "notified": []string{"kaspi", "rags"},
+			"evidence": map[string]any{"issuer": "Emergency commission of the akimat", "number": "EC-1", "date": "2026-03-16"}}
 	}
 	ok := at(7)
 	for _, tc := range []struct {

@@ -29,18 +29,18 @@ func (s *Service) DeclareForceMajeure(ctx context.Context, actor domain.Actor, e
 	if actor.Role != domain.RoleAdmin {
 		d.NotifyingOrg = actor.Org // a party notifies for itself
 	}
-	if err := d.Validate(); err != nil {
+	if at.After(s.now().Add(domain.MaxClockSkew)) {
+		return Appended{}, &domain.ValidationError{Field: "occurred_at", Reason: "lies in the future"}
+	}
+	id := ForceMajeureIDFor(eventID)
+	e := domain.Event{ID: eventID, DocumentID: id, Type: domain.ForceMajeureDeclared, OccurredAt: at, Actor: actor, Payload: &d}
+	if err := domain.ValidateEvent(e); err != nil {
 		return Appended{}, err // a bad field is 400 before the scope's 403
 	}
 	d, err := domain.ScopeForceMajeure(actor, d)
 	if err != nil {
 		return Appended{}, err
 	}
-	if at.After(s.now().Add(domain.MaxClockSkew)) {
-		return Appended{}, &domain.ValidationError{Field: "occurred_at", Reason: "lies in the future"}
-	}
-	id := ForceMajeureIDFor(eventID)
-	e := domain.Event{ID: eventID, DocumentID: id, Type: domain.ForceMajeureDeclared, OccurredAt: at, Actor: actor, Payload: &d}
 	return s.appendOnce(ctx, ForceMajeureStream(id), e, nil, func(stored []Stored) error {
 		if len(stored) > 0 {
 			return &domain.StepError{State: "declared", Allowed: []domain.EventType{}, Reason: "this force-majeure period is already declared"}
