@@ -3,7 +3,7 @@ GO ?= go
 STORE ?= sqlite:./data/custody.db
 LISTEN ?= :8080
 
-.PHONY: run test lint bench bench-projections build cover fuzz
+.PHONY: run test lint bench bench-projections bench-tlog build cover fuzz
 
 run: ## serve on the embedded SQLite store (DEMO=1 loads the demo data set first)
 	$(GO) run ./cmd/custody serve --store $(STORE) --listen $(LISTEN) $(if $(DEMO),--demo,)
@@ -23,6 +23,9 @@ bench: ## event-store and domain benchmarks
 
 bench-projections: ## rebuild over one million events (CUSTODY_BENCH_EVENTS to change) and projection lag
 	$(GO) test -run '^$$' -bench 'Rebuild|Lag' -benchtime 1x -timeout 60m ./projections/
+
+bench-tlog: ## the verifiable log: appends with/without the sequencer, catch-up, checkpoint lag, proofs on 1M leaves
+	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 60m ./projections/transparency/
 
 cover: ## statement coverage of domain/
 	$(GO) test -coverprofile=cover.out ./domain/... && $(GO) tool cover -func=cover.out | tail -1

@@ -197,7 +197,7 @@ func public(o obj) obj {
 
 // openAPIDoc is the API's OpenAPI 3.1 document.
 func openAPIDoc() obj {
-	writeErrs := []string{"400", "401", "403", "404", "409", "413", "422", "503"}
+	writeErrs := []string{"400", "401", "403", "404", "409", "413", "415", "422", "503"}
 	readErrs := []string{"400", "401", "503"}
 	idem := []any{param("Idempotency-Key"), param("X-Request-Id")}
 	withID := func(ps ...any) []any { return append([]any{param("id")}, ps...) }
@@ -219,7 +219,7 @@ func openAPIDoc() obj {
 			"properties": obj{
 				"type": strS("urn:custody:problem:<code>"), "title": strS(""), "status": obj{"type": "integer"},
 				"detail":          strS("never carries personal data"),
-				"code":            enumS(api.CodeMalformed, api.CodeUnauthenticated, api.CodeForbidden, api.CodeNotFound, api.CodeVersionConflict, api.CodeIllegalTransition, api.CodeDuplicateConflict, api.CodeTooLarge, api.CodeUnavailable, api.CodeMethodNotAllowed, api.CodeInternal),
+				"code":            enumS(api.CodeMalformed, api.CodeUnauthenticated, api.CodeForbidden, api.CodeNotFound, api.CodeVersionConflict, api.CodeIllegalTransition, api.CodeDuplicateConflict, api.CodeTooLarge, api.CodeUnsupportedMediaType, api.CodeUnavailable, api.CodeMethodNotAllowed, api.CodeInternal),
 				"instance":        strS("urn:custody:request:<request id>"),
 				"request_id":      strS("the X-Request-Id of the request"),
 				"field":           strS("malformed: the request member at fault"),
@@ -370,6 +370,7 @@ func openAPIDoc() obj {
 			"404": problemResp("not_found"),
 			"409": problemResp("version_conflict (with current_version) or duplicate_conflict"),
 			"413": problemResp("too_large: the body exceeds the limit"),
+			"415": problemResp("unsupported_media_type: the body is not Content-Type application/json, or has a Content-Encoding"),
 			"422": problemResp("illegal_transition, with state and allowed"),
 			"503": problemResp("unavailable: retry after Retry-After seconds"),
 		},
