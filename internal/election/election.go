@@ -63,7 +63,7 @@ func Elect(ctx context.Context, c Config) (context.Context, func(), error) {
 // TryElect tries once; a nil context with a nil error means another process leads.
 func TryElect(ctx context.Context, c Config) (context.Context, func(), error) {
 	var (
-		keep   func(context.Context) error // checks that we still lead
+		keep   func(context.Context) error // checks, every TTL/3, that we still lead
 		unlock func(context.Context)
 	)
 	if c.Postgres {
@@ -80,7 +80,11 @@ func TryElect(ctx context.Context, c Config) (context.Context, func(), error) {
 			_ = conn.Close()
 			return nil, nil, nil
 		}
-		keep = conn.PingContext
+		keep = func(ctx context.Context) error { // a dead connection has lost the lock
+			pctx, cancel := context.WithTimeout(ctx, c.TTL/3)
+			defer cancel()
+			return conn.PingContext(pctx)
+		}
 		unlock = func(ctx context.Context) {
 			_, _ = conn.ExecContext(ctx, `SELECT pg_advisory_unlock($1, hashtext(current_schema()))`, c.LockKey)
 			_ = conn.Close()
@@ -112,10 +116,9 @@ func TryElect(ctx context.Context, c Config) (context.Context, func(), error) {
 			case <-lctx.Done():
 				return
 			case <-t.C:
-				kctx, kcancel := context.WithTimeout(lctx, c.TTL/3)
-				err := keep(kctx)
-				kcancel()
-				if err != nil && lctx.Err() == nil {
+				// No timeout on the SQLite renewal: it may wait for the runner's own write
+				// transaction, and standing down for that would make leadership flap.
+				if err := keep(lctx); err != nil && lctx.Err() == nil {
 					c.Logger.Warn(c.Who+": lost the election; standing down", "err", err)
 					cancel()
 					return
