@@ -122,6 +122,7 @@ var (
 	Charges = &Table{Base: "charges", PK: 2, Cols: []Column{
 		txt("document_id"), num("seq"), txt("org"), txt("kind"), txt("rule"), txt("source"), num("at"),
 		txt("holder"), txt("event_ids"), txt("reasons"), num("for_commission"), txt("corrected_by"),
+		txt("superseded_by"), // JSON list of the force-majeure periods that moved a recorded miss; '' when live
 	}, Indexes: []Index{ix("org", "at"), ix("at")}}
 
 	// Notifications: every notification a trigger of DOMAIN.md produced, with masked contact.
@@ -183,4 +184,4 @@ var Tables = []*Table{Documents, Intervals, Clocks, Charges, Notifications, Regi
 
 // Version is the read models' version: change it whenever a table or a row function
 // changes, so that a generation built by older code is rebuilt instead of read.
-const Version = 2
+const Version = 3
