@@ -81,7 +81,7 @@ func cmdServe(ctx context.Context, args []string, out io.Writer, log *slog.Logge
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	reg.MustRegister(proj.Metrics()...)
-	con, err := openConsole(ks, proj, b, log)
+	con, err := openConsole(ks, proj, tl, b, log)
 	if err != nil {
 		return err
 	}

@@ -238,9 +238,14 @@ func (l *Log) nodes(ctx context.Context, ids []compact.NodeID) ([][]byte, error)
 	return out, nil
 }
 
-func (l *Log) prove(ctx context.Context, n proof.Nodes) ([][]byte, error) {
+// prove fetches a proof's nodes; a node missing because the tree is smaller than asked is
+// ErrBeyondTree (checked only then, to keep the usual path to one query).
+func (l *Log) prove(ctx context.Context, n proof.Nodes, size uint64) ([][]byte, error) {
 	hashes, err := l.nodes(ctx, n.IDs)
 	if err != nil {
+		if serr := l.checkSize(ctx, size); serr != nil {
+			return nil, serr
+		}
 		return nil, err
 	}
 	return n.Rehash(hashes, hasher.HashChildren)
@@ -259,26 +264,32 @@ func (l *Log) checkSize(ctx context.Context, size uint64) error {
 
 // InclusionProof proves leaf index in the tree of the given size (RFC 6962 audit path).
 func (l *Log) InclusionProof(ctx context.Context, index, size uint64) ([][]byte, error) {
-	if err := l.checkSize(ctx, size); err != nil {
-		return nil, err
-	}
 	n, err := proof.Inclusion(index, size)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrNotFound, err)
 	}
-	return l.prove(ctx, n)
+	// The proof's nodes cover every leaf but the proved one: for the last leaf, whether the
+	// tree is that large is asked here.
+	if index == size-1 {
+		if err := l.checkSize(ctx, size); err != nil {
+			return nil, err
+		}
+	}
+	return l.prove(ctx, n, size)
 }
 
 // ConsistencyProof proves that the tree of size1 is a prefix of the tree of size2.
 func (l *Log) ConsistencyProof(ctx context.Context, size1, size2 uint64) ([][]byte, error) {
-	if err := l.checkSize(ctx, size2); err != nil {
-		return nil, err
-	}
 	n, err := proof.Consistency(size1, size2)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrNotFound, err)
 	}
-	return l.prove(ctx, n)
+	if len(n.IDs) == 0 { // nothing to fetch, so say here whether the tree is that large
+		if err := l.checkSize(ctx, size2); err != nil {
+			return nil, err
+		}
+	}
+	return l.prove(ctx, n, size2)
 }
 
 // RootAt is the root hash of the tree of a size, from stored nodes.

@@ -102,6 +102,11 @@ func (s *Sequencer) Run(ctx context.Context) error {
 		if err != nil && !errors.Is(err, context.Canceled) {
 			s.opts.Logger.Warn("transparency: sequencer stopped; standing by", "err", err)
 		}
+		select { // a failing database is not retried in a tight loop
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(s.opts.ElectionRetry):
+		}
 	}
 }
 
