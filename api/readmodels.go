@@ -30,6 +30,8 @@ type ReadModels interface {
 	Notifications(ctx context.Context, f query.NotificationFilter) (query.NotificationList, error)
 	// ActiveDeadlines lists the clocks running on a document at a moment.
 	ActiveDeadlines(ctx context.Context, id uuid.UUID, at time.Time) ([]query.ActiveDeadline, error)
+	// Transmissions lists the statuses a document passed to ИИС ЦОН (P.9, P.20, P.22(3), P.31).
+	Transmissions(ctx context.Context, id uuid.UUID) (query.TransmissionList, error)
 }
 
 var _ ReadModels = (*query.Queries)(nil)
@@ -40,6 +42,7 @@ func (s *Server) readModelRoutes() []Route {
 		{Method: http.MethodGet, Path: "/v1/registries/{id}", Handler: s.getRegistry},
 		{Method: http.MethodGet, Path: "/v1/overdue", Handler: s.getOverdue},
 		{Method: http.MethodGet, Path: "/v1/documents/{id}/custody", Handler: s.getCustody},
+		{Method: http.MethodGet, Path: "/v1/documents/{id}/transmissions", Handler: s.getTransmissions},
 		{Method: http.MethodGet, Path: "/v1/liability", Handler: s.getLiability},
 		{Method: http.MethodGet, Path: "/v1/notifications", Handler: s.getNotifications},
 	}
@@ -172,6 +175,21 @@ func (s *Server) getCustody(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	res, err := m.Custody(r.Context(), id)
+	return answer(w, res, err)
+}
+
+// getTransmissions: GET /v1/documents/{id}/transmissions, what the document passed to ИИС ЦОН
+// and how far each status got (delivered, acknowledged).
+func (s *Server) getTransmissions(w http.ResponseWriter, r *http.Request) error {
+	m, err := s.models()
+	if err != nil {
+		return err
+	}
+	id, err := readID(r)
+	if err != nil {
+		return err
+	}
+	res, err := m.Transmissions(r.Context(), id)
 	return answer(w, res, err)
 }
 

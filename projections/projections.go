@@ -40,6 +40,8 @@ const (
 const (
 	ChannelKaspiApp = model.ChannelKaspiApp
 	ChannelSMS1414  = model.ChannelSMS1414
+	// ChannelIISCON carries the statuses Kaspi passes to ИИС ЦОН (P.9, P.20, P.22(3), P.31).
+	ChannelIISCON = model.ChannelIISCON
 )
 
 // Options configure Projections. The zero value works.
@@ -77,6 +79,7 @@ type Options struct {
 	DisableDelivery  bool
 	NotifyMaxAge     time.Duration     // triggers older than this when projected are recorded "expired", not sent; 0: no limit
 	CONAddresses     map[string]string // ЦОН unit → address told after a return (P.34) or a loss (P.25)
+	TransmitDelay    time.Duration     // a status undelivered to ИИС ЦОН this long is overdue, default 1h (P.9, P.20)
 	ReadyMaxLagSecs  float64           // Ready fails beyond this many seconds behind, default 5
 	ReadyMaxLagCount uint64            // and beyond this many positions behind, default 1000
 
@@ -162,7 +165,7 @@ func Open(ctx context.Context, db *sql.DB, dialect Dialect, store eventstore.Sto
 	}
 	p := &Projections{db: db, dialect: dialect, store: store, svc: svc, opts: opts, log: opts.Logger, owner: newOwner()}
 	p.metrics = newMetrics(p)
-	p.queries = query.New(db).WithClock(opts.Now)
+	p.queries = query.New(db).WithClock(opts.Now).WithTransmitDelay(opts.TransmitDelay)
 	pub := opts.Publisher
 	if pub == nil {
 		p.channel = gochannel.NewGoChannel(gochannel.Config{OutputChannelBuffer: 1024}, watermill.NewSlogLogger(opts.Logger))

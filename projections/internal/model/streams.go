@@ -49,7 +49,7 @@ type Message struct {
 	CreatedAt  time.Time
 	Payload    []byte // JSON, with the recipient's raw contact (see Encode)
 	NoContact  bool   // the document has no recipient contact (a ЦОН-route document)
-	body       *Payload
+	body       any    // *Payload, or *Transmission for ИИС ЦОН
 }
 
 // Encode fills Payload. Only new messages are encoded: a document's older notifications are
