@@ -14,21 +14,14 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/custody-ledger/custody/domain"
-	"github.com/custody-ledger/custody/domain/deadline"
 	"github.com/custody-ledger/custody/eventstore"
 	"github.com/custody-ledger/custody/internal/safe"
 	"github.com/custody-ledger/custody/projections/internal/model"
 	"github.com/custody-ledger/custody/projections/internal/sqldb"
-	"github.com/custody-ledger/custody/projections/notify"
 )
 
 // errRetired: the generation an applier writes is no longer live or being built.
 var errRetired = errors.New("projections: generation retired")
-
-type fmPos struct {
-	f   deadline.ForceMajeure
-	pos uint64
-}
 
 // applier applies the log to one generation's tables, batch by batch.
 type applier struct {
@@ -122,37 +115,6 @@ func toEvent(r eventstore.Record) (model.Event, error) {
 		return model.Event{}, fmt.Errorf("projections: decode %s@%d (position %d): %w", r.StreamID, r.Version, r.Position, err)
 	}
 	return model.Event{Event: e, Position: r.Position, Version: r.Version, RecordedAt: r.RecordedAt}, nil
-}
-
-// group is one stream's part of a batch.
-type group struct {
-	stream      string
-	kind        model.StreamKind
-	id          uuid.UUID
-	events      []model.Event // the batch's events of this stream (none for a stream recomputed for force majeure)
-	first, last uint64        // versions of the batch's first and last event of the stream, quarantined ones included (0: none)
-}
-
-// batchPlan is what a batch writes.
-type batchPlan struct {
-	from, to    uint64
-	changes     []model.Change
-	messages    []model.Message
-	entries     []*entry
-	fms         []fmPos
-	quarantined []quarantined
-	events      int
-	recorded    []time.Time // recorded times of the batch's events, for the apply-delay metric
-}
-
-func (a *applier) env(fms []fmPos, upTo uint64) model.Env {
-	env := model.Env{Calendar: a.p.opts.Calendar, CONAddress: a.p.conAddress}
-	for _, f := range fms {
-		if f.pos <= upTo {
-			env.ForceMajeure = append(env.ForceMajeure, f.f)
-		}
-	}
-	return env
 }
 
 // decoded is a batch read from the log, its events decoded (in parallel, by the reader).
@@ -273,15 +235,6 @@ func (a *applier) catchUp(ctx context.Context, limit int) (int, error) {
 	return finish(ctx.Err())
 }
 
-func declaresForceMajeure(recs []eventstore.Record) bool {
-	for _, r := range recs {
-		if strings.HasPrefix(r.StreamID, domain.ForceMajeurePrefix) {
-			return true
-		}
-	}
-	return false
-}
-
 // reader reads batches after position `after` and decodes them, until a batch comes back short.
 func (a *applier) reader(ctx context.Context, after uint64, limit int, out chan<- decoded) {
 	defer close(out)
@@ -366,252 +319,4 @@ func parallel(n int, f func(i int) error) error {
 	}
 	wg.Wait()
 	return ferr
-}
-
-// plan computes a batch's row changes and outbox messages, outside any transaction (so an
-// SQLite write lock is held only while writing). Streams are projected in parallel; the
-// result is assembled in stream order, so it does not depend on scheduling.
-func (a *applier) plan(ctx context.Context, cp uint64, b decoded) (*batchPlan, error) {
-	recs := b.recs
-	end := recs[len(recs)-1].Position
-	plan := &batchPlan{from: cp, to: end, events: len(recs)}
-	var groups []*group
-	byStream := map[string]*group{}
-	var newFMs []fmPos
-	for i, r := range recs {
-		plan.recorded = append(plan.recorded, r.RecordedAt)
-		kind, id := classify(r.StreamID)
-		if kind == model.KindOther {
-			continue // not a stream any read model reads (the checkpoint still passes it)
-		}
-		g := byStream[r.StreamID]
-		if g == nil {
-			g = &group{stream: r.StreamID, kind: kind, id: id, first: r.Version}
-			byStream[r.StreamID] = g
-			groups = append(groups, g)
-		}
-		g.last = r.Version
-		if b.bad[i] != nil {
-			plan.quarantine(r, b.bad[i])
-			continue
-		}
-		e := b.events[i]
-		g.events = append(g.events, e)
-		if kind == model.KindForceMajeure {
-			if f, ok := deadline.FromEvent(e.Event); ok {
-				newFMs = append(newFMs, fmPos{f, r.Position})
-			}
-		}
-	}
-	plan.fms = append(slices.Clone(a.fms), newFMs...)
-	// A new force-majeure period moves the deadlines of clocks it overlaps: recompute those
-	// documents too, even without events of their own in this batch.
-	for _, f := range newFMs {
-		docs, err := a.affected(ctx, f.f)
-		if err != nil {
-			return nil, err
-		}
-		for _, d := range docs {
-			s := domain.DocumentStream(d)
-			if byStream[s] == nil {
-				g := &group{stream: s, kind: model.KindDocument, id: d}
-				byStream[s] = g
-				groups = append(groups, g)
-			}
-		}
-	}
-	before, after := a.env(a.fms, cp), a.env(plan.fms, end)
-	type result struct {
-		changes  []model.Change
-		messages []model.Message
-		entry    *entry
-	}
-	results := make([]result, len(groups))
-	err := parallel(len(groups), func(i int) error {
-		g := groups[i]
-		ent, err := a.prior(ctx, g, cp, before)
-		if err != nil {
-			return err
-		}
-		all := append(slices.Clone(ent.events), g.events...)
-		if a.p.opts.planHook != nil {
-			for _, e := range g.events {
-				a.p.opts.planHook(e.ID)
-			}
-		}
-		res := model.Project(g.kind, g.id, all, after)
-		r := &results[i]
-		model.Diff(ent.rows, res.Rows, func(c model.Change) { r.changes = append(r.changes, c) })
-		old := ent.rows[model.Notifications]
-		for k, m := range res.Messages {
-			if _, ok := old[k]; !ok {
-				r.messages = append(r.messages, m.Encode())
-			}
-		}
-		r.entry = &entry{stream: g.stream, kind: g.kind, id: g.id, events: all, ver: max(ent.ver, g.last), rows: res.Rows}
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	for _, r := range results {
-		plan.changes = append(plan.changes, r.changes...)
-		plan.messages = append(plan.messages, r.messages...)
-		plan.entries = append(plan.entries, r.entry)
-	}
-	slices.SortFunc(plan.messages, func(x, y model.Message) int {
-		if c := compareU64(x.Position, y.Position); c != 0 {
-			return c
-		}
-		return strings.Compare(x.DedupKey, y.DedupKey)
-	})
-	return plan, nil
-}
-
-// prior returns the stream as the tables hold it at checkpoint cp: from the cache, or read
-// back from the store and projected again (rows are a function of the events, so this equals
-// what the tables hold).
-func (a *applier) prior(ctx context.Context, g *group, cp uint64, env model.Env) (*entry, error) {
-	if ent := a.cache.get(g.stream); ent != nil {
-		if g.first == 0 || g.first == ent.ver+1 {
-			return ent, nil
-		}
-		// The cache does not continue into this batch (an event of the stream was quarantined
-		// in a batch of its own since); read the stream back rather than trust it.
-	}
-	ent := &entry{stream: g.stream, kind: g.kind, id: g.id, rows: model.Rows{}}
-	limit := 0
-	if g.first > 0 {
-		if g.first == 1 {
-			return ent, nil // the stream starts in this batch
-		}
-		limit = int(g.first - 1)
-	}
-	a.stats.streamReads.Add(1)
-	recs, err := a.p.store.ReadStream(ctx, g.stream, 1, limit)
-	if errors.Is(err, eventstore.ErrNotFound) {
-		return ent, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("projections: read %s: %w", g.stream, err)
-	}
-	for _, r := range recs {
-		if r.Position > cp {
-			break
-		}
-		ent.ver = r.Version
-		if a.skip[r.Position] {
-			continue // quarantined: left out, as when it was applied
-		}
-		e, err := toEvent(r)
-		if err != nil {
-			continue // it was quarantined when applied: nothing gets past an undecodable event otherwise
-		}
-		ent.events = append(ent.events, e)
-	}
-	if g.first > 0 && ent.ver+1 != g.first {
-		return nil, fmt.Errorf("projections: %s: have versions up to %d at position %d, the batch starts at %d",
-			g.stream, ent.ver, cp, g.first)
-	}
-	a.p.metrics.cacheMisses.Inc()
-	ent.rows = model.Project(g.kind, g.id, ent.events, env).Rows
-	return ent, nil
-}
-
-// affected lists the documents with a clock that period f may move: in its region (when it
-// names one), started before it ends, deadline after it begins (or not computable).
-func (a *applier) affected(ctx context.Context, f deadline.ForceMajeure) ([]uuid.UUID, error) {
-	// Range scans on (stopped, adjusted) and (error) rather than one OR that scans everything.
-	c, d := model.Clocks.Name(a.gen), model.Documents.Name(a.gen)
-	region := ""
-	args := []any{model.Micros(f.To), model.Micros(f.From)}
-	if f.Region != "" {
-		region = " AND c.document_id IN (SELECT document_id FROM " + d + " WHERE city = $3)"
-		args = append(args, f.Region)
-	}
-	rows, err := a.p.db.QueryContext(ctx, fmt.Sprintf(`
-		SELECT c.document_id FROM %s c WHERE c.stopped = 0 AND c.adjusted > $2 AND c.start_at < $1%s
-		UNION SELECT c.document_id FROM %s c WHERE c.stopped = 1 AND c.adjusted > $2 AND c.start_at < $1%s
-		UNION SELECT c.document_id FROM %s c WHERE c.error > ''`, c, region, c, region, c), args...)
-	if err != nil {
-		return nil, fmt.Errorf("projections: documents under force majeure %s: %w", f.ID, err)
-	}
-	defer rows.Close()
-	var out []uuid.UUID
-	for rows.Next() {
-		var s string
-		if err := rows.Scan(&s); err != nil {
-			return nil, err
-		}
-		if id, err := uuid.Parse(s); err == nil {
-			out = append(out, id)
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	slices.SortFunc(out, func(x, y uuid.UUID) int { return strings.Compare(x.String(), y.String()) })
-	return out, nil
-}
-
-// adopt makes a planned batch the applier's state, before it is committed: the next batch is
-// planned on top of it.
-func (a *applier) adopt(plan *batchPlan) {
-	for _, e := range plan.entries {
-		a.cache.put(e)
-	}
-	a.fms = plan.fms
-	for _, q := range plan.quarantined {
-		a.skip[q.position] = true
-	}
-}
-
-// commit writes a batch and its checkpoint in one transaction.
-func (a *applier) commit(ctx context.Context, plan *batchPlan) error {
-	start := time.Now()
-	// One connection for the whole batch, so the PostgreSQL bulk path can COPY on it inside
-	// the transaction.
-	conn, err := a.p.db.Conn(ctx)
-	if err != nil {
-		return fmt.Errorf("projections: begin batch: %w", err)
-	}
-	defer func() { _ = conn.Close() }()
-	if a.p.dialect == sqldb.SQLite {
-		// The default page cache (2 MB) is far smaller than the read models: writes then read
-		// pages back through the OS for every row. Per connection, so set it each time.
-		if _, err := conn.ExecContext(ctx, "PRAGMA cache_size = -65536"); err != nil {
-			return fmt.Errorf("projections: cache size: %w", err)
-		}
-	}
-	tx, err := conn.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("projections: begin batch: %w", err)
-	}
-	defer func() { _ = tx.Rollback() }()
-	if err := sqldb.Advance(ctx, tx, a.gen, plan.from, plan.to); err != nil {
-		return err
-	}
-	if err := a.writer.Apply(ctx, tx, conn, plan.changes); err != nil {
-		return err
-	}
-	now := a.p.opts.Now()
-	var expire time.Time
-	if a.p.opts.NotifyMaxAge > 0 {
-		expire = now.Add(-a.p.opts.NotifyMaxAge)
-	}
-	if err := notify.Enqueue(ctx, tx, a.p.dialect, plan.messages, now, expire); err != nil {
-		return err
-	}
-	if err := a.p.failpoint("after-apply"); err != nil {
-		return err
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("projections: commit batch %d..%d: %w", plan.from+1, plan.to, err)
-	}
-	a.p.observe(plan, time.Since(start))
-	a.logQuarantined(plan)
-	if len(plan.messages) > 0 {
-		a.p.dispatcher.Wake()
-	}
-	return a.p.failpoint("after-commit")
 }

@@ -33,6 +33,7 @@ func cmdServe(ctx context.Context, args []string, out io.Writer, log *slog.Logge
 	notifyURL := fs.String("notify", envOr("CUSTODY_NOTIFY", ""), "notification channel: empty (in-process), http(s)://… webhook, nats://… JetStream (env CUSTODY_NOTIFY)")
 	maxLag := fs.String("ready-max-lag", envOr("CUSTODY_READY_MAX_LAG", "1000,5s"), "/readyz fails when the read models are more than this many positions or this long behind the log (env CUSTODY_READY_MAX_LAG)")
 	tf := addTlogFlags(fs)
+	limits := addLimitFlags(fs)
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
@@ -86,7 +87,7 @@ func cmdServe(ctx context.Context, args []string, out io.Writer, log *slog.Logge
 		return err
 	}
 	handler, err := api.New(api.Config{Service: svc, Keys: ks, Logger: log, Metrics: reg, Ready: readiness(proj),
-		ReadModels: proj.Queries(), Console: con, Transparency: tl})
+		ReadModels: proj.Queries(), Console: con, Transparency: tl, StoreTimeout: limits.storeTimeout})
 	if err != nil {
 		return err
 	}
@@ -113,7 +114,7 @@ func cmdServe(ctx context.Context, args []string, out io.Writer, log *slog.Logge
 		IdleTimeout:       120 * time.Second,
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
-	l, err := net.Listen("tcp", *listen)
+	l, err := limits.listen(*listen)
 	if err != nil {
 		return err
 	}

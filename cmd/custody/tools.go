@@ -12,9 +12,9 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/custody-ledger/custody/commands"
-	"github.com/custody-ledger/custody/projections"
 	"github.com/custody-ledger/custody/domain"
 	"github.com/custody-ledger/custody/eventstore"
+	"github.com/custody-ledger/custody/projections"
 	"github.com/custody-ledger/custody/projections/transparency"
 )
 
