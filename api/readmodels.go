@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -105,6 +106,31 @@ func readID(r *http.Request) (uuid.UUID, error) {
 	return id, nil
 }
 
+// listRequest is what every read-model list starts from: the read models, the page (one limit
+// rule) and the query, its org checked.
+func (s *Server) listRequest(r *http.Request) (ReadModels, query.Page, url.Values, error) {
+	m, err := s.models()
+	if err != nil {
+		return nil, query.Page{}, nil, err
+	}
+	p, err := readPage(r)
+	if err != nil {
+		return nil, query.Page{}, nil, err
+	}
+	q := r.URL.Query()
+	return m, p, q, checkOrg(q.Get("org"))
+}
+
+// oneRequest is what a read model of one thing starts from: the read models and the path's id.
+func (s *Server) oneRequest(r *http.Request) (ReadModels, uuid.UUID, error) {
+	m, err := s.models()
+	if err != nil {
+		return nil, uuid.Nil, err
+	}
+	id, err := readID(r)
+	return m, id, err
+}
+
 var readOrgs = []string{string(domain.OrgRAGS), string(domain.OrgGK), string(domain.OrgKaspi)}
 
 func checkOrg(org string) error {
@@ -115,22 +141,14 @@ func checkOrg(org string) error {
 }
 
 func (s *Server) getRegistries(w http.ResponseWriter, r *http.Request) error {
-	m, err := s.models()
+	m, p, q, err := s.listRequest(r)
 	if err != nil {
 		return err
 	}
-	p, err := readPage(r)
-	if err != nil {
-		return err
-	}
-	q := r.URL.Query()
 	switch domain.RegistryKind(q.Get("kind")) {
 	case "", domain.RegistryDispatch, domain.RegistryRagsIssuance, domain.RegistryIntakeAcceptance, domain.RegistryReturnCollection:
 	default:
 		return malformed("kind", "kind must be dispatch, rags_issuance, intake_acceptance or return_collection")
-	}
-	if err := checkOrg(q.Get("org")); err != nil {
-		return err
 	}
 	res, err := m.Registries(r.Context(), query.RegistryFilter{Kind: q.Get("kind"), Unit: q.Get("unit"), Org: q.Get("org"),
 		Date: q.Get("date"), Page: p})
@@ -138,11 +156,7 @@ func (s *Server) getRegistries(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) getRegistry(w http.ResponseWriter, r *http.Request) error {
-	m, err := s.models()
-	if err != nil {
-		return err
-	}
-	id, err := readID(r)
+	m, id, err := s.oneRequest(r)
 	if err != nil {
 		return err
 	}
@@ -154,16 +168,8 @@ func (s *Server) getRegistry(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) getOverdue(w http.ResponseWriter, r *http.Request) error {
-	m, err := s.models()
+	m, p, q, err := s.listRequest(r)
 	if err != nil {
-		return err
-	}
-	p, err := readPage(r)
-	if err != nil {
-		return err
-	}
-	q := r.URL.Query()
-	if err := checkOrg(q.Get("org")); err != nil {
 		return err
 	}
 	if rule := q.Get("rule"); rule != "" {
@@ -176,11 +182,7 @@ func (s *Server) getOverdue(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) getCustody(w http.ResponseWriter, r *http.Request) error {
-	m, err := s.models()
-	if err != nil {
-		return err
-	}
-	id, err := readID(r)
+	m, id, err := s.oneRequest(r)
 	if err != nil {
 		return err
 	}
@@ -204,16 +206,8 @@ func (s *Server) getTransmissions(w http.ResponseWriter, r *http.Request) error 
 }
 
 func (s *Server) getLiability(w http.ResponseWriter, r *http.Request) error {
-	m, err := s.models()
+	m, p, q, err := s.listRequest(r)
 	if err != nil {
-		return err
-	}
-	p, err := readPage(r)
-	if err != nil {
-		return err
-	}
-	q := r.URL.Query()
-	if err := checkOrg(q.Get("org")); err != nil {
 		return err
 	}
 	f := query.LiabilityFilter{Org: q.Get("org"), Page: p}
@@ -244,15 +238,10 @@ func parseTimeOrDate(field, s string) (time.Time, error) {
 var statuses = []string{notify.StatusPending, notify.StatusDelivered, notify.StatusPoison, notify.StatusUndeliverable, notify.StatusExpired}
 
 func (s *Server) getNotifications(w http.ResponseWriter, r *http.Request) error {
-	m, err := s.models()
+	m, p, q, err := s.listRequest(r)
 	if err != nil {
 		return err
 	}
-	p, err := readPage(r)
-	if err != nil {
-		return err
-	}
-	q := r.URL.Query()
 	f := query.NotificationFilter{Status: q.Get("status"), Page: p}
 	if f.Status != "" && !slices.Contains(statuses, f.Status) {
 		return malformed("status", "status must be one of pending, delivered, poison, undeliverable, expired")
