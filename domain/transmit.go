@@ -18,7 +18,9 @@ type StatusTransmissionAcknowledgedData struct {
 	ReceivedAt  time.Time `json:"received_at"`
 }
 
-func (StatusTransmissionAcknowledgedData) EventType() EventType { return StatusTransmissionAcknowledged }
+func (StatusTransmissionAcknowledgedData) EventType() EventType {
+	return StatusTransmissionAcknowledged
+}
 
 func (d *StatusTransmissionAcknowledgedData) Validate() error {
 	if d.Transmitted == uuid.Nil {
