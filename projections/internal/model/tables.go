@@ -98,7 +98,7 @@ var (
 		txt("document_id"), txt("status"), txt("method"), txt("application_no"), txt("service_code"), txt("city"),
 		txt("holder_org"), txt("holder_unit"), txt("holder_employee"), num("holder_since"),
 		num("version"), num("last_occurred"), num("last_position"), txt("flags"),
-	}, Indexes: []Index{ix("holder_unit"), build("city")}} // city: the region a force-majeure period covers
+	}, Indexes: []Index{ix("holder_unit"), build("city"), ix("status", "document_id")}} // city: the region a force-majeure period covers; status: the console's documents by state
 
 	// Intervals: custody intervals of each document (domain.CustodyIntervals).
 	Intervals = &Table{Base: "intervals", PK: 2, Cols: []Column{
