@@ -264,6 +264,10 @@ func (s *Server) route(rt Route) http.Handler {
 			}
 			info.keyID = k.ID
 			r = r.WithContext(context.WithValue(r.Context(), keyKey{}, k))
+			if err := s.authorizeRead(rt, r); err != nil {
+				s.fail(w, r, err)
+				return
+			}
 		}
 		raw := r.Body
 		if raw != nil && raw != http.NoBody {

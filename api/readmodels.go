@@ -58,7 +58,10 @@ func (s *Server) models() (ReadModels, error) {
 // answers; anything else is the read models failing, told as 503 without its detail (it may
 // name tables).
 func readError(err error) error {
+	var ae *Error
 	switch {
+	case errors.As(err, &ae):
+		return ae
 	case errors.Is(err, query.ErrNotFound):
 		return notFound(err.Error())
 	case errors.Is(err, cursor.ErrMalformed):
@@ -123,7 +126,11 @@ func (s *Server) getRegistries(w http.ResponseWriter, r *http.Request) error {
 	default:
 		return malformed("kind", "kind must be dispatch, rags_issuance, intake_acceptance or return_collection")
 	}
-	res, err := m.Registries(r.Context(), query.RegistryFilter{Kind: q.Get("kind"), Unit: q.Get("unit"), Date: q.Get("date"), Page: p})
+	if err := checkOrg(q.Get("org")); err != nil {
+		return err
+	}
+	res, err := m.Registries(r.Context(), query.RegistryFilter{Kind: q.Get("kind"), Unit: q.Get("unit"), Org: q.Get("org"),
+		Date: q.Get("date"), Page: p})
 	return answer(w, res, err)
 }
 
@@ -137,6 +144,9 @@ func (s *Server) getRegistry(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	res, err := m.Registry(r.Context(), id)
+	if err == nil {
+		err = mayReadRegistry(key(r), res)
+	}
 	return answer(w, res, err)
 }
 

@@ -58,6 +58,7 @@ type State struct {
 	Waybill       string         `json:"waybill,omitempty"`
 	Certificate   string         `json:"certificate,omitempty"`
 	Holder        *Holder        `json:"holder,omitempty"` // nil until issued
+	Units         Units          `json:"-"`                // the units the regulation names for it (units.go)
 	HolderSince   time.Time      `json:"holder_since,omitzero"`
 	LastOccurred  time.Time      `json:"last_occurred_at,omitzero"`
 	PlacedAt      time.Time      `json:"placed_at,omitzero"`
@@ -122,6 +123,7 @@ func Evolve(s State, e Event) State {
 		h := t.To
 		s.Holder, s.HolderSince = &h, e.OccurredAt
 	}
+	s.Units = s.Units.next(e)
 	switch p := e.Payload.(type) {
 	case *DeliveryRequestedData:
 		s.ApplicationNo, s.ServiceCode, s.Method, s.City, s.PostomatID = p.ApplicationNo, p.ServiceCode, p.Method, p.City, p.PostomatID
