@@ -175,7 +175,7 @@ func Document(id uuid.UUID, events []Event, env Env) Result {
 			res.Rows.Add(Clocks, Row{ids, string(c.Rule), c.StartEvent.String(), string(o),
 				Micros(c.Start), Micros(c.Deadline), Micros(adj), b2i(c.Breach), c.Source, JSON(c.Charged),
 				holderJSON(c.Holder), b2i(c.Stopped), stoppedAt, stopEvent, string(c.StopType),
-				JSON(fm), errText, missedBy, due, b2i(c.Notice != "" && !c.NoticeGiven)})
+				JSON(fm), errText, missedBy, due, b2i(c.Unnotified())})
 		}
 	}
 
