@@ -116,7 +116,9 @@ var (
 		num("start_at"), num("deadline"), num("adjusted"), num("breach"), txt("source"), txt("charged"),
 		txt("start_holder"), num("stopped"), num("stopped_at"), txt("stop_event"), txt("stop_type"),
 		txt("force_majeure"), txt("error"), txt("missed_event"), num("due"), num("notice_owed"),
-	}, Indexes: []Index{build("stopped", "adjusted"), build("error"), ix("due")}} // the first two find clocks a force-majeure period moves
+	}, Indexes: []Index{build("stopped", "adjusted"), build("error"), ix("due"),
+		// the overdue list's order: a page reads its rows in index order and stops
+		ix("stopped", "error", "adjusted", "document_id", "rule", "start_event", "org")}} // the first two find clocks a force-majeure period moves
 
 	// Charges: liability per document (domain.Liability): losses, missed deadlines, missing lines.
 	Charges = &Table{Base: "charges", PK: 2, Cols: []Column{
