@@ -14,6 +14,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/custody-ledger/custody/domain"
+	"github.com/custody-ledger/custody/domain/catalogue"
 	"github.com/custody-ledger/custody/eventstore"
 )
 
@@ -53,9 +54,10 @@ var ErrNotFound = errors.New("not found")
 
 // Service runs commands against one event store.
 type Service struct {
-	store   eventstore.Store
-	now     func() time.Time
-	retries int
+	store     eventstore.Store
+	now       func() time.Time
+	retries   int
+	catalogue *catalogue.Catalogue // the services applications name (applications.go)
 }
 
 // Option configures a Service.

@@ -17,6 +17,8 @@ import (
 
 	"github.com/custody-ledger/custody/commands"
 	"github.com/custody-ledger/custody/domain/calendar"
+	"github.com/custody-ledger/custody/domain/catalogue"
+	"github.com/custody-ledger/custody/domain/services"
 	"github.com/custody-ledger/custody/eventstore"
 	"github.com/custody-ledger/custody/projections/internal/model"
 	"github.com/custody-ledger/custody/projections/internal/sqldb"
@@ -44,6 +46,10 @@ const (
 type Options struct {
 	Logger   *slog.Logger
 	Calendar *calendar.Calendar // default calendar.Default()
+	// Catalogue and OfficeHours drive application clocks (DOMAIN.md, Other services); nil and
+	// zero: the embedded catalogue, Monday–Friday 09:00–18:00.
+	Catalogue   *catalogue.Catalogue
+	OfficeHours services.OfficeHours
 	// Now is the clock of the deadline watch, of "overdue" and of the outbox's retry schedule;
 	// tests move it instead of sleeping. Default time.Now.
 	Now func() time.Time
@@ -171,7 +177,7 @@ func Open(ctx context.Context, db *sql.DB, dialect Dialect, store eventstore.Sto
 		p.dispatcher.Failpoint = opts.failpoint
 	}
 	p.dispatcher.Init()
-	p.watch = &watch.Watch{Source: p.queries, Service: svc, Calendar: opts.Calendar, Now: opts.Now,
+	p.watch = &watch.Watch{Source: p.queries, Service: svc, Calendar: opts.Calendar, Hours: opts.OfficeHours, Now: opts.Now,
 		Interval: opts.WatchInterval, Logger: opts.Logger, Appended: p.metrics.watchAppended}
 	return p, nil
 }

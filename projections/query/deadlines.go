@@ -44,9 +44,10 @@ const noticeOwed = "P.27: the recipient has not been told of the delay; the plat
 
 // OverdueFilter narrows the overdue list (API: org, rule, unit).
 type OverdueFilter struct {
-	Org  string // organisation charged
-	Rule string
-	Unit string // the unit holding the document now
+	Org     string // organisation charged
+	Rule    string // a rule of the deadline table, or an application's step (services.Rules)
+	Unit    string // the unit holding the document now
+	Service string // the service code of the document or application
 	Page
 }
 
@@ -75,6 +76,9 @@ func (q *Queries) Overdue(ctx context.Context, f OverdueFilter) (OverdueList, er
 	}
 	if f.Unit != "" {
 		where = append(where, "d.holder_unit = "+arg(f.Unit))
+	}
+	if f.Service != "" {
+		where = append(where, "d.service_code = "+arg(f.Service))
 	}
 	var (
 		cAdj                int64

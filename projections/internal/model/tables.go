@@ -172,8 +172,8 @@ var (
 
 // Tables lists every read-model table of a generation.
 var Tables = []*Table{Documents, Intervals, Clocks, Charges, Notifications, Registries, RegistryLines,
-	Discrepancies, ForceMajeure, Disputes, DisputeDocuments}
+	Discrepancies, ForceMajeure, Disputes, DisputeDocuments, AppSteps}
 
 // Version is the read models' version: change it whenever a table or a row function
 // changes, so that a generation built by older code is rebuilt instead of read.
-const Version = 2
+const Version = 3
