@@ -25,6 +25,7 @@ import (
 
 	"github.com/custody-ledger/custody/api/keys"
 	"github.com/custody-ledger/custody/commands"
+	"github.com/custody-ledger/custody/projections/transparency"
 )
 
 // DefaultBodyLimit bounds a request body unless Config.BodyLimit says otherwise. A registry of
@@ -37,7 +38,7 @@ type Config struct {
 	Keys    keys.Store        // required
 	Logger  *slog.Logger      // nil: slog.Default()
 	// Ready is asked by /readyz after the store answered (e.g. "projections caught up");
-	// nil: the store alone decides.
+	// nil: the store alone decides. A *DegradedError answers 200 "degraded".
 	Ready func(ctx context.Context) error
 	// BodyLimit bounds request bodies in bytes; 0: DefaultBodyLimit.
 	BodyLimit int64
@@ -48,8 +49,14 @@ type Config struct {
 	// liability, notifications) and a document's active deadlines; nil: those routes and
 	// GET /v1/documents/{id} answer 503 unavailable.
 	ReadModels ReadModels
+	// Transparency is the verifiable log served at /v1/checkpoints, /v1/proofs and
+	// /v1/audit/bundle; nil: those routes answer 503 unavailable.
+	Transparency *transparency.Log
 	// Routes adds routes to the built-in ones. Each must be described in openapi.json.
 	Routes []Route
+	// Console serves GET / and /console/ (package api/console: HTML pages with their own
+	// sign-in, outside the JSON API and its OpenAPI document); nil: those paths are 404.
+	Console http.Handler
 }
 
 // HandlerFunc serves one route. A returned error is answered as a problem (see problem.go),
@@ -82,6 +89,7 @@ type Server struct {
 	mux         *http.ServeMux
 	readiness   time.Duration
 	readModels  ReadModels
+	tl          *transparency.Log
 }
 
 // New builds a Server from cfg.
@@ -91,7 +99,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	s := &Server{svc: cfg.Service, keys: cfg.Keys, log: cfg.Logger, ready: cfg.Ready, limit: cfg.BodyLimit,
 		registry: cfg.Metrics, readiness: 2 * time.Second,
-		readModels: cfg.ReadModels}
+		readModels: cfg.ReadModels, tl: cfg.Transparency}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
@@ -106,12 +114,16 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.metrics, s.promHandler = m, promHandler(s.registry)
-	s.routes = slices.Concat(s.builtinRoutes(), s.readModelRoutes(), s.applicationRoutes(), cfg.Routes)
+	s.routes = slices.Concat(s.builtinRoutes(), s.readModelRoutes(), s.transparencyRoutes(), s.applicationRoutes(), cfg.Routes)
 	s.mux = http.NewServeMux()
 	for _, rt := range s.routes {
 		if err := register(s.mux, rt.Pattern(), s.route(rt)); err != nil {
 			return nil, err
 		}
+	}
+	if cfg.Console != nil {
+		s.mux.Handle("GET /{$}", cfg.Console)
+		s.mux.Handle("/console/", cfg.Console)
 	}
 	return s, nil
 }

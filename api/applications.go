@@ -2,7 +2,6 @@ package api
 
 import (
 	"encoding/json"
-	"errors"
 	"net/http"
 	"slices"
 	"strconv"
@@ -14,7 +13,6 @@ import (
 	"github.com/custody-ledger/custody/domain"
 	"github.com/custody-ledger/custody/domain/deadline"
 	"github.com/custody-ledger/custody/domain/services"
-	"github.com/custody-ledger/custody/eventstore"
 	"github.com/custody-ledger/custody/projections/query"
 )
 
@@ -118,12 +116,7 @@ func (s *Server) appendApplicationEvent(w http.ResponseWriter, r *http.Request) 
 	if err != nil {
 		return err
 	}
-	if _, err := s.svc.Store().ReadStream(r.Context(), domain.ApplicationStream(appID), 1, 1); errors.Is(err, eventstore.ErrNotFound) {
-		return notFound("no application " + appID.String())
-	} else if err != nil {
-		return err
-	}
-	res, err := s.svc.AppendApplicationEvent(r.Context(), e.Actor, e, expected)
+	res, err := s.svc.AppendToApplication(r.Context(), e.Actor, e, expected)
 	if err != nil {
 		return err
 	}

@@ -219,21 +219,6 @@ func pathID(r *http.Request, what string) (uuid.UUID, error) {
 	return id, nil
 }
 
-// parseTime reads an RFC 3339 time with its offset.
-func parseTime(field, s string, required bool) (time.Time, error) {
-	if s == "" {
-		if required {
-			return time.Time{}, malformed(field, field+" is required (RFC 3339 with offset)")
-		}
-		return time.Time{}, nil
-	}
-	t, err := time.Parse(time.RFC3339Nano, s)
-	if err != nil {
-		return time.Time{}, malformed(field, field+" must be an RFC 3339 time with offset, e.g. 2026-03-16T09:00:00+05:00")
-	}
-	return t, nil
-}
-
 // ifMatch reads the expected version from If-Match ("3", 3 or W/"3") or the body's
 // expected_version; both given must agree.
 func ifMatch(r *http.Request, body *uint64) (*uint64, error) {
@@ -260,6 +245,9 @@ func decodePayload(t domain.EventType, data json.RawMessage) (domain.Payload, er
 	p, err := domain.DecodePayload(t, data)
 	if err != nil {
 		return nil, jsonError("data", err)
+	}
+	if err := payloadTimes("data", reflect.ValueOf(p)); err != nil {
+		return nil, err
 	}
 	return p, nil
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/custody-ledger/custody/api"
+	"github.com/custody-ledger/custody/api/apitest"
 	"github.com/custody-ledger/custody/api/keys"
 	"github.com/custody-ledger/custody/commands"
 	"github.com/custody-ledger/custody/domain"
@@ -160,6 +161,20 @@ func readModels(t *testing.T, svc *commands.Service) *projections.Projections {
 	return p
 }
 
+var (
+	contractOnce sync.Once
+	theContract  *apitest.Contract
+	contractErr  error
+)
+
+// contract is api/openapi.json, loaded once for every test.
+func contract(t *testing.T) *apitest.Contract {
+	t.Helper()
+	contractOnce.Do(func() { theContract, contractErr = apitest.Load() })
+	require.NoError(t, contractErr)
+	return theContract
+}
+
 // sub is the same env reporting to a subtest.
 func (e *env) sub(t *testing.T) *env {
 	c := *e
@@ -191,15 +206,19 @@ func (r resp) String() string { return fmt.Sprintf("%d %s", r.Status, r.Raw) }
 // unknown length) or a value to marshal. hdr: header name, value pairs.
 func (e *env) do(method, path, who string, body any, hdr ...string) resp {
 	e.t.Helper()
-	var rd io.Reader
+	var (
+		rd  io.Reader
+		raw []byte // the body as sent, for the contract check (nil for a stream)
+	)
 	switch b := body.(type) {
 	case nil:
 	case string:
-		rd = strings.NewReader(b)
+		rd, raw = strings.NewReader(b), []byte(b)
 	case io.Reader:
 		rd = b
 	default:
-		raw, err := json.Marshal(b)
+		var err error
+		raw, err = json.Marshal(b)
 		require.NoError(e.t, err)
 		rd = bytes.NewReader(raw)
 	}
@@ -224,6 +243,8 @@ func (e *env) do(method, path, who string, body any, hdr ...string) resp {
 	rec := httptest.NewRecorder()
 	e.srv.ServeHTTP(rec, req)
 	out := resp{Status: rec.Code, Header: rec.Header(), Raw: rec.Body.Bytes()}
+	assert.NoError(e.t, contract(e.t).Check(e.t.Context(), apitest.Exchange{Request: req, ReqBody: raw,
+		Status: out.Status, Header: out.Header, Body: out.Raw}), "contract drift (api/openapi.json)")
 	if strings.Contains(rec.Header().Get("Content-Type"), "json") && len(out.Raw) > 0 && out.Raw[0] == '{' {
 		require.NoError(e.t, json.Unmarshal(out.Raw, &out.Body), "answer is JSON: %s", out.Raw)
 	}
@@ -273,7 +294,7 @@ func (e *env) post(doc uuid.UUID, who string, body map[string]any, hdr ...string
 }
 
 func requested(n int) map[string]any {
-	return map[string]any{"application_no": fmt.Sprintf("CON-2026-%06d", n), "service_code": "birth_registration",
+	return map[string]any{"application_no": fmt.Sprintf("CON-2026-%06d", n), "service_code": "birth_registration.postomat",
 		"method": "postomat", "city": "Almaty", "postomat_id": "PM-ALA-0042", "postomat_city": "Almaty",
 		"recipient": map[string]any{"iin": iin, "phone": phone}}
 }
@@ -297,7 +318,7 @@ type step struct {
 func toPacked(n int) []step {
 	return []step{
 		{"DocumentIssued", "rags", map[string]any{"to": holder("rags"), "application_no": fmt.Sprintf("CON-2026-%06d", n),
-			"service_code": "birth_registration", "certificate_number": "0123456"}},
+			"service_code": "birth_registration.postomat", "certificate_number": "0123456"}},
 		{"KaspiOrderCreated", "platform", map[string]any{"waybill": waybill}},
 		{"CollectedFromRags", "gkCourier", tr(holder("rags"), holder("gkCourier"))},
 		{"ReceivedAtAccumulation", "gkAcc", tr(holder("gkCourier"), holder("gkAcc"))},

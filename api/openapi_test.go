@@ -302,7 +302,8 @@ func openAPIDoc() obj {
 			"document_id": uuidS("the stream's id"), "event_id": uuidS(""), "type": strS(""), "version": intS(""),
 			"position": intS(""), "recorded_at": timeS("the store's clock"), "occurred_at": nullable(timeS("")),
 			"hash": strS(""), "prev_hash": strS("zeros for a stream's first event"),
-			"actor": nullable(ref("Actor")), "data": obj{"description": "EventData, personal data masked per role; null if undecodable"}}),
+			"actor": nullable(ref("Actor")), "data": obj{"type": []any{"object", "null"},
+				"description": "EventData, personal data masked per role; null if undecodable or holding a time no answer can carry"}}),
 		"EventPage": objS([]string{"events"}, obj{"events": arrS(ref("StoredEvent")),
 			"next_cursor": strS("opaque; absent on the last page")}),
 		"FeedPage": objS([]string{"events", "next_after", "next_cursor"}, obj{"events": arrS(ref("StoredEvent")),
@@ -312,7 +313,9 @@ func openAPIDoc() obj {
 			"break": objS([]string{"stream_id", "version", "position", "reason"}, obj{
 				"stream_id": strS(""), "version": intS(""), "position": intS(""), "reason": strS("")})}),
 		"Health": objS([]string{"status"}, obj{"status": strS("")}),
-		"Ready":  objS([]string{"status", "head"}, obj{"status": strS(""), "head": intS("the last global position")}),
+		"Ready": objS([]string{"status", "head"}, obj{"status": strS("ready, or degraded (serving, but see reason)"),
+			"head": intS("the last global position"), "reason": strS("why degraded"),
+			"quarantined": intS("events the read models skipped (custody projections quarantine)")}),
 	}
 	for _, t := range append(slices.Clone(domain.EventTypes), domain.StreamEventTypes...) {
 		p, err := domain.NewPayload(t)
@@ -353,7 +356,8 @@ func openAPIDoc() obj {
 			"cursor":          obj{"name": "cursor", "in": "query", "schema": strS("opaque, from next_cursor")},
 			"limit":           obj{"name": "limit", "in": "query", "schema": obj{"type": "integer", "minimum": 1, "maximum": 1000, "default": 100}},
 			"after":           obj{"name": "after", "in": "query", "schema": obj{"type": "integer", "minimum": 0, "default": 0}},
-			"as_of":           obj{"name": "as_of", "in": "query", "schema": timeS("the state as it was at this moment")},
+			"as_of": obj{"name": "as_of", "in": "query", "schema": strS("the state as it was at this moment: RFC 3339 " +
+				"with offset; a '+' of the offset left unescaped (which a query reads as a space) is taken as '+'")},
 		},
 		"responses": obj{
 			"400": problemResp("malformed: bad JSON, unknown field, invalid value"),
@@ -392,7 +396,8 @@ func openAPIDoc() obj {
 			"Custody", "200", "the document's custody", withID(), append(readErrs, "404")...)},
 		"/v1/liability": obj{"get": op("getLiability", "Losses and missed deadlines charged to each organisation",
 			"LiabilityReport", "200", "charges by organisation", []any{query_("org", "rags, gk or kaspi"),
-				query_("from", "RFC 3339: charges at or after"), query_("to", "RFC 3339: charges before"), param("cursor"), param("limit")}, readErrs...)},
+				query_("from", "RFC 3339 or a date YYYY-MM-DD (midnight in Almaty): charges at or after"),
+				query_("to", "RFC 3339 or a date YYYY-MM-DD: charges before"), param("cursor"), param("limit")}, readErrs...)},
 		"/v1/notifications": obj{"get": op("listNotifications", "Notifications triggered (P.25, P.27, P.28, P.34) and their delivery status",
 			"NotificationList", "200", "a page of notifications (contacts masked)", []any{query_("document_id", "a document's id"),
 				query_("status", "pending, delivered, failed or expired"), param("cursor"), param("limit")}, readErrs...)},
@@ -418,7 +423,8 @@ func openAPIDoc() obj {
 		"/v1/openapi.json": obj{"get": public(obj{"operationId": "openapi", "summary": "This document",
 			"responses": obj{"200": obj{"description": "OpenAPI 3.1", "content": obj{"application/json": obj{"schema": obj{"type": "object"}}}}}})},
 	}
-	applicationOpenAPI(schemas, paths)
+	addTransparency(schemas, paths)    // openapi_transparency_test.go
+	applicationOpenAPI(schemas, paths) // openapi_applications_test.go
 	return obj{
 		"openapi": "3.1.0",
 		"info": obj{"title": "custody ledger API", "version": "1",

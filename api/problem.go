@@ -92,8 +92,7 @@ func problemOf(err error) *Error {
 		mbe *http.MaxBytesError
 		ve  *domain.ValidationError
 		fe  *domain.ForbiddenError
-		te  *domain.TransitionError
-		se  *domain.StepError
+		ref domain.Refusal
 		vce *eventstore.VersionConflictError
 		dce *eventstore.DuplicateConflictError
 	)
@@ -109,20 +108,13 @@ func problemOf(err error) *Error {
 		return malformed(ve.Field, ve.Error())
 	case errors.As(err, &fe):
 		return forbidden(fe.Error())
-	case errors.As(err, &te):
-		allowed := make([]string, len(te.Allowed))
-		for i, t := range te.Allowed {
+	case errors.As(err, &ref):
+		allowed := make([]string, len(ref.AllowedSteps()))
+		for i, t := range ref.AllowedSteps() {
 			allowed[i] = string(t)
 		}
 		return &Error{Status: http.StatusUnprocessableEntity, Code: CodeIllegalTransition, Detail: err.Error(),
-			Ext: map[string]any{"state": te.State, "allowed": allowed}}
-	case errors.As(err, &se):
-		allowed := make([]string, len(se.Allowed))
-		for i, t := range se.Allowed {
-			allowed[i] = string(t)
-		}
-		return &Error{Status: http.StatusUnprocessableEntity, Code: CodeIllegalTransition, Detail: err.Error(),
-			Ext: map[string]any{"state": se.State, "allowed": allowed}}
+			Ext: map[string]any{"state": ref.RefusedState(), "allowed": allowed}}
 	case errors.As(err, &vce):
 		return &Error{Status: http.StatusConflict, Code: CodeVersionConflict,
 			Detail: fmt.Sprintf("the stream is at version %d, not the one expected", vce.Actual),

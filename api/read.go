@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -173,23 +172,25 @@ type eventOut struct {
 // eventOf presents a record; personal data is masked unless the reader may see it. A record
 // this code cannot decode (a newer schema) is shown without actor and data rather than raw,
 // since raw data may hold personal data.
-func eventOf(rec eventstore.Record, pii bool) (eventOut, error) {
+func eventOf(rec eventstore.Record, pii bool) eventOut {
 	out := eventOut{StreamID: rec.StreamID, EventID: rec.EventID, Type: rec.Type, Version: rec.Version,
 		Position: rec.Position, RecordedAt: almaty(rec.RecordedAt), Hash: rec.Hash.String(),
 		PrevHash: rec.PrevHash.String(), Data: json.RawMessage("null")}
 	e, err := domain.Decode(rec.Data)
 	if err != nil {
-		return out, nil
+		return out
 	}
 	out.DocumentID, out.OccurredAt = e.DocumentID, ptime(e.OccurredAt)
 	a := e.Actor
 	out.Actor = &a
 	data, err := json.Marshal(present(e.Payload, pii))
 	if err != nil {
-		return out, fmt.Errorf("present %s@%d: %w", rec.StreamID, rec.Version, err)
+		// A time no answer can carry (year 10000 in Almaty), stored before the API refused
+		// such times: the event is shown without its data rather than failing the page.
+		return out
 	}
 	out.Data = data
-	return out, nil
+	return out
 }
 
 // present prepares a payload for a reader: times in Almaty, the recipient masked unless pii.
@@ -287,11 +288,7 @@ func (s *Server) streamEvents(w http.ResponseWriter, r *http.Request, stream, mi
 	}
 	pii := seesPII(key(r).Role)
 	for _, rec := range recs {
-		e, err := eventOf(rec, pii)
-		if err != nil {
-			return err
-		}
-		out.Events = append(out.Events, e)
+		out.Events = append(out.Events, eventOf(rec, pii))
 	}
 	return writeJSON(w, http.StatusOK, out)
 }
@@ -323,11 +320,7 @@ func (s *Server) getFeed(w http.ResponseWriter, r *http.Request) error {
 	out := pageOut{Events: make([]eventOut, 0, len(recs))}
 	pii := seesPII(key(r).Role)
 	for _, rec := range recs {
-		e, err := eventOf(rec, pii)
-		if err != nil {
-			return err
-		}
-		out.Events = append(out.Events, e)
+		out.Events = append(out.Events, eventOf(rec, pii))
 		after = rec.Position
 	}
 	out.NextAfter = &after
@@ -354,6 +347,16 @@ func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) error {
 }
 
 // readyz: the store answers Head, and the readiness hook (projections caught up) agrees.
+// DegradedError, returned by Config.Ready, means the server serves but needs an operator:
+// /readyz answers 200 with status "degraded", the reason and how many events the read models
+// skipped (quarantined).
+type DegradedError struct {
+	Reason      string
+	Quarantined int
+}
+
+func (e *DegradedError) Error() string { return e.Reason }
+
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) error {
 	ctx, cancel := context.WithTimeout(r.Context(), s.readiness)
 	defer cancel()
@@ -364,7 +367,11 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) error {
 		return e
 	}
 	if s.ready != nil {
-		if err := s.ready(ctx); err != nil {
+		var d *DegradedError
+		if err := s.ready(ctx); errors.As(err, &d) {
+			return writeJSON(w, http.StatusOK, map[string]any{"status": "degraded", "head": head,
+				"reason": d.Reason, "quarantined": d.Quarantined})
+		} else if err != nil {
 			e := unavailable(err)
 			e.Detail = "not ready: " + strings.TrimSpace(err.Error())
 			return e

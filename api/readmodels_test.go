@@ -48,11 +48,11 @@ func (s *stubModels) Custody(context.Context, uuid.UUID) (query.Custody, error) 
 }
 func (s *stubModels) Liability(_ context.Context, f query.LiabilityFilter) (query.LiabilityReport, error) {
 	s.liab = f
-	return query.LiabilityReport{}, s.err
+	return query.LiabilityReport{Organisations: []query.OrgLiability{}, Charges: []query.Charge{}}, s.err
 }
 func (s *stubModels) Notifications(_ context.Context, f query.NotificationFilter) (query.NotificationList, error) {
 	s.notif = f
-	return query.NotificationList{}, s.err
+	return query.NotificationList{Items: []query.Notification{}}, s.err
 }
 func (s *stubModels) ActiveDeadlines(context.Context, uuid.UUID, time.Time) ([]query.ActiveDeadline, error) {
 	return nil, s.err
@@ -77,7 +77,7 @@ func readServer(t *testing.T, models api.ReadModels) func(path string, auth bool
 			req.Header.Set("Authorization", "Bearer "+secret)
 		}
 		rec := httptest.NewRecorder()
-		srv.ServeHTTP(rec, req)
+		contract(t).Handler(t, srv).ServeHTTP(rec, req)
 		var p map[string]any
 		if rec.Code >= 400 {
 			assert.Equal(t, "application/problem+json", rec.Header().Get("Content-Type"))

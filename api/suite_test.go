@@ -213,6 +213,26 @@ func testRegistryMissingAndDamaged(t *testing.T, newService newServiceFunc) {
 	r = e.do("POST", "/v1/registries", "gkAcc", with(form, "event_id", nil))
 	e.problem(r, http.StatusBadRequest, "malformed")
 	assert.Equal(t, "event_id", r.str("field"), "a registry needs an event_id or an Idempotency-Key")
+
+	// The read models of the same journey, each answer checked against the contract.
+	regs := e.do("GET", "/v1/registries?kind=dispatch&unit=GK-ALA-ACC&date=2026-04-13&limit=10", "auditor", nil)
+	require.Equal(t, http.StatusOK, regs.Status, "%s", regs)
+	require.Len(t, regs.Body["items"], 1)
+	reg := e.do("GET", "/v1/registries/"+regID, "auditor", nil)
+	require.Equal(t, http.StatusOK, reg.Status, "%s", reg)
+	assert.Len(t, reg.Body["lines"], 3)
+	cust := e.do("GET", "/v1/documents/"+docs[1]+"/custody", "auditor", nil)
+	require.Equal(t, http.StatusOK, cust.Status, "%s", cust)
+	// A "+" left unescaped arrives as a space; it is read as the offset's sign.
+	liab := e.do("GET", "/v1/liability?org=gk&from=2026-04-13&to="+at(h+1), "auditor", nil)
+	require.Equal(t, http.StatusOK, liab.Status, "%s", liab)
+	assert.NotEmpty(t, liab.Body["charges"], "P.18: the missing line is charged to the giving side")
+	notes := e.do("GET", "/v1/notifications?document_id="+docs[0], "auditor", nil)
+	require.Equal(t, http.StatusOK, notes.Status, "%s", notes)
+	over := e.do("GET", "/v1/overdue?org=kaspi&limit=5", "auditor", nil)
+	require.Equal(t, http.StatusOK, over.Status, "%s", over)
+	d := e.do("GET", "/v1/documents/"+docs[0]+"?as_of="+at(h), "auditor", nil)
+	require.Equal(t, http.StatusOK, d.Status, "%s", d)
 }
 
 // testIdempotentRetry: the same event again is the first answer and writes nothing.
@@ -581,8 +601,9 @@ func testIllegalTransition(t *testing.T, newService newServiceFunc) {
 	e.problem(r, http.StatusUnprocessableEntity, "illegal_transition")
 	assert.Equal(t, "issued", r.str("state"))
 	allowed, _ := r.Body["allowed"].([]any)
-	assert.Contains(t, allowed, "CollectedFromRags")
-	assert.Contains(t, allowed, "KaspiOrderCreated")
+	// Only what the caller's role could record now (issue 11): a Kaspi courier may report a
+	// loss or correct; the GK courier's collection and the ledger's DeadlineMissed are not its.
+	assert.Equal(t, []any{"DocumentLost", "EventCorrected"}, allowed)
 	assert.NotContains(t, allowed, "PlacedInCell")
 
 	// The start of a document that exists is illegal on its stream too.
@@ -819,6 +840,14 @@ func testHealthReadinessMetrics(t *testing.T, newService newServiceFunc) {
 	r = e.do("GET", "/readyz", "", nil)
 	e.problem(r, http.StatusServiceUnavailable, "unavailable")
 	assert.NotEmpty(t, r.Header.Get("Retry-After"))
+	mu.Lock()
+	notReady = &api.DegradedError{Reason: "2 events quarantined", Quarantined: 2}
+	mu.Unlock()
+	r = e.do("GET", "/readyz", "", nil)
+	assert.Equal(t, http.StatusOK, r.Status, "degraded still serves")
+	assert.Equal(t, "degraded", r.str("status"))
+	assert.Equal(t, "2 events quarantined", r.str("reason"))
+	assert.EqualValues(t, 2, r.num("quarantined"))
 
 	doc := e.start(26, 0)
 	e.do("POST", "/v1/documents/"+doc.String()+"/events", "rags",

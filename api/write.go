@@ -11,7 +11,6 @@ import (
 
 	"github.com/custody-ledger/custody/commands"
 	"github.com/custody-ledger/custody/domain"
-	"github.com/custody-ledger/custody/eventstore"
 )
 
 // headIn holds the members every write body has: the event's id, when it occurred and who
@@ -170,28 +169,8 @@ func (s *Server) appendEvent(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	missing := notFound("no document " + docID.String())
-	if slices.Contains(startTypes, e.Type) {
-		// Only these could open an empty stream here; refuse that before appending.
-		_, err := s.svc.Store().ReadStream(r.Context(), commands.DocumentStream(docID), 1, 1)
-		if errors.Is(err, eventstore.ErrNotFound) {
-			return missing
-		}
-		if err != nil {
-			return err
-		}
-	}
-	res, err := s.svc.AppendEvent(r.Context(), e.Actor, e, expected)
-	var (
-		te  *domain.TransitionError
-		vce *eventstore.VersionConflictError
-	)
-	switch {
-	case errors.As(err, &te) && te.State == domain.StatusNew:
-		return missing // an empty stream: no document, rather than "not accepted in state new"
-	case errors.As(err, &vce) && vce.Actual == 0:
-		return missing
-	case err != nil:
+	res, err := s.svc.AppendToDocument(r.Context(), e.Actor, e, expected)
+	if err != nil {
 		return err
 	}
 	return s.created(w, "document", "", res)

@@ -8,7 +8,6 @@ import (
 
 	"github.com/custody-ledger/custody/domain"
 	"github.com/custody-ledger/custody/domain/catalogue"
-	"github.com/custody-ledger/custody/eventstore"
 )
 
 var nsApplication = uuid.MustParse("6b1f0e0a-4c55-4f65-9d0c-2a7a5a1d0006")
@@ -41,16 +40,31 @@ func (s *Service) Application(ctx context.Context, id uuid.UUID) (domain.Applica
 }
 
 // AppendApplicationEvent records one event on an application's stream for actor, decided
-// against the catalogue (DOMAIN.md, Other services). Idempotent by event id; ifMatch, when
-// given, must be the stream's version.
+// against the catalogue (DOMAIN.md, Other services); ApplicationAccepted,
+// ApplicationRefusedAtIntake and ApplicationRegistered may open the stream. Idempotent by
+// event id; ifMatch, when given, must be the stream's version.
 func (s *Service) AppendApplicationEvent(ctx context.Context, actor domain.Actor, e domain.Event, ifMatch *uint64) (Appended, error) {
+	return s.appendApplication(ctx, actor, e, ifMatch, false)
+}
+
+// AppendToApplication is AppendApplicationEvent on an application that must exist: an empty
+// stream is ErrNotFound.
+func (s *Service) AppendToApplication(ctx context.Context, actor domain.Actor, e domain.Event, ifMatch *uint64) (Appended, error) {
+	return s.appendApplication(ctx, actor, e, ifMatch, true)
+}
+
+func (s *Service) appendApplication(ctx context.Context, actor domain.Actor, e domain.Event, ifMatch *uint64, mustExist bool) (Appended, error) {
+	if err := domain.ValidateEvent(e); err != nil {
+		return Appended{}, err
+	}
 	lookup := s.Catalogue().ApplicationLookup()
-	return s.appendOnce(ctx, domain.ApplicationStream(e.DocumentID), e, func(stored []Stored) error {
-		a := domain.FoldApplication(e.DocumentID, events(stored))
-		if ifMatch != nil && *ifMatch != a.Version {
-			return &eventstore.VersionConflictError{StreamID: domain.ApplicationStream(e.DocumentID),
-				Expected: eventstore.Exact(*ifMatch), Actual: a.Version}
-		}
-		return domain.DecideApplication(a, actor, e, s.now(), lookup)
-	})
+	c := command{stream: domain.ApplicationStream(e.DocumentID), head: e, ifMatch: ifMatch,
+		decide: func(_ context.Context, prior []Stored, _ bool) (step, error) {
+			return step{}, domain.DecideApplication(domain.FoldApplication(e.DocumentID, events(prior)), actor, e, s.now(), lookup)
+		}}
+	if mustExist {
+		c.missing = fmt.Errorf("application %s: %w", e.DocumentID, ErrNotFound)
+	}
+	out, err := s.execute(ctx, c)
+	return appendedOf(e.DocumentID, out.head), err
 }

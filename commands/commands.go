@@ -57,6 +57,7 @@ type Service struct {
 	store     eventstore.Store
 	now       func() time.Time
 	retries   int
+	pilot     *domain.Pilot        // nil: the embedded catalogue's (pilot.go)
 	catalogue *catalogue.Catalogue // the services applications name (applications.go)
 }
 
@@ -179,77 +180,45 @@ func (s *Service) DocumentAsOf(ctx context.Context, id uuid.UUID, t time.Time) (
 	return domain.Fold(id, events(stored[:n])), stored[:n], nil
 }
 
-// AppendEvent records one event on a document's stream for actor. ifMatch, when given, is the
-// client's If-Match: a mismatch is a version conflict, returned as is and never retried.
-// Without it a conflict with a concurrent writer is resolved by reading and deciding again.
+// AppendEvent records one event on a document's stream for actor; DeliveryRequested and
+// DocumentIssued may start the stream. ifMatch, when given, is the client's If-Match: a
+// mismatch is a version conflict, returned as is and never retried. Without it a conflict with
+// a concurrent writer is resolved by reading and deciding again.
 func (s *Service) AppendEvent(ctx context.Context, actor domain.Actor, e domain.Event, ifMatch *uint64) (Appended, error) {
-	if err := domain.ValidateEvent(e); err != nil {
-		return Appended{}, err
-	}
-	data, err := domain.Encode(e)
-	if err != nil {
-		return Appended{}, err
-	}
-	stream := DocumentStream(e.DocumentID)
-	for attempt := 0; ; attempt++ {
-		stored, err := s.load(ctx, stream)
-		if err != nil {
-			return Appended{}, err
-		}
-		if prior := find(stored, e.ID); prior != nil {
-			r, err := replayed(prior, data)
-			return appendedOf(e.DocumentID, r), err
-		}
-		st := domain.Fold(e.DocumentID, events(stored))
-		if ifMatch != nil && *ifMatch != st.Version {
-			return Appended{}, &eventstore.VersionConflictError{StreamID: stream, Expected: eventstore.Exact(*ifMatch), Actual: st.Version}
-		}
-		if err := domain.Decide(st, actor, e, s.now()); err != nil {
-			return Appended{}, err
-		}
-		if err := s.checkDuplicateOf(ctx, e); err != nil {
-			return Appended{}, err
-		}
-		res, err := s.store.Append(ctx, stream, eventstore.Exact(st.Version), eventData(e, data))
-		if errors.Is(err, eventstore.ErrVersionConflict) && ifMatch == nil && attempt < s.retries {
-			continue
-		}
-		if err != nil {
-			return Appended{}, fmt.Errorf("append to %s: %w", stream, err)
-		}
-		return appendedOf(e.DocumentID, res.Records[0]), nil
-	}
+	return s.appendDocument(ctx, actor, e, ifMatch, false)
 }
 
-// appendOnce writes a single event to a non-document stream (force majeure, disputes) that must
-// be in the given state, decided by check over its stored events. Idempotent by event id.
-func (s *Service) appendOnce(ctx context.Context, stream string, e domain.Event, check func([]Stored) error) (Appended, error) {
+// AppendToDocument is AppendEvent on a document that must exist: an empty stream is
+// ErrNotFound, whatever the event (streams start only through AppendEvent).
+func (s *Service) AppendToDocument(ctx context.Context, actor domain.Actor, e domain.Event, ifMatch *uint64) (Appended, error) {
+	return s.appendDocument(ctx, actor, e, ifMatch, true)
+}
+
+func (s *Service) appendDocument(ctx context.Context, actor domain.Actor, e domain.Event, ifMatch *uint64, mustExist bool) (Appended, error) {
 	if err := domain.ValidateEvent(e); err != nil {
 		return Appended{}, err
 	}
-	data, err := domain.Encode(e)
-	if err != nil {
+	c := command{stream: DocumentStream(e.DocumentID), head: e, ifMatch: ifMatch,
+		decide: func(ctx context.Context, prior []Stored, _ bool) (step, error) {
+			if err := domain.DecideValid(domain.Fold(e.DocumentID, events(prior)), actor, e, s.now()); err != nil {
+				return step{}, err
+			}
+			return step{}, s.pilotChecks(ctx, e)
+		}}
+	if mustExist {
+		c.missing = fmt.Errorf("document %s: %w", e.DocumentID, ErrNotFound)
+	}
+	out, err := s.execute(ctx, c)
+	return appendedOf(e.DocumentID, out.head), err
+}
+
+// appendOnce writes a single validated event to a force-majeure or dispute stream, judged by
+// check over the stream's stored events.
+func (s *Service) appendOnce(ctx context.Context, stream string, e domain.Event, missing error, check func([]Stored) error) (Appended, error) {
+	if err := domain.ValidateEvent(e); err != nil {
 		return Appended{}, err
 	}
-	for attempt := 0; ; attempt++ {
-		stored, err := s.load(ctx, stream)
-		if err != nil {
-			return Appended{}, err
-		}
-		if prior := find(stored, e.ID); prior != nil {
-			r, err := replayed(prior, data)
-			return appendedOf(e.DocumentID, r), err
-		}
-		if err := check(stored); err != nil {
-			return Appended{}, err
-		}
-		res, err := s.store.Append(ctx, stream, eventstore.Exact(uint64(len(stored))), eventData(e, data))
-		if errors.Is(err, eventstore.ErrVersionConflict) && attempt < s.retries {
-			continue
-		}
-		if err != nil {
-			return Appended{}, fmt.Errorf("append to %s: %w", stream, err)
-		}
-		return appendedOf(e.DocumentID, res.Records[0]), nil
-	}
+	out, err := s.execute(ctx, command{stream: stream, head: e, missing: missing,
+		decide: func(_ context.Context, prior []Stored, _ bool) (step, error) { return step{}, check(prior) }})
+	return appendedOf(e.DocumentID, out.head), err
 }

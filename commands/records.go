@@ -34,7 +34,7 @@ func (s *Service) DeclareForceMajeure(ctx context.Context, actor domain.Actor, e
 	}
 	id := ForceMajeureIDFor(eventID)
 	e := domain.Event{ID: eventID, DocumentID: id, Type: domain.ForceMajeureDeclared, OccurredAt: at, Actor: actor, Payload: &d}
-	return s.appendOnce(ctx, ForceMajeureStream(id), e, func(stored []Stored) error {
+	return s.appendOnce(ctx, ForceMajeureStream(id), e, nil, func(stored []Stored) error {
 		if len(stored) > 0 {
 			return &domain.StepError{State: "declared", Allowed: []domain.EventType{}, Reason: "this force-majeure period is already declared"}
 		}
@@ -72,7 +72,7 @@ func (s *Service) OpenDispute(ctx context.Context, actor domain.Actor, eventID u
 	}
 	id := DisputeIDFor(eventID)
 	e := domain.Event{ID: eventID, DocumentID: id, Type: domain.DisputeOpened, OccurredAt: at, Actor: actor, Payload: &d}
-	return s.appendOnce(ctx, DisputeStream(id), e, func(stored []Stored) error {
+	return s.appendOnce(ctx, DisputeStream(id), e, nil, func(stored []Stored) error {
 		if len(stored) > 0 {
 			return &domain.StepError{State: "opened", Allowed: []domain.EventType{domain.DisputeResolved}, Reason: "this dispute is already open"}
 		}
@@ -87,10 +87,9 @@ func (s *Service) ResolveDispute(ctx context.Context, actor domain.Actor, disput
 		return Appended{}, err
 	}
 	e := domain.Event{ID: eventID, DocumentID: disputeID, Type: domain.DisputeResolved, OccurredAt: at, Actor: actor, Payload: &d}
-	return s.appendOnce(ctx, DisputeStream(disputeID), e, func(stored []Stored) error {
+	missing := fmt.Errorf("dispute %s: %w", disputeID, ErrNotFound)
+	return s.appendOnce(ctx, DisputeStream(disputeID), e, missing, func(stored []Stored) error {
 		switch {
-		case len(stored) == 0:
-			return fmt.Errorf("dispute %s: %w", disputeID, ErrNotFound)
 		case len(stored) > 1:
 			return &domain.StepError{State: "resolved", Allowed: []domain.EventType{}, Reason: "the dispute is already resolved"}
 		case at.Before(stored[0].Event.OccurredAt):

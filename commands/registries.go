@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -92,11 +93,7 @@ func (s *Service) Registry(ctx context.Context, id uuid.UUID) (domain.Registry, 
 	if len(stored) == 0 {
 		return domain.Registry{}, nil, fmt.Errorf("registry %s: %w", id, ErrNotFound)
 	}
-	r := domain.Registry{}
-	for _, st := range stored {
-		r = domain.EvolveRegistry(r, st.Event)
-	}
-	return r, stored, nil
+	return foldRegistry(stored), stored, nil
 }
 
 // docPlan is what a registry step writes to one document.
@@ -279,102 +276,81 @@ func (s *Service) registryStep(ctx context.Context, id uuid.UUID, head domain.Ev
 	if err := domain.ValidateEvent(head); err != nil {
 		return RegistryResult{}, err
 	}
-	headData, err := domain.Encode(head)
+	out, err := s.execute(ctx, command{stream: RegistryStream(id), head: head, resumable: true,
+		decide: func(ctx context.Context, prior []Stored, resumed bool) (step, error) {
+			// A resumed step is planned on the registry as it was before it, so it plans the same
+			// document events.
+			reg := foldRegistry(prior)
+			if !resumed {
+				if err := check(reg); err != nil {
+					return step{}, err
+				}
+			}
+			return s.documentsStep(ctx, head.Actor, reg, plan)
+		}})
 	if err != nil {
 		return RegistryResult{}, err
 	}
-	for attempt := 0; ; attempt++ {
-		regStored, err := s.load(ctx, RegistryStream(id))
-		if err != nil {
-			return RegistryResult{}, err
-		}
-		reg := domain.Registry{}
-		for _, st := range regStored {
-			reg = domain.EvolveRegistry(reg, st.Event)
-		}
-		var headRec *eventstore.Record
-		if prior := find(regStored, head.ID); prior != nil {
-			rec, err := replayed(prior, headData)
-			if err != nil {
-				return RegistryResult{}, err
-			}
-			headRec = &rec
-			// Fold the registry as it was before this step, to plan the same document events.
-			reg = domain.Registry{}
-			for _, st := range regStored[:prior.Version-1] {
-				reg = domain.EvolveRegistry(reg, st.Event)
-			}
-		} else if err := check(reg); err != nil {
-			return RegistryResult{}, err
-		}
-		docStored := map[uuid.UUID][]Stored{}
-		load := func(doc uuid.UUID) (domain.State, error) {
-			stored, err := s.load(ctx, DocumentStream(doc))
-			if err != nil {
-				return domain.State{}, err
-			}
-			if len(stored) == 0 {
-				return domain.State{}, fmt.Errorf("document %s: %w", doc, ErrNotFound)
-			}
-			docStored[doc] = stored
-			return domain.Fold(doc, events(stored)), nil
-		}
-		plans, err := plan(reg, load)
-		if err != nil {
-			return RegistryResult{}, err
-		}
-		res := RegistryResult{RegistryID: id, EventID: head.ID}
-		var parts []eventstore.StreamAppend
-		for _, p := range plans {
-			part := eventstore.StreamAppend{StreamID: DocumentStream(p.id), Expected: eventstore.Exact(p.state.Version)}
-			st := p.state
-			for _, e := range p.events {
-				if prior := find(docStored[p.id], e.ID); prior != nil {
-					res.Documents = append(res.Documents, appendedOf(p.id, prior.Record))
-					st = domain.Fold(p.id, events(docStored[p.id]))
-					continue
-				}
-				if err := domain.Decide(st, head.Actor, e, s.now()); err != nil {
-					return RegistryResult{}, fmt.Errorf("document %s: %w", p.id, err)
-				}
-				data, err := domain.Encode(e)
-				if err != nil {
-					return RegistryResult{}, err
-				}
-				st = domain.Evolve(st, e)
-				part.Events = append(part.Events, eventData(e, data))
-			}
-			if len(part.Events) > 0 {
-				parts = append(parts, part)
-			}
-		}
-		if headRec == nil {
-			parts = append(parts, eventstore.StreamAppend{StreamID: RegistryStream(id), Expected: eventstore.Exact(reg.Version),
-				Events: []eventstore.EventData{eventData(head, headData)}})
-		}
-		if len(parts) == 0 { // a retry of a completed step: the first answer
-			res.Version, res.Position, res.Hash = headRec.Version, headRec.Position, headRec.Hash.String()
-			return res, nil
-		}
-		written, err := s.store.AppendMulti(ctx, parts...)
-		if errors.Is(err, eventstore.ErrVersionConflict) && attempt < s.retries {
-			continue
-		}
-		if err != nil {
-			return RegistryResult{}, fmt.Errorf("registry %s: %w", id, err)
-		}
-		for _, w := range written {
-			for _, rec := range w.Records {
-				if w.StreamID == RegistryStream(id) {
-					r := rec
-					headRec = &r
-					continue
-				}
-				docID, _ := uuid.Parse(w.StreamID[len(DocumentPrefix):])
-				res.Documents = append(res.Documents, appendedOf(docID, rec))
-			}
-		}
-		res.Version, res.Position, res.Hash = headRec.Version, headRec.Position, headRec.Hash.String()
-		return res, nil
+	res := RegistryResult{RegistryID: id, EventID: head.ID, Version: out.head.Version, Position: out.head.Position,
+		Hash: out.head.Hash.String()}
+	for _, rec := range out.others {
+		docID, _ := uuid.Parse(strings.TrimPrefix(rec.StreamID, DocumentPrefix))
+		res.Documents = append(res.Documents, appendedOf(docID, rec))
 	}
+	return res, nil
+}
+
+// documentsStep loads the documents a registry step plans events for and decides each event
+// on its document's state. Events already stored (a retried step) are reported, not written.
+func (s *Service) documentsStep(ctx context.Context, actor domain.Actor, reg domain.Registry,
+	plan func(domain.Registry, func(uuid.UUID) (domain.State, error)) ([]docPlan, error),
+) (step, error) {
+	docStored := map[uuid.UUID][]Stored{}
+	load := func(doc uuid.UUID) (domain.State, error) {
+		stored, err := s.load(ctx, DocumentStream(doc))
+		if err != nil {
+			return domain.State{}, err
+		}
+		if len(stored) == 0 {
+			return domain.State{}, fmt.Errorf("document %s: %w", doc, ErrNotFound)
+		}
+		docStored[doc] = stored
+		return domain.Fold(doc, events(stored)), nil
+	}
+	plans, err := plan(reg, load)
+	if err != nil {
+		return step{}, err
+	}
+	var st step
+	for _, p := range plans {
+		part := eventstore.StreamAppend{StreamID: DocumentStream(p.id), Expected: eventstore.Exact(p.state.Version)}
+		state := p.state
+		for _, e := range p.events {
+			if prior := find(docStored[p.id], e.ID); prior != nil {
+				st.done = append(st.done, prior.Record)
+				continue
+			}
+			if err := domain.Decide(state, actor, e, s.now()); err != nil {
+				return step{}, fmt.Errorf("document %s: %w", p.id, err)
+			}
+			data, err := domain.Encode(e)
+			if err != nil {
+				return step{}, err
+			}
+			state = domain.Evolve(state, e)
+			part.Events = append(part.Events, eventData(e, data))
+		}
+		if len(part.Events) > 0 {
+			st.others = append(st.others, part)
+		}
+	}
+	return st, nil
+}
+
+func foldRegistry(stored []Stored) domain.Registry {
+	r := domain.Registry{}
+	for _, st := range stored {
+		r = domain.EvolveRegistry(r, st.Event)
+	}
+	return r
 }

@@ -40,6 +40,7 @@ var payloadTypes = map[EventType]func() Payload{
 	DeliveryDelayed:          func() Payload { return &DeliveryDelayedData{} },
 	IntakeDiscrepancy:        func() Payload { return &IntakeDiscrepancyData{} },
 	DocumentLost:             func() Payload { return &DocumentLostData{} },
+	LossActDrawnUp:           func() Payload { return &LossActDrawnUpData{} },
 	LossActRegistered:        func() Payload { return &LossActRegisteredData{} },
 	ApplicationCancelled:     func() Payload { return &ApplicationCancelledData{} },
 	DuplicateRequested:       func() Payload { return &DuplicateRequestedData{} },
@@ -59,7 +60,7 @@ var EventTypes = []EventType{DeliveryRequested, DocumentIssued, KaspiOrderCreate
 	ReceivedAtAccumulation, RoutedForDelivery, AddedToRegistry, Packed, HandedToCourier,
 	AcceptedAtKaspiIntake, OutForPostomatDelivery, PlacedInCell, CollectedByRecipient, RemovedFromCell,
 	ReturnedToKaspiIntake, CollectedFromKaspiIntake, ReceivedAtIssuance, IssuedToRecipient,
-	TransferredForStorage, DeliveryDelayed, IntakeDiscrepancy, DocumentLost, LossActRegistered,
+	TransferredForStorage, DeliveryDelayed, IntakeDiscrepancy, DocumentLost, LossActDrawnUp, LossActRegistered,
 	ApplicationCancelled, DuplicateRequested, DuplicateIssued, DeadlineMissed, EventCorrected}
 
 // StreamEventTypes lists the event types of registry, force-majeure and dispute streams.

@@ -71,6 +71,7 @@ var specs = map[EventType]spec{
 	IntakeDiscrepancy: {roles: []Role{RoleKaspiIntake, RoleGKIssuance, RoleGKCourier, RoleGKAccumulation},
 		from: custodyStatuses, source: "P.18"},
 	DocumentLost:      {roles: writerRoles, from: custodyStatuses, to: StatusLost, source: "P.22, P.23"},
+	LossActDrawnUp:    {roles: writerRoles, from: []Status{StatusLost}, source: "P.22, P.23"},
 	LossActRegistered: {roles: []Role{RoleGKAccumulation}, from: []Status{StatusLost}, to: StatusLossActRegistered, source: "P.24"},
 	ApplicationCancelled: {roles: []Role{RoleRAGS}, from: []Status{StatusLossActRegistered}, to: StatusCancelled,
 		source: "P.24, P.25"},
@@ -97,6 +98,18 @@ func Allowed(s Status) []EventType {
 	var out []EventType
 	for _, t := range EventTypes {
 		if slices.Contains(specs[t].from, s) {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// AllowedFor returns the event types a document in status s accepts from role r: what a
+// refusal tells its caller it could record now (DeadlineMissed is the ledger's own).
+func AllowedFor(s Status, r Role) []EventType {
+	var out []EventType
+	for _, t := range Allowed(s) {
+		if MayRecord(r, t) {
 			out = append(out, t)
 		}
 	}
@@ -134,6 +147,12 @@ func Decide(s State, actor Actor, e Event, now time.Time) error {
 	if err := ValidateEvent(e); err != nil {
 		return err
 	}
+	return DecideValid(s, actor, e, now)
+}
+
+// DecideValid is Decide for an event ValidateEvent already accepted: a command validates its
+// event once and decides again on every retry.
+func DecideValid(s State, actor Actor, e Event, now time.Time) error {
 	if s.DocumentID != e.DocumentID && s.Status != StatusNew {
 		return invalid("document_id", "event belongs to another document")
 	}
@@ -155,7 +174,7 @@ func Decide(s State, actor Actor, e Event, now time.Time) error {
 			s.LastOccurred.In(Almaty).Format(time.RFC3339))
 	}
 	refuse := func(format string, args ...any) error {
-		return &TransitionError{State: s.Status, Event: e.Type, Allowed: Allowed(s.Status), Reason: fmt.Sprintf(format, args...)}
+		return &TransitionError{State: s.Status, Event: e.Type, Allowed: AllowedFor(s.Status, actor.Role), Reason: fmt.Sprintf(format, args...)}
 	}
 	if !slices.Contains(sp.from, s.Status) {
 		if s.Status.Terminal() {
@@ -173,6 +192,10 @@ func Decide(s State, actor Actor, e Event, now time.Time) error {
 	}
 	if reason := checkRule(s, e); reason != "" {
 		return refuse("%s", reason)
+	}
+	if e.Type == LossActDrawnUp && actor.Org != s.LostBy {
+		return &ForbiddenError{Role: actor.Role, Event: e.Type,
+			Reason: fmt.Sprintf("the act is drawn up by the party that lost the document, %s (P.22, P.23)", s.LostBy)}
 	}
 	return nil
 }
@@ -279,6 +302,19 @@ func checkRule(s State, e Event) string {
 		}
 		if !p.NewDate.After(e.OccurredAt) {
 			return "the new delivery date must lie after the notice"
+		}
+	case *LossActDrawnUpData:
+		if s.LossAct != nil {
+			return "the losing party's act is already recorded (P.22, P.23)"
+		}
+	case *LossActRegisteredData:
+		if s.LossAct == nil {
+			return "the losing party has not drawn up its act (number, date, circumstances; P.22(2), P.23(2)): " +
+				"record it with DocumentLost or LossActDrawnUp first"
+		}
+	case *ApplicationCancelledData:
+		if p.ActNumber != s.SectorAct {
+			return fmt.Sprintf("the cancellation names loss act %q; the sector's registered loss act is %q (P.24)", p.ActNumber, s.SectorAct)
 		}
 	case *DuplicateRequestedData:
 		if s.Duplicate != nil {

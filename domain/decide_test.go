@@ -133,7 +133,15 @@ func TestEveryTransitionPerRole(t *testing.T) {
 				var te *TransitionError
 				require.ErrorAs(t, err, &te, name)
 				assert.Equal(t, status, te.State, name)
-				assert.Equal(t, Allowed(status), te.Allowed, name)
+				// The refusal lists what this caller's role could record now, never the
+				// ledger's own DeadlineMissed (issue 11, small).
+				assert.Equal(t, AllowedFor(status, a.Role), te.Allowed, name)
+				for _, al := range te.Allowed {
+					assert.True(t, MayRecord(a.Role, al) && slices.Contains(Allowed(status), al), "%s lists %s", name, al)
+				}
+				if a.Role != RoleSystem {
+					assert.NotContains(t, te.Allowed, DeadlineMissed, name)
+				}
 				continue
 			}
 			var te *TransitionError

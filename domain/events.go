@@ -33,6 +33,7 @@ const (
 	DeliveryDelayed          EventType = "DeliveryDelayed"          // P.27
 	IntakeDiscrepancy        EventType = "IntakeDiscrepancy"        // P.18
 	DocumentLost             EventType = "DocumentLost"             // P.22, P.23
+	LossActDrawnUp           EventType = "LossActDrawnUp"           // P.22(2), P.23(2)
 	LossActRegistered        EventType = "LossActRegistered"        // P.24
 	ApplicationCancelled     EventType = "ApplicationCancelled"     // P.24
 	DuplicateRequested       EventType = "DuplicateRequested"       // P.26
@@ -258,11 +259,30 @@ type IntakeDiscrepancyData struct {
 	Note       string          `json:"note,omitempty"`
 }
 
-// DocumentLostData: a party reports the document lost (P.22, P.23).
+// DocumentLostData: a party reports the document lost (P.22, P.23). The losing party's act
+// (number, date, circumstances) may come with the report or in a LossActDrawnUp after it.
 type DocumentLostData struct {
-	Cause     string `json:"cause"`
-	LastSeen  Holder `json:"last_seen"` // who the reporter says held it last
-	ActNumber string `json:"act_number,omitempty"`
+	Cause    string `json:"cause"`
+	LastSeen Holder `json:"last_seen"` // who the reporter says held it last
+	LossAct
+}
+
+// LossAct is the act the losing party draws up with the circumstances of the loss (P.22(2),
+// P.23(2)); ActDate is a calendar date, YYYY-MM-DD.
+type LossAct struct {
+	ActNumber     string `json:"act_number,omitempty"`
+	ActDate       string `json:"act_date,omitempty"`
+	Circumstances string `json:"circumstances,omitempty"`
+}
+
+// Complete reports whether the act names its number, date and circumstances.
+func (a LossAct) Complete() bool {
+	return a.ActNumber != "" && a.ActDate != "" && a.Circumstances != ""
+}
+
+// LossActDrawnUpData: the losing party's act, recorded after its DocumentLost (P.22, P.23).
+type LossActDrawnUpData struct {
+	LossAct
 }
 
 // LossActRegisteredData: the accumulation sector's loss act, one copy to RAGS (P.24).
@@ -322,6 +342,7 @@ func (TransferredForStorageData) EventType() EventType    { return TransferredFo
 func (DeliveryDelayedData) EventType() EventType          { return DeliveryDelayed }
 func (IntakeDiscrepancyData) EventType() EventType        { return IntakeDiscrepancy }
 func (DocumentLostData) EventType() EventType             { return DocumentLost }
+func (LossActDrawnUpData) EventType() EventType           { return LossActDrawnUp }
 func (LossActRegisteredData) EventType() EventType        { return LossActRegistered }
 func (ApplicationCancelledData) EventType() EventType     { return ApplicationCancelled }
 func (DuplicateRequestedData) EventType() EventType       { return DuplicateRequested }

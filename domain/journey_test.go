@@ -43,12 +43,12 @@ func propose(s State, t EventType, at time.Time) (Event, Actor) {
 	)
 	switch t {
 	case DeliveryRequested:
-		p, a = &DeliveryRequestedData{ApplicationNo: "CON-2026-000001", ServiceCode: "birth_registration",
+		p, a = &DeliveryRequestedData{ApplicationNo: "CON-2026-000001", ServiceCode: "birth_registration.postomat",
 			Method: MethodPostomat, City: "Almaty", PostomatID: hPostomat.Unit, PostomatCity: "Almaty",
 			Recipient: RecipientContact{IIN: "950107400015", Phone: "+77011234567"}}, platform()
 	case DocumentIssued:
 		d := &DocumentIssuedData{Transfer: Transfer{To: hRAGS}, ApplicationNo: "CON-2026-000001",
-			ServiceCode: "birth_registration", CertificateNumber: "0123456"}
+			ServiceCode: "birth_registration.postomat", CertificateNumber: "0123456"}
 		if s.Status == StatusNew {
 			d.Method, d.City = MethodCON, "Almaty"
 		}
@@ -119,7 +119,17 @@ func propose(s State, t EventType, at time.Time) (Event, Actor) {
 		} else if cur.Org == OrgRAGS {
 			who = actorOf(RoleRAGS, hRAGS)
 		}
-		p, a = &DocumentLostData{Cause: "envelope not found at shift change", LastSeen: cur}, who
+		p, a = &DocumentLostData{Cause: "envelope not found at shift change", LastSeen: cur, LossAct: LossAct{ActNumber: "LOSS-7",
+			ActDate: at.In(Almaty).Format(time.DateOnly), Circumstances: "the envelope was not in the safe at the shift hand-over"}}, who
+	case LossActDrawnUp:
+		who := actorOf(RoleGKAccumulation, hGKAcc)
+		if s.LostBy == OrgKaspi {
+			who = actorOf(RoleKaspiIntake, hKIntake)
+		} else if s.LostBy == OrgRAGS {
+			who = actorOf(RoleRAGS, hRAGS)
+		}
+		p, a = &LossActDrawnUpData{LossAct{ActNumber: "LOSS-8", ActDate: at.In(Almaty).Format(time.DateOnly),
+			Circumstances: "found missing at the shift hand-over"}}, who
 	case LossActRegistered:
 		p, a = &LossActRegisteredData{ActNumber: "ACT-7"}, actorOf(RoleGKAccumulation, hGKAcc)
 	case ApplicationCancelled:

@@ -33,3 +33,73 @@ func TestP10P17OneLateArrivalIsOneCharge(t *testing.T) {
 	require.Len(t, Liability(evs), 1)
 	assert.Equal(t, "P.11", Liability(evs)[0].Source)
 }
+
+// decideNext proposes et on s at its last time + 1h, lets mut adjust it, and decides it.
+func decideNext(s State, et EventType, mut func(*Event, *Actor)) (State, error) {
+	at := s.LastOccurred.Add(time.Hour)
+	e, a := propose(s, et, at)
+	if mut != nil {
+		mut(&e, &a)
+	}
+	if err := Decide(s, a, e, at); err != nil {
+		return s, err
+	}
+	return Evolve(s, e), nil
+}
+
+func TestP22P23LossNeedsTheLosingPartysAct(t *testing.T) {
+	evs, _ := run(t, uuid.New(), postomatToCell[:10]) // at Kaspi intake
+	s := Fold(evs[0].DocumentID, evs)
+	noAct := func(e *Event, _ *Actor) { e.Payload.(*DocumentLostData).LossAct = LossAct{} }
+	lost, err := decideNext(s, DocumentLost, noAct)
+	require.NoError(t, err, "P.22 the loss may be reported before the act")
+
+	_, err = decideNext(lost, LossActRegistered, nil)
+	var tr *TransitionError
+	require.ErrorAs(t, err, &tr, "P.24 cannot proceed without the losing party's act")
+	assert.Contains(t, tr.Reason, "P.22(2)")
+
+	_, err = decideNext(lost, LossActDrawnUp, func(_ *Event, a *Actor) { *a = actorOf(RoleGKAccumulation, hGKAcc) })
+	var fe *ForbiddenError
+	require.ErrorAs(t, err, &fe, "P.22 only the party that lost it draws up its act")
+
+	_, err = decideNext(lost, LossActDrawnUp, func(e *Event, _ *Actor) { e.Payload.(*LossActDrawnUpData).ActDate = "" })
+	var ve *ValidationError
+	require.ErrorAs(t, err, &ve, "P.22(2) the act needs its date")
+	assert.Equal(t, "data.act_date", ve.Field)
+
+	withAct, err := decideNext(lost, LossActDrawnUp, nil)
+	require.NoError(t, err, "P.22(2) Kaspi's act follows its report")
+	require.NotNil(t, withAct.LossAct)
+	assert.Equal(t, "LOSS-8", withAct.LossAct.ActNumber)
+	_, err = decideNext(withAct, LossActDrawnUp, nil)
+	require.ErrorAs(t, err, &tr, "one act per loss")
+	_, err = decideNext(withAct, LossActRegistered, nil)
+	require.NoError(t, err, "P.24 proceeds once the act is there")
+
+	// P.23: GK's act recorded with the loss itself.
+	evs, _ = run(t, uuid.New(), postomatToCell[:4]) // with the GK courier
+	s = Fold(evs[0].DocumentID, evs)
+	lost, err = decideNext(s, DocumentLost, nil)
+	require.NoError(t, err)
+	assert.Equal(t, OrgGK, lost.LostBy)
+	require.NotNil(t, lost.LossAct, "P.23(2) the act came with the loss")
+	_, err = decideNext(lost, LossActRegistered, nil)
+	require.NoError(t, err)
+
+	_, err = decideNext(s, DocumentLost, func(e *Event, _ *Actor) { e.Payload.(*DocumentLostData).Circumstances = "" })
+	require.ErrorAs(t, err, &ve, "P.23(2) a partial act is refused")
+	assert.Equal(t, "data.circumstances", ve.Field)
+}
+
+func TestP24CancellationNamesTheRegisteredLossAct(t *testing.T) {
+	evs, _ := run(t, uuid.New(), cat(postomatToCell[:10], steps(time.Hour, DocumentLost, LossActRegistered)))
+	s := Fold(evs[0].DocumentID, evs)
+	assert.Equal(t, "ACT-7", s.SectorAct)
+	_, err := decideNext(s, ApplicationCancelled, func(e *Event, _ *Actor) { e.Payload.(*ApplicationCancelledData).ActNumber = "ACT-8" })
+	var tr *TransitionError
+	require.ErrorAs(t, err, &tr, "P.24 another act number is refused")
+	assert.Contains(t, tr.Reason, "ACT-7")
+	_, err = decideNext(s, ApplicationCancelled, nil)
+	require.NoError(t, err, "P.24 the registered act's number")
+}

@@ -65,7 +65,12 @@ type State struct {
 	Recipient *RecipientContact `json:"-"`
 	Flags     Flags             `json:"flags"`
 	// LostFrom is the status a loss interrupted (where the document was when lost).
-	LostFrom    Status     `json:"lost_from,omitempty"`
+	LostFrom Status `json:"lost_from,omitempty"`
+	// LostBy is the organisation that reported the loss; LossAct its act (P.22, P.23), once
+	// complete; SectorAct the accumulation sector's loss act number (P.24).
+	LostBy      Org        `json:"lost_by,omitempty"`
+	LossAct     *LossAct   `json:"loss_act,omitempty"`
+	SectorAct   string     `json:"sector_act,omitempty"`
 	Duplicate   *uuid.UUID `json:"duplicate_document_id,omitempty"`
 	DuplicateOf *uuid.UUID `json:"duplicate_of,omitempty"`
 }
@@ -167,7 +172,16 @@ func Evolve(s State, e Event) State {
 		if s.Holder != nil && e.Actor.Org != s.Holder.Org && e.Actor.Role != RoleSystem {
 			s.Flags.Disputed = true
 		}
-		s.LostFrom = before
+		s.LostFrom, s.LostBy = before, e.Actor.Org
+		if p.LossAct.Complete() {
+			a := p.LossAct
+			s.LossAct = &a
+		}
+	case *LossActDrawnUpData:
+		a := p.LossAct
+		s.LossAct = &a
+	case *LossActRegisteredData:
+		s.SectorAct = p.ActNumber
 	case *DuplicateRequestedData:
 		d := p.DuplicateDocumentID
 		s.Duplicate = &d

@@ -313,8 +313,30 @@ func (d *DocumentLostData) Validate() error {
 	if err := needText("cause", d.Cause, 1000); err != nil {
 		return err
 	}
-	return d.LastSeen.validate("last_seen", false)
+	if err := d.LastSeen.validate("last_seen", false); err != nil {
+		return err
+	}
+	if d.LossAct == (LossAct{}) {
+		return nil // the act may follow (LossActDrawnUp)
+	}
+	return d.LossAct.validate()
 }
+
+// validate checks a whole act: number, date and circumstances go together (P.22(2), P.23(2)).
+func (a LossAct) validate() error {
+	if err := needCode("act_number", a.ActNumber); err != nil {
+		return err
+	}
+	if a.ActDate == "" {
+		return invalid("act_date", "required with the act")
+	}
+	if _, err := time.Parse(time.DateOnly, a.ActDate); err != nil {
+		return invalid("act_date", "must be a date, YYYY-MM-DD")
+	}
+	return needText("circumstances", a.Circumstances, 2000)
+}
+
+func (d *LossActDrawnUpData) Validate() error { return d.LossAct.validate() }
 
 func (d *LossActRegisteredData) Validate() error { return needCode("act_number", d.ActNumber) }
 
@@ -378,5 +400,5 @@ func ValidateEvent(e Event) error {
 		}
 		return err
 	}
-	return nil
+	return plausible(e)
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/custody-ledger/custody/api"
+	"github.com/custody-ledger/custody/api/apitest"
 	"github.com/custody-ledger/custody/api/keys"
 	"github.com/custody-ledger/custody/commands/demo"
 	"github.com/custody-ledger/custody/domain"
@@ -30,7 +31,9 @@ func readAPI(t *testing.T, s *scen) (http.Handler, string) {
 	require.NoError(t, err)
 	srv, err := api.New(api.Config{Service: s.svc, Keys: ks, ReadModels: s.p.Queries()})
 	require.NoError(t, err)
-	return srv, secret
+	c, err := apitest.Load()
+	require.NoError(t, err)
+	return c.Handler(t, srv), secret // every answer checked against api/openapi.json
 }
 
 func fetch(t *testing.T, h http.Handler, secret, path string, v any) (int, string) {

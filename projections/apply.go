@@ -17,6 +17,7 @@ import (
 	"github.com/custody-ledger/custody/domain/deadline"
 	"github.com/custody-ledger/custody/domain/services"
 	"github.com/custody-ledger/custody/eventstore"
+	"github.com/custody-ledger/custody/internal/safe"
 	"github.com/custody-ledger/custody/projections/internal/model"
 	"github.com/custody-ledger/custody/projections/internal/sqldb"
 	"github.com/custody-ledger/custody/projections/notify"
@@ -36,7 +37,8 @@ type applier struct {
 	gen    int64
 	writer *sqldb.Writer
 	cache  *lru
-	fms    []fmPos // periods declared up to the checkpoint, in position order
+	fms    []fmPos         // periods declared up to the checkpoint, in position order
+	skip   map[uint64]bool // positions quarantined in this generation, up to the checkpoint
 	stats  phases
 }
 
@@ -55,23 +57,37 @@ func (p *phases) addRead(d time.Duration) {
 }
 
 func (p *Projections) newApplier(ctx context.Context, gen int64) (*applier, error) {
-	a := &applier{p: p, gen: gen, writer: sqldb.NewWriter(gen, p.dialect), cache: newLRU(p.opts.CacheStreams)}
+	a := &applier{p: p, gen: gen, writer: sqldb.NewWriter(gen, p.dialect)}
 	if p.opts.bulkRows > 0 {
 		a.writer.BulkRows = p.opts.bulkRows
 	}
-	rows, err := sqldb.ReadRows(ctx, p.db, model.ForceMajeure, gen, "")
+	return a, a.reset(ctx)
+}
+
+// reset loads what the applier keeps between batches from the tables, dropping what it had:
+// after a failed batch its cache may have run ahead of them.
+func (a *applier) reset(ctx context.Context) error {
+	a.cache, a.fms, a.skip = newLRU(a.p.opts.CacheStreams), nil, map[uint64]bool{}
+	rows, err := sqldb.ReadRows(ctx, a.p.db, model.ForceMajeure, a.gen, "")
 	if err != nil {
-		return nil, err
+		return err
 	}
 	for _, r := range rows {
 		f, pos, err := model.FMFromRow(r)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		a.fms = append(a.fms, fmPos{f, pos})
 	}
 	slices.SortFunc(a.fms, func(x, y fmPos) int { return compareU64(x.pos, y.pos) })
-	return a, nil
+	rows, err = sqldb.ReadRows(ctx, a.p.db, model.Quarantine, a.gen, "")
+	if err != nil {
+		return err
+	}
+	for _, r := range rows {
+		a.skip[uint64(r[0].(int64))] = true
+	}
+	return nil
 }
 
 func compareU64(a, b uint64) int {
@@ -112,21 +128,23 @@ func toEvent(r eventstore.Record) (model.Event, error) {
 
 // group is one stream's part of a batch.
 type group struct {
-	stream string
-	kind   model.StreamKind
-	id     uuid.UUID
-	events []model.Event // the batch's events of this stream (none for a stream recomputed for force majeure)
+	stream      string
+	kind        model.StreamKind
+	id          uuid.UUID
+	events      []model.Event // the batch's events of this stream (none for a stream recomputed for force majeure)
+	first, last uint64        // versions of the batch's first and last event of the stream, quarantined ones included (0: none)
 }
 
 // batchPlan is what a batch writes.
 type batchPlan struct {
-	from, to uint64
-	changes  []model.Change
-	messages []model.Message
-	entries  []*entry
-	fms      []fmPos
-	events   int
-	recorded []time.Time // recorded times of the batch's events, for the apply-delay metric
+	from, to    uint64
+	changes     []model.Change
+	messages    []model.Message
+	entries     []*entry
+	fms         []fmPos
+	quarantined []quarantined
+	events      int
+	recorded    []time.Time // recorded times of the batch's events, for the apply-delay metric
 }
 
 func (a *applier) env(fms []fmPos, upTo uint64) model.Env {
@@ -144,6 +162,7 @@ func (a *applier) env(fms []fmPos, upTo uint64) model.Env {
 type decoded struct {
 	recs   []eventstore.Record
 	events []model.Event // events[i] decodes recs[i]; zero for streams no read model reads
+	bad    []error       // bad[i]: why recs[i] does not decode (it is quarantined)
 	err    error
 }
 
@@ -180,7 +199,7 @@ func (a *applier) catchUp(ctx context.Context, limit int) (int, error) {
 		defer close(done)
 		for plan := range plans {
 			t := time.Now()
-			err := a.commit(ctx, plan)
+			err := a.commitBatch(ctx, plan)
 			mu.Lock()
 			if err != nil && cerr == nil {
 				cerr = err
@@ -234,16 +253,16 @@ func (a *applier) catchUp(ctx context.Context, limit int) (int, error) {
 		}
 		t := time.Now()
 		plan, err := a.plan(ctx, from, b)
+		if safe.IsPanic(err) {
+			err = &eventError{to: b.recs[len(b.recs)-1].Position, err: err}
+		}
 		if err != nil {
 			return finish(err)
 		}
 		a.stats.plan += time.Since(t)
 		// The next batch is planned on top of this one: adopt it now; a failed commit
 		// discards the applier.
-		for _, e := range plan.entries {
-			a.cache.put(e)
-		}
-		a.fms = plan.fms
+		a.adopt(plan)
 		select {
 		case plans <- plan:
 		case <-ctx.Done():
@@ -271,7 +290,8 @@ func (a *applier) reader(ctx context.Context, after uint64, limit int, out chan<
 	defer close(out)
 	for {
 		t := time.Now()
-		recs, err := a.p.store.ReadAll(ctx, after, limit)
+		var recs []eventstore.Record
+		err := safe.Call(func() (err error) { recs, err = a.p.store.ReadAll(ctx, after, limit); return err })
 		if err != nil {
 			err = fmt.Errorf("projections: read the log after %d: %w", after, err)
 		}
@@ -292,9 +312,10 @@ func (a *applier) reader(ctx context.Context, after uint64, limit int, out chan<
 	}
 }
 
-// decode decodes a batch's events on every CPU: JSON decoding is most of a rebuild's work.
+// decode decodes a batch's events on every CPU: JSON decoding is most of a rebuild's work. An
+// event that does not decode is marked bad, not an error: it is quarantined.
 func (a *applier) decode(b *decoded, after uint64) error {
-	b.events = make([]model.Event, len(b.recs))
+	b.events, b.bad = make([]model.Event, len(b.recs)), make([]error, len(b.recs))
 	for i, r := range b.recs {
 		if r.Position <= after || (i > 0 && r.Position <= b.recs[i-1].Position) {
 			return fmt.Errorf("projections: the store returned position %d after %d", r.Position, after)
@@ -305,14 +326,18 @@ func (a *applier) decode(b *decoded, after uint64) error {
 		if kind, _ := classify(r.StreamID); kind == model.KindOther {
 			return nil
 		}
-		e, err := toEvent(r)
-		b.events[i] = e
-		return err
+		b.bad[i] = safe.Call(func() (err error) {
+			b.events[i], err = toEvent(r)
+			return err
+		})
+		return nil
 	})
 }
 
-// parallel runs fn(0..n-1) on GOMAXPROCS goroutines and returns the first error.
-func parallel(n int, fn func(i int) error) error {
+// parallel runs fn(0..n-1) on GOMAXPROCS goroutines and returns the first error; a panic in
+// fn is returned as a *safe.Panic, never left to end the process.
+func parallel(n int, f func(i int) error) error {
+	fn := func(i int) error { return safe.Call(func() error { return f(i) }) }
 	workers := min(runtime.GOMAXPROCS(0), n)
 	if workers <= 1 {
 		for i := range n {
@@ -362,13 +387,18 @@ func (a *applier) plan(ctx context.Context, cp uint64, b decoded) (*batchPlan, e
 		if kind == model.KindOther {
 			continue // not a stream any read model reads (the checkpoint still passes it)
 		}
-		e := b.events[i]
 		g := byStream[r.StreamID]
 		if g == nil {
-			g = &group{stream: r.StreamID, kind: kind, id: id}
+			g = &group{stream: r.StreamID, kind: kind, id: id, first: r.Version}
 			byStream[r.StreamID] = g
 			groups = append(groups, g)
 		}
+		g.last = r.Version
+		if b.bad[i] != nil {
+			plan.quarantine(r, b.bad[i])
+			continue
+		}
+		e := b.events[i]
 		g.events = append(g.events, e)
 		if kind == model.KindForceMajeure {
 			if f, ok := deadline.FromEvent(e.Event); ok {
@@ -410,6 +440,11 @@ func (a *applier) plan(ctx context.Context, cp uint64, b decoded) (*batchPlan, e
 			return err
 		}
 		all := append(slices.Clone(ent.events), g.events...)
+		if a.p.opts.planHook != nil {
+			for _, e := range g.events {
+				a.p.opts.planHook(e.ID)
+			}
+		}
 		res := model.Project(g.kind, g.id, all, after)
 		r := &results[i]
 		model.Diff(ent.rows, res.Rows, func(c model.Change) { r.changes = append(r.changes, c) })
@@ -419,7 +454,7 @@ func (a *applier) plan(ctx context.Context, cp uint64, b decoded) (*batchPlan, e
 				r.messages = append(r.messages, m.Encode())
 			}
 		}
-		r.entry = &entry{stream: g.stream, kind: g.kind, id: g.id, events: all, rows: res.Rows}
+		r.entry = &entry{stream: g.stream, kind: g.kind, id: g.id, events: all, ver: max(ent.ver, g.last), rows: res.Rows}
 		return nil
 	})
 	if err != nil {
@@ -444,19 +479,19 @@ func (a *applier) plan(ctx context.Context, cp uint64, b decoded) (*batchPlan, e
 // what the tables hold).
 func (a *applier) prior(ctx context.Context, g *group, cp uint64, env model.Env) (*entry, error) {
 	if ent := a.cache.get(g.stream); ent != nil {
-		if len(g.events) == 0 || g.events[0].Version == ent.version()+1 {
+		if g.first == 0 || g.first == ent.ver+1 {
 			return ent, nil
 		}
-		// The cache does not continue into this batch (it cannot happen while one applier owns
-		// the generation); read the stream back rather than trust it.
+		// The cache does not continue into this batch (an event of the stream was quarantined
+		// in a batch of its own since); read the stream back rather than trust it.
 	}
 	ent := &entry{stream: g.stream, kind: g.kind, id: g.id, rows: model.Rows{}}
 	limit := 0
-	if len(g.events) > 0 {
-		if g.events[0].Version == 1 {
+	if g.first > 0 {
+		if g.first == 1 {
 			return ent, nil // the stream starts in this batch
 		}
-		limit = int(g.events[0].Version - 1)
+		limit = int(g.first - 1)
 	}
 	a.stats.streamReads.Add(1)
 	recs, err := a.p.store.ReadStream(ctx, g.stream, 1, limit)
@@ -470,15 +505,19 @@ func (a *applier) prior(ctx context.Context, g *group, cp uint64, env model.Env)
 		if r.Position > cp {
 			break
 		}
+		ent.ver = r.Version
+		if a.skip[r.Position] {
+			continue // quarantined: left out, as when it was applied
+		}
 		e, err := toEvent(r)
 		if err != nil {
-			return nil, err
+			continue // it was quarantined when applied: nothing gets past an undecodable event otherwise
 		}
 		ent.events = append(ent.events, e)
 	}
-	if len(g.events) > 0 && ent.version()+1 != g.events[0].Version {
+	if g.first > 0 && ent.ver+1 != g.first {
 		return nil, fmt.Errorf("projections: %s: have versions up to %d at position %d, the batch starts at %d",
-			g.stream, ent.version(), cp, g.events[0].Version)
+			g.stream, ent.ver, cp, g.first)
 	}
 	a.p.metrics.cacheMisses.Inc()
 	ent.rows = model.Project(g.kind, g.id, ent.events, env).Rows
@@ -530,6 +569,18 @@ func (a *applier) affected(ctx context.Context, f deadline.ForceMajeure) ([]cloc
 	return out, nil
 }
 
+// adopt makes a planned batch the applier's state, before it is committed: the next batch is
+// planned on top of it.
+func (a *applier) adopt(plan *batchPlan) {
+	for _, e := range plan.entries {
+		a.cache.put(e)
+	}
+	a.fms = plan.fms
+	for _, q := range plan.quarantined {
+		a.skip[q.position] = true
+	}
+}
+
 // commit writes a batch and its checkpoint in one transaction.
 func (a *applier) commit(ctx context.Context, plan *batchPlan) error {
 	start := time.Now()
@@ -573,6 +624,7 @@ func (a *applier) commit(ctx context.Context, plan *batchPlan) error {
 		return fmt.Errorf("projections: commit batch %d..%d: %w", plan.from+1, plan.to, err)
 	}
 	a.p.observe(plan, time.Since(start))
+	a.logQuarantined(plan)
 	if len(plan.messages) > 0 {
 		a.p.dispatcher.Wake()
 	}

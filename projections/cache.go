@@ -14,16 +14,10 @@ type entry struct {
 	stream string
 	kind   model.StreamKind
 	id     uuid.UUID
-	events []model.Event
+	events []model.Event // quarantined events left out
+	ver    uint64        // the stream's last version applied, quarantined events included
 	rows   model.Rows
 	elem   *list.Element
-}
-
-func (e *entry) version() uint64 {
-	if len(e.events) == 0 {
-		return 0
-	}
-	return e.events[len(e.events)-1].Version
 }
 
 // lru keeps the most recently applied streams, so a batch rarely reads a stream back from

@@ -1,6 +1,10 @@
 package projections
 
-import "time"
+import (
+	"time"
+
+	"github.com/google/uuid"
+)
 
 // SetFailpoint makes the runner and the dispatcher call f at their failpoints ("after-apply":
 // rows written, transaction open; "after-commit": committed, nothing else done yet;
@@ -13,3 +17,10 @@ func OnCommit(o *Options, f func(recorded []time.Time, committed time.Time)) { o
 
 // SetBulkRows lowers the PostgreSQL bulk path's threshold so small tests take it.
 func SetBulkRows(o *Options, n int) { o.bulkRows = n }
+
+// SetPlanHook calls f with every event a batch projects, before projecting it; a test panics
+// in it to stand for a projection bug.
+func SetPlanHook(o *Options, f func(eventID uuid.UUID)) { o.planHook = f }
+
+// SetCommitBackoff shortens the wait between commits of an event the database refuses.
+func SetCommitBackoff(d time.Duration) { commitBackoff = d }

@@ -15,6 +15,7 @@ type metrics struct {
 	delivered, deliveryFailed, poisoned   prometheus.Counter
 	watchAppended                         prometheus.Counter
 	lagPositions, lagSeconds, outboxDepth prometheus.GaugeFunc
+	quarantined                           prometheus.GaugeFunc
 
 	mu      sync.Mutex
 	lastLag Lag
@@ -62,6 +63,17 @@ func newMetrics(p *Projections) *metrics {
 			}
 			return float64(n)
 		})
+	m.quarantined = prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "custody_projection_quarantined",
+		Help: "Events the live read models skipped because they could not project them (custody projections quarantine lists them)."},
+		func() float64 {
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			defer cancel()
+			n, err := p.QuarantineCount(ctx)
+			if err != nil {
+				return -1
+			}
+			return float64(n)
+		})
 	return m
 }
 
@@ -84,7 +96,7 @@ func (m *metrics) lag(p *Projections) Lag {
 
 func (m *metrics) collectors() []prometheus.Collector {
 	return []prometheus.Collector{m.events, m.batches, m.cacheMisses, m.batchSeconds, m.applyDelay, m.leader,
-		m.delivered, m.deliveryFailed, m.poisoned, m.watchAppended, m.lagPositions, m.lagSeconds, m.outboxDepth}
+		m.delivered, m.deliveryFailed, m.poisoned, m.watchAppended, m.lagPositions, m.lagSeconds, m.outboxDepth, m.quarantined}
 }
 
 func (p *Projections) observe(plan *batchPlan, took time.Duration) {

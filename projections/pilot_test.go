@@ -106,3 +106,36 @@ func TestPilotClocksAcrossNauryz(t *testing.T) {
 		assert.Equal(t, inc, dump(t, s.b.db, st.Generation), "rebuild equals incremental")
 	})
 }
+
+// TestP25CancellationTellsWhereAndWhatToBring: the P.25 notice after a loss carries the
+// instruction for the repeat certificate through GK (which ЦОН, what to bring), ru and kk.
+func TestP25CancellationTellsWhereAndWhatToBring(t *testing.T) {
+	backends(t, func(t *testing.T, mk func(testing.TB) backend) {
+		s := newScen(t, mk, projections.Options{CONAddresses: map[string]string{"GK-ALA-ACC": demo.Almaty.CONAddress}})
+		lost := s.newDoc()
+		s.walk(lost, day(0, 9, 0), 10*time.Minute, toPacked...)
+		s.walk(lost, day(0, 12, 0), time.Hour, domain.DocumentLost, domain.LossActRegistered, domain.ApplicationCancelled)
+		s.sync()
+		list, err := s.p.Queries().Notifications(s.ctx, query.NotificationFilter{})
+		require.NoError(t, err)
+		var n int
+		for _, m := range list.Items {
+			if m.DocumentID != lost || m.TriggerType != "ApplicationCancelled" {
+				continue
+			}
+			n++
+			assert.Equal(t, "P.25, P.26", m.Source)
+			for _, text := range []string{m.Text.RU, m.Text.KK} {
+				assert.Contains(t, text, demo.Almaty.CONAddress, "which ЦОН")
+				assert.Contains(t, text, "CON-2026-000001", "the application's number to bring")
+				assert.Contains(t, text, "ACT-000001", "the loss act")
+			}
+			assert.Contains(t, m.Text.RU, "удостоверение личности")
+			assert.Contains(t, m.Text.KK, "жеке куәлік")
+			assert.Contains(t, m.Text.RU, "Госкорпорацию")
+			assert.Equal(t, []string{"identity_document", "application_no"}, m.Details.Bring)
+			assert.Equal(t, demo.Almaty.CONAddress, m.Details.CONAddress)
+		}
+		assert.Equal(t, 2, n, "P.25 Kaspi app and SMS 1414")
+	})
+}

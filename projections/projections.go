@@ -13,6 +13,7 @@ import (
 	"github.com/ThreeDotsLabs/watermill"
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/ThreeDotsLabs/watermill/pubsub/gochannel"
+	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/custody-ledger/custody/commands"
@@ -20,6 +21,7 @@ import (
 	"github.com/custody-ledger/custody/domain/catalogue"
 	"github.com/custody-ledger/custody/domain/services"
 	"github.com/custody-ledger/custody/eventstore"
+	"github.com/custody-ledger/custody/internal/safe"
 	"github.com/custody-ledger/custody/projections/internal/model"
 	"github.com/custody-ledger/custody/projections/internal/sqldb"
 	"github.com/custody-ledger/custody/projections/notify"
@@ -80,11 +82,12 @@ type Options struct {
 	DeliveryPoll     time.Duration // default 1s
 	DisableDelivery  bool
 	NotifyMaxAge     time.Duration     // triggers older than this when projected are recorded "expired", not sent; 0: no limit
-	CONAddresses     map[string]string // ЦОН issuance unit → address told after a return (P.34)
+	CONAddresses     map[string]string // ЦОН unit → address told after a return (P.34) or a loss (P.25)
 	ReadyMaxLagSecs  float64           // Ready fails beyond this many seconds behind, default 10
 	ReadyMaxLagCount uint64            // and beyond this many positions behind, default 10000
 
 	failpoint func(point string) error
+	planHook  func(eventID uuid.UUID)
 	onCommit  func(recorded []time.Time, committed time.Time)
 	bulkRows  int
 }
@@ -236,7 +239,7 @@ func (p *Projections) Run(ctx context.Context) error {
 		p.metrics.leader.Set(1)
 		p.leading.Store(true)
 		p.log.Info("projections: elected runner", "owner", p.owner)
-		err = p.lead(l.ctx)
+		err = safe.Call(func() error { return p.lead(l.ctx) })
 		l.release()
 		p.leading.Store(false)
 		p.metrics.leader.Set(0)
@@ -272,7 +275,9 @@ func (p *Projections) lead(ctx context.Context) error {
 	)
 	run := func(name string, fn func(context.Context) error) {
 		wg.Go(func() {
-			err := fn(ctx)
+			// A panic in one part ends this term as an error does (the runner stands by and
+			// is elected again), never the process.
+			err := safe.Call(func() error { return fn(ctx) })
 			if err != nil && ctx.Err() == nil {
 				once.Do(func() { first = fmt.Errorf("%s: %w", name, err) })
 				cancel()
@@ -338,12 +343,14 @@ func (p *Projections) follow(ctx context.Context) error {
 	wake := make(chan struct{}, 1)
 	if head, err := p.store.Head(ctx); err == nil {
 		go func() {
-			_ = p.store.Subscribe(ctx, head, func(eventstore.Record) error {
-				select {
-				case wake <- struct{}{}:
-				default:
-				}
-				return nil
+			_ = safe.Call(func() error {
+				return p.store.Subscribe(ctx, head, func(eventstore.Record) error {
+					select {
+					case wake <- struct{}{}:
+					default:
+					}
+					return nil
+				})
 			})
 		}()
 	}
@@ -393,7 +400,7 @@ func (p *Projections) stepLive(ctx context.Context, a **applier) (int, error) {
 		}
 		*a = na
 	}
-	n, err := (*a).catchUp(ctx, p.opts.BatchSize)
+	n, err := (*a).apply(ctx, p.opts.BatchSize)
 	if errors.Is(err, sqldb.ErrFenced) || errors.Is(err, errRetired) {
 		p.log.Info("projections: checkpoint moved under this runner; reloading", "generation", g.Gen)
 		*a = nil
@@ -483,7 +490,7 @@ func (p *Projections) Rebuild(ctx context.Context) (RebuildStats, error) {
 	if err != nil {
 		return fail(err)
 	}
-	n, err := a.catchUp(ctx, p.opts.RebuildBatchSize)
+	n, err := a.apply(ctx, p.opts.RebuildBatchSize)
 	st.Events += n
 	if err != nil {
 		return fail(fmt.Errorf("projections: rebuild generation %d: %w", gen, err))
@@ -494,7 +501,7 @@ func (p *Projections) Rebuild(ctx context.Context) (RebuildStats, error) {
 	}
 	st.Index = time.Since(ti)
 	// Catch up with what was appended while the indexes were built.
-	n, err = a.catchUp(ctx, p.opts.RebuildBatchSize)
+	n, err = a.apply(ctx, p.opts.RebuildBatchSize)
 	st.Events += n
 	if err != nil {
 		return fail(fmt.Errorf("projections: rebuild generation %d: %w", gen, err))

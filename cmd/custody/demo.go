@@ -18,7 +18,12 @@ func cmdDemo(ctx context.Context, args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
 	store, read := storeFlags(fs)
 	docs := fs.Int("documents", 300, "how many documents")
+	catFile := catalogueFlag(fs)
 	if _, err := parse(fs, args); err != nil {
+		return err
+	}
+	svcOpts, err := serviceOptions(*catFile)
+	if err != nil {
 		return err
 	}
 	b, err := openBackend(ctx, *store, *read)
@@ -26,11 +31,11 @@ func cmdDemo(ctx context.Context, args []string, out io.Writer) error {
 		return err
 	}
 	defer b.Close()
-	return loadDemo(ctx, b, *docs, out)
+	return loadDemo(ctx, b, *docs, out, svcOpts...)
 }
 
-func loadDemo(ctx context.Context, b *backend, docs int, out io.Writer) error {
-	sum, err := demo.Generate(ctx, commands.New(b.events), demo.Options{Documents: docs})
+func loadDemo(ctx context.Context, b *backend, docs int, out io.Writer, opts ...commands.Option) error {
+	sum, err := demo.Generate(ctx, commands.New(b.events, opts...), demo.Options{Documents: docs})
 	if err != nil {
 		return err
 	}

@@ -8,7 +8,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -30,14 +29,7 @@ import (
 // stream of appends, restarts it, and checks that every acknowledged event is there, once, and
 // that `custody verify` passes.
 func TestEndToEndKillAndRestart(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and runs the binary")
-	}
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "custody")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	build.Stderr = os.Stderr
-	require.NoError(t, build.Run(), "go build")
+	dir, bin := buildBinary(t)
 	store := "sqlite:" + filepath.Join(dir, "custody.db")
 
 	secrets := map[domain.Role]string{}

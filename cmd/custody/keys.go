@@ -16,6 +16,9 @@ func cmdKeys(ctx context.Context, args []string, out io.Writer) error {
 	if len(args) == 0 {
 		return errUsage
 	}
+	if args[0] == "checkpoint" { // the verifiable log's signing key: a file, not the store
+		return cmdCheckpointKey(args[1:], out)
+	}
 	fs := flag.NewFlagSet("keys", flag.ContinueOnError)
 	store, read := storeFlags(fs)
 	org := fs.String("org", "", "organisation: rags, gk, kaspi (empty for auditor, commission, admin)")

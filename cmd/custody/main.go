@@ -20,10 +20,14 @@ Usage:
   custody keys    create --org ORG --unit UNIT --role ROLE [--store URL]
   custody keys    list [--store URL]
   custody keys    revoke ID [--store URL]
+  custody keys    checkpoint [--origin NAME] [--out FILE]
   custody demo    [--store URL] [--documents N]
   custody replay  DOCUMENT_ID [--store URL]
-  custody verify  [--store URL] [--stream NAME]
+  custody verify  [--store URL] [--stream NAME] [--public-key KEY] [--checkpoint FILE]...
+  custody audit   export (--document ID | --from P [--to Q]) [--since SIZE] [--out FILE] [--store URL]
+  custody audit   verify BUNDLE [--public-key KEY] [--checkpoint FILE]...
   custody rebuild [--store URL]
+  custody projections quarantine [--store URL]
   custody bench   --url URL --store URL [--concurrency N] [--duration D]
 
 Stores (--store, env CUSTODY_STORE; default sqlite:./data/custody.db):
@@ -64,8 +68,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdReplay(ctx, args[1:], stdout)
 	case "verify":
 		return cmdVerify(ctx, args[1:], stdout)
+	case "audit":
+		return cmdAudit(ctx, args[1:], stdout)
 	case "rebuild":
 		return cmdRebuild(ctx, args[1:], stdout, log)
+	case "projections":
+		return cmdProjections(ctx, args[1:], stdout, log)
 	case "bench":
 		return cmdBench(ctx, args[1:], stdout)
 	case "help", "-h", "--help":

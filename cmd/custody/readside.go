@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/nats-io/nats.go"
 
+	"github.com/custody-ledger/custody/api"
 	"github.com/custody-ledger/custody/commands"
 	"github.com/custody-ledger/custody/projections"
 	"github.com/custody-ledger/custody/projections/notify"
@@ -91,4 +92,23 @@ func logDeliveries(ctx context.Context, p *projections.Projections, log *slog.Lo
 		}(topic, msgs)
 	}
 	return nil
+}
+
+// readiness is /readyz's check: not ready until the read models have caught up
+// (Projections.Ready), then "degraded" while the live read models skip quarantined events.
+func readiness(p *projections.Projections) func(context.Context) error {
+	return func(ctx context.Context) error {
+		if err := p.Ready(ctx); err != nil {
+			return err
+		}
+		n, err := p.QuarantineCount(ctx)
+		if err != nil {
+			return fmt.Errorf("projections: quarantine: %w", err)
+		}
+		if n > 0 {
+			return &api.DegradedError{Quarantined: n,
+				Reason: fmt.Sprintf("the read models skip %d quarantined events (custody projections quarantine)", n)}
+		}
+		return nil
+	}
 }

@@ -27,8 +27,14 @@ func cmdServe(ctx context.Context, args []string, out io.Writer, log *slog.Logge
 	store, read := storeFlags(fs)
 	listen := fs.String("listen", envOr("CUSTODY_LISTEN", ":8080"), "HTTP address (env CUSTODY_LISTEN)")
 	withDemo := fs.Bool("demo", false, "load the demo data set first and print its keys")
+	catFile := catalogueFlag(fs)
 	notifyURL := fs.String("notify", envOr("CUSTODY_NOTIFY", ""), "notification channel: empty (in-process), http(s)://… webhook, nats://… JetStream (env CUSTODY_NOTIFY)")
+	tf := addTlogFlags(fs)
 	if _, err := parse(fs, args); err != nil {
+		return err
+	}
+	svcOpts, err := serviceOptions(*catFile)
+	if err != nil {
 		return err
 	}
 	b, err := openBackend(ctx, *store, *read)
@@ -37,7 +43,7 @@ func cmdServe(ctx context.Context, args []string, out io.Writer, log *slog.Logge
 	}
 	defer b.Close()
 	if *withDemo {
-		if err := loadDemo(ctx, b, 300, out); err != nil {
+		if err := loadDemo(ctx, b, 300, out, svcOpts...); err != nil {
 			return fmt.Errorf("demo: %w", err)
 		}
 	}
@@ -45,16 +51,28 @@ func cmdServe(ctx context.Context, args []string, out io.Writer, log *slog.Logge
 	if err != nil {
 		return err
 	}
-	svc := commands.New(b.events)
+	svc := commands.New(b.events, svcOpts...)
 	proj, err := openProjections(ctx, b, svc, *notifyURL, log)
 	if err != nil {
 		return err
 	}
+	// The verifiable log's sequencer (or its stand-by) runs beside the API until shutdown.
+	seqCtx, stopSeq := context.WithCancel(context.WithoutCancel(ctx))
+	tl, waitSeq, err := startSequencer(seqCtx, b, tf, log)
+	if err != nil {
+		stopSeq()
+		return err
+	}
+	defer func() { stopSeq(); waitSeq() }()
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	reg.MustRegister(proj.Metrics()...)
-	handler, err := api.New(api.Config{Service: svc, Keys: ks, Logger: log, Metrics: reg, Ready: proj.Ready,
-		ReadModels: proj.Queries()})
+	con, err := openConsole(ks, proj, b, log)
+	if err != nil {
+		return err
+	}
+	handler, err := api.New(api.Config{Service: svc, Keys: ks, Logger: log, Metrics: reg, Ready: readiness(proj),
+		ReadModels: proj.Queries(), Console: con, Transparency: tl})
 	if err != nil {
 		return err
 	}
@@ -63,6 +81,7 @@ func cmdServe(ctx context.Context, args []string, out io.Writer, log *slog.Logge
 	runCtx, stopRun := context.WithCancel(context.WithoutCancel(ctx))
 	runDone := make(chan error, 1)
 	go func() { runDone <- proj.Run(runCtx) }()
+	go con.Run(runCtx)
 	defer func() {
 		stopRun()
 		if err := <-runDone; err != nil {

@@ -14,6 +14,7 @@ import (
 	"github.com/custody-ledger/custody/commands"
 	"github.com/custody-ledger/custody/domain"
 	"github.com/custody-ledger/custody/eventstore"
+	"github.com/custody-ledger/custody/projections/transparency"
 )
 
 // storeFlags registers --store and --read-store on fs.
@@ -83,6 +84,7 @@ func cmdVerify(ctx context.Context, args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("verify", flag.ContinueOnError)
 	store, read := storeFlags(fs)
 	stream := fs.String("stream", "", "verify only this stream (e.g. document-<uuid>)")
+	tf := addTreeFlags(fs)
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
@@ -100,11 +102,24 @@ func cmdVerify(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if err := json.NewEncoder(out).Encode(rep); err != nil {
+	// The whole log is also checked against the signed checkpoints (docs/transparency.md).
+	var tree *transparency.TreeReport
+	if *stream == "" {
+		if tree, err = verifyTree(ctx, b, tf); err != nil {
+			return err
+		}
+	}
+	if err := json.NewEncoder(out).Encode(struct {
+		eventstore.Report
+		Tree *transparency.TreeReport `json:"tree,omitempty"`
+	}{rep, tree}); err != nil {
 		return err
 	}
 	if !rep.OK {
 		return fmt.Errorf("hash chain broken at %s version %d: %s", rep.Break.StreamID, rep.Break.Version, rep.Break.Reason)
+	}
+	if tree != nil && !tree.OK {
+		return fmt.Errorf("the log does not match its signed checkpoints: %s", tree.Failure)
 	}
 	return nil
 }
@@ -133,5 +148,43 @@ func cmdRebuild(ctx context.Context, args []string, out io.Writer, log *slog.Log
 	}
 	secs := time.Since(start).Seconds()
 	fmt.Fprintf(out, "rebuilt the read models: %+v in %.1fs\n", stats, secs)
+	if n, err := p.QuarantineCount(ctx); err == nil && n > 0 {
+		fmt.Fprintf(out, "%d events quarantined (custody projections quarantine lists them)\n", n)
+	}
+	return nil
+}
+
+// cmdProjections: "quarantine" lists the events the live read models skip because they could
+// not project them (position, stream, version, type, error; never the payload), one JSON
+// object a line.
+func cmdProjections(ctx context.Context, args []string, out io.Writer, log *slog.Logger) error {
+	fs := flag.NewFlagSet("projections", flag.ContinueOnError)
+	store, read := storeFlags(fs)
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 || pos[0] != "quarantine" {
+		return errUsage
+	}
+	b, err := openBackend(ctx, *store, *read)
+	if err != nil {
+		return err
+	}
+	defer b.Close()
+	p, err := openProjections(ctx, b, commands.New(b.events), "", log)
+	if err != nil {
+		return err
+	}
+	q, err := p.Quarantine(ctx)
+	if err != nil {
+		return err
+	}
+	enc := json.NewEncoder(out)
+	for _, e := range q {
+		if err := enc.Encode(e); err != nil {
+			return err
+		}
+	}
 	return nil
 }

@@ -86,11 +86,11 @@ func Next(c City, s domain.State, n int, t domain.EventType, at time.Time) (doma
 	)
 	switch t {
 	case domain.DeliveryRequested:
-		p, a = &domain.DeliveryRequestedData{ApplicationNo: fmt.Sprintf("CON-2026-%06d", n), ServiceCode: "birth_registration",
+		p, a = &domain.DeliveryRequestedData{ApplicationNo: fmt.Sprintf("CON-2026-%06d", n), ServiceCode: "birth_registration.postomat",
 			Method: domain.MethodPostomat, City: c.Name, PostomatID: c.Postomat.Unit, PostomatCity: c.Name, Recipient: Recipient(n)}, Platform
 	case domain.DocumentIssued:
 		d := &domain.DocumentIssuedData{Transfer: domain.Transfer{To: c.RAGS}, ApplicationNo: fmt.Sprintf("CON-2026-%06d", n),
-			ServiceCode: "birth_registration", CertificateSeries: "I-ЖС", CertificateNumber: fmt.Sprintf("%07d", n)}
+			ServiceCode: "birth_registration.postomat", CertificateSeries: "I-ЖС", CertificateNumber: fmt.Sprintf("%07d", n)}
 		if s.Status == domain.StatusNew {
 			d.Method, d.City = domain.MethodCON, c.Name
 		}
@@ -132,7 +132,9 @@ func Next(c City, s domain.State, n int, t domain.EventType, at time.Time) (doma
 		case c.KaspiCourier.Unit:
 			who = ActorOf(domain.RoleKaspiCourier, c.KaspiCourier)
 		}
-		p, a = &domain.DocumentLostData{Cause: "envelope not found at the shift hand-over", LastSeen: cur}, who
+		p, a = &domain.DocumentLostData{Cause: "envelope not found at the shift hand-over", LastSeen: cur,
+			LossAct: domain.LossAct{ActNumber: fmt.Sprintf("LOSS-%06d", n), ActDate: at.In(domain.Almaty).Format(time.DateOnly),
+				Circumstances: "the envelope was not in the safe at the shift hand-over; the shift log and the CCTV were checked"}}, who
 	case domain.LossActRegistered:
 		p, a = &domain.LossActRegisteredData{ActNumber: fmt.Sprintf("ACT-%06d", n)}, ActorOf(domain.RoleGKAccumulation, c.GKAccumulation)
 	case domain.ApplicationCancelled:

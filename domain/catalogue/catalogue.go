@@ -71,9 +71,11 @@ type Service struct {
 	Name     string     `json:"name"`
 	NameRU   string     `json:"name_ru"`
 	Provider domain.Org `json:"provider"`
-	Act      string     `json:"act"`    // the regulation the terms come from
-	Source   string     `json:"source"` // its short citation: A1, A2, A3, P
-	Result   string     `json:"result,omitempty"`
+	Act      string     `json:"act"` // the regulation the terms come from
+	// Order is the act's short citation, for a pilot's refusals (order p.6).
+	Order  string `json:"order,omitempty"`
+	Source string `json:"source"` // its short citation: A1, A2, A3, P
+	Result string `json:"result,omitempty"`
 	// ValidUntil is the last day the terms apply (YYYY-MM-DD), for a pilot; empty: open.
 	ValidUntil   string     `json:"valid_until,omitempty"`
 	Steps        []Step     `json:"steps"`
@@ -312,6 +314,30 @@ func (c *Catalogue) Lookup(code string) (Service, bool) {
 		return Service{}, false
 	}
 	return clone(c.services[i]), true
+}
+
+// PilotSource marks a pilot order's services (the Algorithm's points, P.n).
+const PilotSource = "P"
+
+// Pilot returns the pilot's scope from the data: the codes and aliases of the services whose
+// source is the pilot order, each with its last day in force (valid_until).
+func (c *Catalogue) Pilot() domain.Pilot {
+	p := domain.Pilot{Until: map[string]string{}}
+	for _, s := range c.services {
+		if s.Source != PilotSource {
+			continue
+		}
+		if p.Order == "" {
+			p.Order = s.Order
+			if p.Order == "" {
+				p.Order = s.Act
+			}
+		}
+		for _, code := range append([]string{s.Code}, s.Aliases...) {
+			p.Until[code] = s.ValidUntil
+		}
+	}
+	return p
 }
 
 // Services lists the catalogue in the order the services were loaded.

@@ -10,6 +10,8 @@ import (
 
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/custody-ledger/custody/internal/safe"
 )
 
 // Metadata keys set on every message.
@@ -101,7 +103,8 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 	t := time.NewTimer(0)
 	defer t.Stop()
 	for {
-		n, err := d.DeliverDue(ctx)
+		var n int
+		err := safe.Call(func() (err error) { n, err = d.DeliverDue(ctx); return err })
 		if err != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()
@@ -176,7 +179,8 @@ func (d *Dispatcher) deliver(ctx context.Context, p pending) error {
 	attempt := p.attempts + 1
 	m := d.message(p, attempt)
 	m.SetContext(ctx)
-	perr := d.Publisher.Publish(d.Topic(p.channel), m)
+	// A publisher that panics fails this attempt, like one that returns an error.
+	perr := safe.Call(func() error { return d.Publisher.Publish(d.Topic(p.channel), m) })
 	now := d.Now()
 	if perr == nil {
 		if d.Failpoint != nil {

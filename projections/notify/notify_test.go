@@ -252,3 +252,48 @@ func TestJetStream(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, uint64(3), info.State.Msgs, "the repeat was dropped by the server: %v", fmt.Sprint(info.State))
 }
+
+// panicky is a publisher that panics on its first n calls.
+type panicky struct {
+	mu sync.Mutex
+	n  int
+}
+
+func (p *panicky) Publish(string, ...*message.Message) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.n > 0 {
+		p.n--
+		panic("publisher bug")
+	}
+	return nil
+}
+
+func (p *panicky) Close() error { return nil }
+
+// TestPublisherPanicIsAFailedAttempt: a publisher that panics neither ends the process nor
+// stops delivery (issue 10 §1): the attempt counts as failed and is retried.
+func TestPublisherPanicIsAFailedAttempt(t *testing.T) {
+	db, msgs := outbox(t, 1)
+	key := msgs[0].DedupKey
+	clk := &fakeClock{t: time.Date(2026, 4, 6, 10, 0, 0, 0, time.UTC)}
+	d := &notify.Dispatcher{DB: db, Publisher: &panicky{n: 1}, Now: clk.Now}
+	ctx := context.Background()
+
+	n, err := d.DeliverDue(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, 1, n)
+	st, attempts, _ := status(t, db, key)
+	assert.Equal(t, notify.StatusPending, st)
+	assert.Equal(t, int64(1), attempts)
+	var lastErr string
+	require.NoError(t, db.QueryRow(`SELECT last_error FROM projections_outbox WHERE dedup_key = $1`, key).Scan(&lastErr))
+	assert.Contains(t, lastErr, "publisher bug")
+
+	clk.Add(2 * time.Second)
+	_, err = d.DeliverDue(ctx)
+	require.NoError(t, err)
+	st, attempts, _ = status(t, db, key)
+	assert.Equal(t, notify.StatusDelivered, st)
+	assert.Equal(t, int64(2), attempts)
+}

@@ -3,14 +3,12 @@ package query
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/google/uuid"
 
 	"github.com/custody-ledger/custody/domain"
 	"github.com/custody-ledger/custody/domain/deadline"
-	"github.com/custody-ledger/custody/internal/cursor"
 	"github.com/custody-ledger/custody/projections/internal/model"
 	"github.com/custody-ledger/custody/projections/internal/sqldb"
 )
@@ -44,10 +42,13 @@ const noticeOwed = "P.27: the recipient has not been told of the delay; the plat
 
 // OverdueFilter narrows the overdue list (API: org, rule, unit).
 type OverdueFilter struct {
-	Org     string // organisation charged
-	Rule    string // a rule of the deadline table, or an application's step (services.Rules)
-	Unit    string // the unit holding the document now
-	Service string // the service code of the document or application
+	Org  string // organisation charged
+	Rule string // a rule of the deadline table, or an application's step (services.Rules)
+	Unit string // the unit holding the document now
+	// Region is the document's city (the region a force-majeure period covers).
+	Region string
+	// Service is the service code of the document or application.
+	Service string
 	Page
 }
 
@@ -65,83 +66,13 @@ func (q *Queries) Overdue(ctx context.Context, f OverdueFilter) (OverdueList, er
 		return OverdueList{}, err
 	}
 	now := q.now()
-	var args []any
-	arg := func(v any) string { args = append(args, v); return fmt.Sprintf("$%d", len(args)) }
-	where := []string{"c.stopped = 0", "c.error = ''", "c.adjusted > 0", "c.adjusted < " + arg(model.Micros(now))}
-	if f.Org != "" {
-		where = append(where, "c.org = "+arg(f.Org))
-	}
-	if f.Rule != "" {
-		where = append(where, "c.rule = "+arg(f.Rule))
-	}
-	if f.Unit != "" {
-		where = append(where, "d.holder_unit = "+arg(f.Unit))
-	}
+	a := &sqlArgs{}
+	where := []string{"c.stopped = 0", "c.error = ''", "c.adjusted > 0", "c.adjusted < " + a.add(model.Micros(now))}
+	where = append(where, clockFilters(a, f.Org, f.Rule, f.Unit, f.Region)...)
 	if f.Service != "" {
-		where = append(where, "d.service_code = "+arg(f.Service))
+		where = append(where, "d.service_code = "+a.add(f.Service))
 	}
-	var (
-		cAdj                int64
-		cDoc, cRule, cStart string
-		cOrg                string
-	)
-	if ok, err := cursor.Decode(f.Cursor, &cAdj, &cDoc, &cRule, &cStart, &cOrg); err != nil {
-		return OverdueList{}, err
-	} else if ok {
-		where = append(where, fmt.Sprintf("(c.adjusted, c.document_id, c.rule, c.start_event, c.org) > (%s, %s, %s, %s, %s)",
-			arg(cAdj), arg(cDoc), arg(cRule), arg(cStart), arg(cOrg)))
-	}
-	lim := f.limit()
-	query := fmt.Sprintf(`SELECT c.document_id, c.rule, c.source, c.breach, c.org, c.adjusted, c.deadline, c.start_at, c.start_event,
-		c.force_majeure, c.missed_event, c.notice_owed, d.status, d.holder_org, d.holder_unit, d.holder_employee, d.holder_since
-		FROM %s c JOIN %s d ON d.document_id = c.document_id WHERE %s
-		ORDER BY c.adjusted, c.document_id, c.rule, c.start_event, c.org LIMIT %s`,
-		model.Clocks.Name(gen), model.Documents.Name(gen), strings.Join(where, " AND "), arg(lim+1))
-	rows, err := q.db.QueryContext(ctx, query, args...)
-	if err != nil {
-		return OverdueList{}, fmt.Errorf("query: overdue: %w", err)
-	}
-	defer rows.Close()
-	out := OverdueList{AsOf: now.In(domain.Almaty), Items: []Overdue{}}
-	for rows.Next() {
-		var (
-			o                                  Overdue
-			doc, org, start, fm, ho, hu, he    string
-			breach, adj, base, started, hsince int64
-			owed                               int64
-		)
-		if err := rows.Scan(&doc, &o.Rule, &o.Source, &breach, &org, &adj, &base, &started, &start, &fm, &o.MissedEventID, &owed,
-			&o.State, &ho, &hu, &he, &hsince); err != nil {
-			return OverdueList{}, fmt.Errorf("query: overdue: %w", err)
-		}
-		o.DocumentID, _ = uuid.Parse(doc)
-		o.StartEvent, _ = uuid.Parse(start)
-		o.Breach, o.Charged = breach == 1, domain.Org(org)
-		o.Deadline, o.BaseDeadline, o.StartedAt = at(adj), at(base), at(started)
-		o.OverdueBy = now.Sub(o.Deadline).Round(time.Second).String()
-		if owed == 1 {
-			o.NoticeOwed, o.Notice = true, noticeOwed
-		}
-		for _, s := range decodeJSON[[]string](fm) {
-			if id, err := uuid.Parse(s); err == nil {
-				o.ForceMajeure = append(o.ForceMajeure, id)
-			}
-		}
-		if ho != "" {
-			o.Holder = &domain.Holder{Org: domain.Org(ho), Unit: hu, EmployeeID: he}
-			o.HolderSince = atPtr(hsince)
-		}
-		out.Items = append(out.Items, o)
-	}
-	if err := rows.Err(); err != nil {
-		return OverdueList{}, fmt.Errorf("query: overdue: %w", err)
-	}
-	if len(out.Items) > lim {
-		out.Items = out.Items[:lim]
-		l := out.Items[lim-1]
-		out.NextCursor = cursor.Encode(model.Micros(l.Deadline), l.DocumentID.String(), l.Rule, l.StartEvent.String(), string(l.Charged))
-	}
-	return out, nil
+	return q.clockList(ctx, gen, now, where, a, f.Page)
 }
 
 // Due is a deadline the watch still has to record: a breach whose deadline passed (while the

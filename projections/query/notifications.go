@@ -36,6 +36,7 @@ type Notification struct {
 type NotificationFilter struct {
 	DocumentID uuid.UUID // uuid.Nil: every document
 	Status     string
+	Channel    string // kaspi_app, sms_1414; "": every channel
 	Page
 }
 
@@ -59,6 +60,9 @@ func (q *Queries) Notifications(ctx context.Context, f NotificationFilter) (Noti
 	}
 	if f.Status != "" {
 		where = append(where, "COALESCE(o.status, 'pending') = "+arg(f.Status))
+	}
+	if f.Channel != "" {
+		where = append(where, "n.channel = "+arg(f.Channel))
 	}
 	var (
 		cPos int64

@@ -2,7 +2,6 @@ package transparency_test
 
 import (
 	"context"
-	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -123,7 +122,7 @@ func TestCheckpointsSignedAndPublished(t *testing.T) {
 			require.NoError(t, err)
 			assert.Equal(t, root, opened.Root)
 			assert.Equal(t, key.Public, cp.PublicKey)
-			file, err := os.ReadFile(filepath.Join(dir, fmtSize(size)))
+			file, err := os.ReadFile(filepath.Join(dir, transparency.FileName(size)))
 			require.NoError(t, err, "published to the directory")
 			assert.Equal(t, cp.Note, file)
 		}
@@ -147,8 +146,6 @@ func (ps publishers) Publish(ctx context.Context, cp transparency.Signed) error 
 	}
 	return nil
 }
-
-func fmtSize(size uint64) string { return fmt.Sprintf("%020d.checkpoint", size) }
 
 // TestOneSequencerPerDatabase: two sequencers run on one database; one leads, the tree is
 // the log's, and when the leader stops the other takes over.

@@ -34,13 +34,17 @@ type Dir string
 
 // Publish writes the checkpoint's file.
 func (d Dir) Publish(_ context.Context, cp Signed) error {
-	name := filepath.Join(string(d), fmt.Sprintf("%020d.checkpoint", cp.Size))
+	name := filepath.Join(string(d), FileName(cp.Size))
 	tmp := name + ".tmp"
 	if err := os.WriteFile(tmp, cp.Note, 0o644); err != nil {
 		return err
 	}
 	return os.Rename(tmp, name)
 }
+
+// FileName is the name of a published checkpoint's file: the size in 20 digits, so names sort
+// as sizes do.
+func FileName(size uint64) string { return fmt.Sprintf("%020d.checkpoint", size) }
 
 // Webhook POSTs each checkpoint's note (text/plain) to URL; any 2xx answer accepts it.
 type Webhook struct {

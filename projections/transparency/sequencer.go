@@ -3,14 +3,17 @@ package transparency
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/transparency-dev/merkle/compact"
 
 	"github.com/custody-ledger/custody/eventstore"
+	"github.com/custody-ledger/custody/projections/internal/sqldb"
 )
 
 // Options configure a Sequencer. The zero value sequences without signing.
@@ -240,10 +243,10 @@ func (s *Sequencer) add(ctx context.Context, recs []eventstore.Record) error {
 	for _, n := range nodes {
 		flat = append(flat, n.key, n.hash)
 	}
-	if err := insertRows(ctx, tx, `INSERT INTO tlog_nodes (id, hash) VALUES `, flat); err != nil {
+	if err := s.insertRows(ctx, tx, `INSERT INTO tlog_nodes (id, hash) VALUES `, flat); err != nil {
 		return err
 	}
-	if err := insertRows(ctx, tx, `INSERT INTO tlog_leaves (position, idx) VALUES `, leaves); err != nil {
+	if err := s.insertRows(ctx, tx, `INSERT INTO tlog_leaves (position, idx) VALUES `, leaves); err != nil {
 		return err
 	}
 	if err := tx.Commit(); err != nil {
@@ -254,20 +257,46 @@ func (s *Sequencer) add(ctx context.Context, recs []eventstore.Record) error {
 	return nil
 }
 
-// insertRows inserts pairs of values, 400 rows a statement.
-func insertRows(ctx context.Context, tx querier, prefix string, pairs []any) error {
-	const rows = 400
-	for len(pairs) > 0 {
-		n := min(len(pairs), 2*rows)
-		var b bytes.Buffer
+// insertRows inserts pairs of values, rowsPerInsert rows a statement, prepared once per
+// batch. SQLite gets ? placeholders: it resolves numbered ones in time quadratic in their
+// count.
+func (s *Sequencer) insertRows(ctx context.Context, tx *sql.Tx, prefix string, pairs []any) error {
+	const rowsPerInsert = 1000
+	text := func(rows int) string {
+		var b strings.Builder
 		b.WriteString(prefix)
-		for i := 0; i < n; i += 2 {
+		for i := range rows {
 			if i > 0 {
 				b.WriteString(", ")
 			}
-			fmt.Fprintf(&b, "($%d, $%d)", i+1, i+2)
+			if s.log.dialect == sqldb.Postgres {
+				fmt.Fprintf(&b, "($%d, $%d)", 2*i+1, 2*i+2)
+			} else {
+				b.WriteString("(?, ?)")
+			}
 		}
-		if _, err := tx.ExecContext(ctx, b.String(), pairs[:n]...); err != nil {
+		return b.String()
+	}
+	var full *sql.Stmt
+	defer func() {
+		if full != nil {
+			_ = full.Close()
+		}
+	}()
+	for len(pairs) > 0 {
+		n := min(len(pairs), 2*rowsPerInsert)
+		var err error
+		if n == 2*rowsPerInsert {
+			if full == nil {
+				if full, err = tx.PrepareContext(ctx, text(rowsPerInsert)); err != nil {
+					return fmt.Errorf("transparency: %s: %w", prefix, err)
+				}
+			}
+			_, err = full.ExecContext(ctx, pairs[:n]...)
+		} else {
+			_, err = tx.ExecContext(ctx, text(n/2), pairs[:n]...)
+		}
+		if err != nil {
 			return fmt.Errorf("transparency: %s: %w", prefix, err)
 		}
 		pairs = pairs[n:]

@@ -21,6 +21,8 @@ type TreeReport struct {
 	Failure     string   `json:"failure,omitempty"`
 	// Position is the first event whose leaf differs from the sequenced tree's, when found.
 	Position uint64 `json:"position,omitempty"`
+	// KeyPinned: the checkpoints were opened with a key the caller gave, not the stored one.
+	KeyPinned bool `json:"key_pinned"`
 }
 
 // VerifyLog rebuilds the tree from the log and compares its root at each checkpoint's size

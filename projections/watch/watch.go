@@ -28,6 +28,7 @@ import (
 	"github.com/custody-ledger/custody/domain/deadline"
 	"github.com/custody-ledger/custody/domain/services"
 	"github.com/custody-ledger/custody/eventstore"
+	"github.com/custody-ledger/custody/internal/safe"
 	"github.com/custody-ledger/custody/projections/query"
 )
 
@@ -69,6 +70,7 @@ type Result struct {
 	Appended int // newly appended
 	Already  int // recorded before (by this or another instance)
 	Skipped  int // not (or no longer) a miss per the document's events, or refused
+	Failed   int // could not be checked (the document's stream does not load, a panic): tried again next tick
 }
 
 func (w *Watch) defaults() {
@@ -98,7 +100,7 @@ func (w *Watch) Run(ctx context.Context) error {
 	t := time.NewTicker(w.Interval)
 	defer t.Stop()
 	for {
-		if _, err := w.Tick(ctx); err != nil {
+		if err := safe.Call(func() error { _, err := w.Tick(ctx); return err }); err != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
@@ -144,9 +146,19 @@ func (w *Watch) Tick(ctx context.Context) (Result, error) {
 		groups[k] = append(groups[k], d.Org)
 	}
 	for _, k := range order {
-		outcome, err := w.record(ctx, now, k, groups[k], fms)
+		var outcome outcome
+		err := safe.Call(func() (err error) {
+			outcome, err = w.record(ctx, now, k, groups[k], fms)
+			return err
+		})
 		if err != nil {
-			return res, err
+			if ctx.Err() != nil {
+				return res, err
+			}
+			// One document the watch cannot check must not keep it from the others.
+			w.Logger.Warn("deadline watch: cannot check a deadline", "document_id", k.doc, "rule", k.rule, "err", err)
+			res.Failed++
+			continue
 		}
 		switch outcome {
 		case appended:

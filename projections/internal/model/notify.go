@@ -39,7 +39,13 @@ type Details struct {
 	Reason        string    `json:"reason,omitempty"`
 	CONAddress    string    `json:"con_address,omitempty"`
 	ActNumber     string    `json:"act_number,omitempty"`
+	// Bring lists what the recipient brings to the ЦОН for a repeat certificate (P.25).
+	Bring []string `json:"bring,omitempty"`
 }
+
+// bringForRepeat is what a recipient shows at the ЦОН to apply for the repeat certificate
+// (P.25, P.26): their identity document and the application's number.
+var bringForRepeat = []string{"identity_document", "application_no"}
 
 // Payload is the delivered message body. Recipient is the raw contact: it exists only here,
 // in the outbox and on the wire to the channel, never in the read models or logs.
@@ -64,6 +70,7 @@ const dateFmt = "02.01.2006 15:04"
 func notifications(res *Result, id uuid.UUID, events []Event, env Env) {
 	s := domain.State{DocumentID: id, Status: domain.StatusNew}
 	var lost, returned bool
+	accumulation := "" // the ЦОН whose accumulation sector took the document in (P.7)
 	for _, e := range events {
 		before := s
 		s = domain.Evolve(s, e.Event)
@@ -97,19 +104,30 @@ func notifications(res *Result, id uuid.UUID, events []Event, env Env) {
 			if !lost {
 				break
 			}
-			det.ActNumber = p.ActNumber
-			channels, source = []string{ChannelKaspiApp, ChannelSMS1414}, "P.25"
+			// P.25: the cancellation carries the instruction for the repeat certificate
+			// through GK: which ЦОН (the one that took the document in, else the city's) and
+			// what to bring; P.26: free, within 3 working days of the request.
+			con := conAddress(env, accumulation)
+			if con == "" {
+				con = s.City
+			}
+			det.ActNumber, det.CONAddress, det.Bring = p.ActNumber, con, bringForRepeat
+			channels, source = []string{ChannelKaspiApp, ChannelSMS1414}, "P.25, P.26"
 			text = Text{
-				RU: "Заявка на доставку отменена: документ утерян. Повторное свидетельство выдаётся бесплатно в ЦОН.",
-				KK: "Жеткізу өтінімі жойылды: құжат жоғалды. Қайталама куәлік ХҚКО-да тегін беріледі.",
+				RU: fmt.Sprintf("Заявка на доставку отменена: документ утерян (акт %s). Повторное свидетельство о рождении выдаётся "+
+					"бесплатно через Госкорпорацию в течение 3 рабочих дней после обращения. Обратитесь в ЦОН: %s; "+
+					"при себе иметь удостоверение личности и номер заявки %s.", p.ActNumber, con, s.ApplicationNo),
+				KK: fmt.Sprintf("Жеткізу өтінімі жойылды: құжат жоғалды (акт %s). Туу туралы қайталама куәлік Мемлекеттік корпорация "+
+					"арқылы өтініш берілгеннен кейін 3 жұмыс күні ішінде тегін беріледі. ХҚКО-ға жүгініңіз: %s; "+
+					"өзіңізбен бірге жеке куәлік пен %s өтінім нөмірін алыңыз.", p.ActNumber, con, s.ApplicationNo),
 			}
 		case *domain.ReceivedAtIssuanceData: // P.34, after a return (P.30–P.33)
 			if !returned {
 				break
 			}
 			addr := p.CONAddress
-			if addr == "" && env.CONAddress != nil {
-				addr = env.CONAddress(p.To.Unit)
+			if addr == "" {
+				addr = conAddress(env, p.To.Unit)
 			}
 			if addr == "" {
 				addr = p.To.Unit
@@ -120,6 +138,8 @@ func notifications(res *Result, id uuid.UUID, events []Event, env Env) {
 				RU: fmt.Sprintf("Документ не получен из постамата и передан в ЦОН: %s.", addr),
 				KK: fmt.Sprintf("Құжат постаматтан алынбады және ХҚКО-ға жіберілді: %s.", addr),
 			}
+		case *domain.ReceivedAtAccumulationData:
+			accumulation = p.To.Unit
 		case *domain.DocumentLostData:
 			lost = true
 		case *domain.ReturnedToKaspiIntakeData:
@@ -146,6 +166,13 @@ func addNotification(res *Result, id uuid.UUID, e Event, ch string, text Text, s
 		CreatedAt: e.OccurredAt, NoContact: noContact,
 		body: &Payload{DedupKey: key, DocumentID: id, TriggerID: e.ID, TriggerType: e.Type, Channel: ch,
 			Recipient: contact, Text: text, Source: source, Details: det, CreatedAt: e.OccurredAt.In(domain.Almaty)}}
+}
+
+func conAddress(env Env, unit string) string {
+	if env.CONAddress == nil || unit == "" {
+		return ""
+	}
+	return env.CONAddress(unit)
 }
 
 // allowedSets holds domain.Allowed for every status, so replay does not rebuild the list per

@@ -33,8 +33,9 @@ type Env struct {
 	// catalogue, Monday–Friday 09:00–18:00).
 	Catalogue *catalogue.Catalogue
 	Hours     services.OfficeHours
-	// CONAddress returns the address of a ЦОН issuance unit told to the recipient after a
-	// return (P.34) when the event does not carry it; nil or "" falls back to the unit's name.
+	// CONAddress returns the address of a ЦОН's unit (issuance, or accumulation for P.25) told to
+	// the recipient after a return (P.34) when the event does not carry it, or after a loss
+	// (P.25); nil or "" falls back to the unit's name (P.34) or the city (P.25).
 	CONAddress func(unit string) string
 }
 

@@ -170,9 +170,16 @@ var (
 	}}
 )
 
+// Quarantine: events this generation skipped because it could not project them (they do
+// not decode, or projecting them failed), so that the runner goes on. Never the payload. A
+// rebuild makes a new generation, so a fix plus a rebuild clears them.
+var Quarantine = &Table{Base: "quarantine", PK: 1, Cols: []Column{
+	num("position"), txt("stream"), num("version"), txt("type"), txt("error"), num("recorded_at"),
+}}
+
 // Tables lists every read-model table of a generation.
 var Tables = []*Table{Documents, Intervals, Clocks, Charges, Notifications, Registries, RegistryLines,
-	Discrepancies, ForceMajeure, Disputes, DisputeDocuments, AppSteps}
+	Discrepancies, ForceMajeure, Disputes, DisputeDocuments, Quarantine, AppSteps}
 
 // Version is the read models' version: change it whenever a table or a row function
 // changes, so that a generation built by older code is rebuilt instead of read.

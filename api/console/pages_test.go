@@ -1,0 +1,108 @@
+package console_test
+
+import (
+	"context"
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/custody-ledger/custody/domain"
+	"github.com/custody-ledger/custody/projections/query"
+)
+
+var firstLink = func(prefix string) *regexp.Regexp {
+	return regexp.MustCompile(regexp.QuoteMeta(prefix) + `([0-9a-f-]{36})`)
+}
+
+// TestEveryPageRenders opens every page as the auditor on the demo data set and checks what
+// each shows against the read models.
+func TestEveryPageRenders(t *testing.T) {
+	f := newFixture(t)
+	require.Positive(t, f.sum.Lost, "the demo data set has a lost document")
+	ctx := context.Background()
+	b := newBrowser(t, f.con, false)
+	b.signIn(f.secrets[domain.RoleAuditor], "/console/")
+
+	res, body := b.get("/console/")
+	require.Equal(t, http.StatusOK, res.StatusCode, body)
+	o, err := f.q.Overview(ctx)
+	require.NoError(t, err)
+	var overdue int
+	for cursor := ""; ; {
+		page, err := f.q.Overdue(ctx, query.OverdueFilter{Page: query.Page{Cursor: cursor, Limit: 1000}})
+		require.NoError(t, err)
+		overdue += len(page.Items)
+		if cursor = page.NextCursor; cursor == "" {
+			break
+		}
+	}
+	assert.Equal(t, int64(overdue), o.Overdue, "the overview counts the overdue list's rows")
+	assert.Contains(t, body, `id="n-overdue" href="/console/overdue">`+strconv.Itoa(overdue)+`<`)
+	assert.Contains(t, body, `id="n-documents" href="/console/documents">`+strconv.Itoa(f.sum.Documents)+`<`)
+	assert.Contains(t, body, "<svg class=\"chart\"", "charts drawn on the server")
+
+	for _, p := range []string{"/console/overdue", "/console/overdue?show=soon", "/console/overdue?region=Almaty",
+		"/console/registries", "/console/documents", "/console/documents?state=cancelled", "/console/liability",
+		"/console/disputes", "/console/notifications", "/console/notifications?channel=sms_1414"} {
+		res, body := b.get(p)
+		assert.Equal(t, http.StatusOK, res.StatusCode, p)
+		assert.NotContains(t, body, "error.", p)
+	}
+	_, body = b.get("/console/overdue")
+	assert.Equal(t, min(overdue, 100), rowCount(body, "overdue"))
+
+	// The lost document: its page, case file, loss act and their PDFs.
+	_, body = b.get("/console/documents?state=cancelled")
+	m := firstLink("/console/documents/").FindStringSubmatch(body)
+	require.NotNil(t, m, "a cancelled (lost) document is listed")
+	doc := "/console/documents/" + m[1]
+	res, body = b.get(doc)
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	assert.Contains(t, body, "<svg class=\"timeline\"")
+	assert.Contains(t, body, "✔", "the document's chain verifies")
+	assert.Contains(t, body, `href="`+doc+`/loss-act"`)
+	res, body = b.get(doc + "/case")
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	assert.Positive(t, rowCount(body, "case-registries"), "the case file lists the registries the document was on")
+	assert.Contains(t, body, "DocumentLost")
+	assert.Contains(t, body, "PR-7: GK answers for the envelope", "the case file carries the dispute's decision")
+	_, disputes := b.get("/console/disputes")
+	assert.Equal(t, 1, rowCount(disputes, "disputes"))
+	assert.Contains(t, disputes, `href="`+doc+`/case"`)
+	res, body = b.get(doc + "/loss-act")
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	assert.Contains(t, body, "ACT-")
+	for _, p := range []string{doc + "/case.pdf", doc + "/loss-act.pdf"} {
+		res, body := b.get(p)
+		require.Equal(t, http.StatusOK, res.StatusCode, p)
+		assert.Equal(t, "application/pdf", res.Header.Get("Content-Type"))
+		assert.True(t, strings.HasPrefix(body, "%PDF-"), p)
+	}
+
+	_, body = b.get("/console/registries")
+	m = firstLink("/console/registries/").FindStringSubmatch(body)
+	require.NotNil(t, m)
+	reg := "/console/registries/" + m[1]
+	for _, p := range []string{reg, reg + "/print"} {
+		res, body := b.get(p)
+		require.Equal(t, http.StatusOK, res.StatusCode, p)
+		assert.Regexp(t, `id="ledger-hash">[0-9a-f]{64}<`, body, "the form carries the ledger's hash")
+	}
+	res, body = b.get(reg + "/registry.pdf")
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	assert.True(t, strings.HasPrefix(body, "%PDF-"))
+
+	for _, p := range []string{"/console/documents/not-a-uuid", "/console/registries/00000000-0000-0000-0000-000000000001", "/console/nowhere"} {
+		res, _ := b.get(p)
+		assert.Equal(t, http.StatusNotFound, res.StatusCode, p)
+	}
+	for _, p := range []string{"/console/overdue?org=bank", "/console/overdue?show=never", "/console/liability?from=yesterday"} {
+		res, _ := b.get(p)
+		assert.Equal(t, http.StatusBadRequest, res.StatusCode, p)
+	}
+}

@@ -1,0 +1,23 @@
+package domain
+
+// Refusal is implemented by the errors that refuse a step a stream's state does not admit:
+// *TransitionError (documents) and *StepError (registry, force-majeure and dispute streams).
+// Callers match it with errors.As and answer both alike (API: 422 illegal_transition with
+// state and allowed).
+type Refusal interface {
+	error
+	// RefusedState is the stream's state that refused the step.
+	RefusedState() string
+	// AllowedSteps are the event types the stream accepts now.
+	AllowedSteps() []EventType
+}
+
+var (
+	_ Refusal = (*TransitionError)(nil)
+	_ Refusal = (*StepError)(nil)
+)
+
+func (e *TransitionError) RefusedState() string      { return string(e.State) }
+func (e *TransitionError) AllowedSteps() []EventType { return e.Allowed }
+func (e *StepError) RefusedState() string            { return e.State }
+func (e *StepError) AllowedSteps() []EventType       { return e.Allowed }

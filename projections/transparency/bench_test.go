@@ -1,0 +1,272 @@
+package transparency_test
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/require"
+
+	"github.com/custody-ledger/custody/eventstore"
+	"github.com/custody-ledger/custody/projections/transparency"
+)
+
+// The benchmarks measure in rounds inside one run (run them with -benchtime=1x) and report
+// the median and the range of the rounds; contenders alternate within each round.
+const rounds = 3
+
+type stat []float64
+
+func (s stat) summary() (median, lo, hi float64) {
+	c := slices.Clone(s)
+	slices.Sort(c)
+	return c[len(c)/2], c[0], c[len(c)-1]
+}
+
+func (s stat) String() string {
+	m, lo, hi := s.summary()
+	return fmt.Sprintf("%.0f (%.0f–%.0f)", m, lo, hi)
+}
+
+func percentile(d []time.Duration, p float64) time.Duration {
+	c := slices.Clone(d)
+	slices.Sort(c)
+	return c[min(len(c)-1, int(float64(len(c))*p))]
+}
+
+func benchBackends(b *testing.B, fn func(b *testing.B, open func(testing.TB) backend)) {
+	b.Run("sqlite", func(b *testing.B) { fn(b, sqliteBackend) })
+	b.Run("postgres", func(b *testing.B) { fn(b, pgBackend) })
+}
+
+// appendLoad appends single events from writers goroutines for d and returns appends/s.
+func appendLoad(b *testing.B, s eventstore.Store, writers int, d time.Duration) float64 {
+	var n atomic.Int64
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	var wg sync.WaitGroup
+	start := time.Now()
+	for range writers {
+		wg.Go(func() {
+			for ctx.Err() == nil {
+				_, err := s.Append(context.Background(), "bench-"+uuid.NewString(), eventstore.NoStream,
+					eventstore.EventData{ID: uuid.New(), Type: "Bench", SchemaVersion: 1, Data: []byte(`{"n":1}`)})
+				if err != nil {
+					b.Error(err)
+					return
+				}
+				n.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	return float64(n.Load()) / time.Since(start).Seconds()
+}
+
+// BenchmarkAppendWithSequencer: single-event appends from 8 writers, with and without the
+// sequencer following the log and signing checkpoints, alternating in each round.
+func BenchmarkAppendWithSequencer(b *testing.B) {
+	benchBackends(b, func(b *testing.B, open func(testing.TB) backend) {
+		be := open(b)
+		key := testKey(b, "bench/log")
+		var without, with, ratio stat
+		for r := range rounds {
+			for i := range 2 {
+				seq := (r+i)%2 == 1 // rotate which goes first
+				var stop func()
+				if seq {
+					_, s := sequencer(b, be, transparency.Options{Key: key})
+					ctx, cancel := context.WithCancel(context.Background())
+					done := make(chan struct{})
+					go func() { defer close(done); _ = s.Run(ctx) }()
+					stop = func() { cancel(); <-done }
+				}
+				rate := appendLoad(b, be.store, 8, 3*time.Second)
+				if seq {
+					stop()
+					with = append(with, rate)
+				} else {
+					without = append(without, rate)
+				}
+			}
+			ratio = append(ratio, 100*with[r]/without[r])
+		}
+		b.Logf("appends/s, 8 writers: without %s, with sequencer %s; with/without %% %s", without, with, ratio)
+		m, _, _ := without.summary()
+		b.ReportMetric(m, "appends/s-without")
+		m, _, _ = with.summary()
+		b.ReportMetric(m, "appends/s-with")
+		m, _, _ = ratio.summary()
+		b.ReportMetric(m, "with/without-%")
+	})
+}
+
+// prefill appends n events, 100 to a stream, so they are quick to write.
+func prefill(b *testing.B, s eventstore.Store, n int) {
+	ctx := context.Background()
+	for done := 0; done < n; done += 100 {
+		evs := make([]eventstore.EventData, min(100, n-done))
+		for i := range evs {
+			evs[i] = eventstore.EventData{ID: uuid.New(), Type: "Bench", SchemaVersion: 1, Data: []byte(`{"n":1}`)}
+		}
+		_, err := s.Append(ctx, "bench-"+uuid.NewString(), eventstore.NoStream, evs...)
+		require.NoError(b, err)
+	}
+}
+
+// resetTree forgets the tree so a sequencer builds it again from position zero.
+func resetTree(b *testing.B, be backend) {
+	for _, q := range []string{`DELETE FROM tlog_nodes`, `DELETE FROM tlog_leaves`, `DELETE FROM tlog_checkpoints`} {
+		_, err := be.db.Exec(q)
+		require.NoError(b, err)
+	}
+	_, err := be.db.Exec(`UPDATE tlog_state SET size = 0, position = 0, compact = $1`, []byte{})
+	require.NoError(b, err)
+}
+
+// BenchmarkSequencerCatchUp: how fast a sequencer builds the tree of a 100,000-event log,
+// reading it from the store.
+func BenchmarkSequencerCatchUp(b *testing.B) {
+	const events = 100_000
+	benchBackends(b, func(b *testing.B, open func(testing.TB) backend) {
+		be := open(b)
+		prefill(b, be.store, events)
+		key := testKey(b, "bench/log")
+		var rate stat
+		for range rounds {
+			_, seq := sequencer(b, be, transparency.Options{Key: key})
+			resetTree(b, be)
+			start := time.Now()
+			require.NoError(b, seq.CatchUp(context.Background()))
+			rate = append(rate, events/time.Since(start).Seconds())
+		}
+		b.Logf("catch-up of %d events, events/s: %s", events, rate)
+		m, _, _ := rate.summary()
+		b.ReportMetric(m, "events/s")
+	})
+}
+
+// BenchmarkCheckpointLag: appends paced at 1,000/s by 8 writers for 8 s with the sequencer
+// running at its defaults (a checkpoint each 1000 events or 10 s); the lag of an event is from
+// its acknowledgement to the first checkpoint covering it.
+func BenchmarkCheckpointLag(b *testing.B) {
+	const rate, writers, dur = 1000, 8, 8 * time.Second
+	benchBackends(b, func(b *testing.B, open func(testing.TB) backend) {
+		be := open(b)
+		key := testKey(b, "bench/log")
+		var p50s, p99s, reached stat
+		for range rounds {
+			type covered struct {
+				position uint64
+				at       time.Time
+			}
+			var (
+				mu   sync.Mutex
+				cps  []covered
+				acks = make([][]covered, writers)
+			)
+			l, seq := sequencer(b, be, transparency.Options{Key: key, OnCheckpoint: func(s transparency.Signed) {
+				mu.Lock()
+				cps = append(cps, covered{s.Position, time.Now()})
+				mu.Unlock()
+			}})
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan struct{})
+			go func() { defer close(done); _ = seq.Run(ctx) }()
+			start := time.Now()
+			var wg sync.WaitGroup
+			for w := range writers {
+				wg.Go(func() {
+					interval := time.Second * writers / rate
+					for next := start; time.Since(start) < dur; next = next.Add(interval) {
+						time.Sleep(time.Until(next))
+						res, err := be.store.Append(context.Background(), "lag-"+uuid.NewString(), eventstore.NoStream,
+							eventstore.EventData{ID: uuid.New(), Type: "Bench", SchemaVersion: 1, Data: []byte(`{}`)})
+						if err != nil {
+							b.Error(err)
+							return
+						}
+						acks[w] = append(acks[w], covered{res.Records[0].Position, time.Now()})
+					}
+				})
+			}
+			wg.Wait()
+			elapsed := time.Since(start)
+			all := slices.Concat(acks...)
+			last := slices.MaxFunc(all, func(a, c covered) int { return int(a.position) - int(c.position) }).position
+			waitFor(b, "a checkpoint covering the last append", func() bool {
+				cp, err := l.Latest(context.Background())
+				return err == nil && cp.Position >= last
+			})
+			cancel()
+			<-done
+			lags := make([]time.Duration, 0, len(all))
+			for _, a := range all {
+				i := slices.IndexFunc(cps, func(c covered) bool { return c.position >= a.position })
+				lags = append(lags, cps[i].at.Sub(a.at))
+			}
+			p50s = append(p50s, float64(percentile(lags, 0.5).Milliseconds()))
+			p99s = append(p99s, float64(percentile(lags, 0.99).Milliseconds()))
+			reached = append(reached, float64(len(all))/elapsed.Seconds())
+		}
+		b.Logf("checkpoint lag at %d appends/s asked (reached %s/s): p50 %s ms, p99 %s ms", rate, reached, p50s, p99s)
+		m, _, _ := p99s.summary()
+		b.ReportMetric(m, "lag-p99-ms")
+	})
+}
+
+// synthetic is a log of n generated records, served like a store's global log.
+type synthetic uint64
+
+func (n synthetic) ReadAll(_ context.Context, after uint64, limit int) ([]eventstore.Record, error) {
+	var out []eventstore.Record
+	for p := after + 1; p <= uint64(n) && len(out) < limit; p++ {
+		r := eventstore.Record{StreamID: fmt.Sprintf("document-%d", p/7), Version: p%7 + 1, Position: p, EventID: uuid.New()}
+		r.Hash[0], r.Hash[1], r.Hash[2] = byte(p), byte(p>>8), byte(p>>16)
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// BenchmarkInclusionProof1M: the database work of GET /v1/proofs/inclusion (the latest
+// checkpoint, the position's leaf index, the proof's nodes) on a tree of one million leaves,
+// built by the sequencer from a generated log.
+func BenchmarkInclusionProof1M(b *testing.B) {
+	const size = 1_000_000
+	benchBackends(b, func(b *testing.B, open func(testing.TB) backend) {
+		be := open(b)
+		ctx := context.Background()
+		l, err := transparency.OpenLog(ctx, be.db, be.dialect)
+		require.NoError(b, err)
+		start := time.Now()
+		seq := transparency.NewSequencer(l, synthetic(size), transparency.Options{Key: testKey(b, "bench/log")})
+		require.NoError(b, seq.CatchUp(ctx))
+		b.Logf("built a tree of %d leaves in %.1fs (%.0f leaves/s)", size, time.Since(start).Seconds(), size/time.Since(start).Seconds())
+		var p50s, p99s stat
+		for range rounds {
+			lat := make([]time.Duration, 0, 2000)
+			for range 2000 {
+				pos := 1 + rand.Uint64N(size)
+				t0 := time.Now()
+				cp, err := l.Latest(ctx)
+				require.NoError(b, err)
+				idx, err := l.Index(ctx, pos)
+				require.NoError(b, err)
+				_, err = l.InclusionProof(ctx, idx, cp.Size)
+				require.NoError(b, err)
+				lat = append(lat, time.Since(t0))
+			}
+			p50s = append(p50s, float64(percentile(lat, 0.5).Microseconds()))
+			p99s = append(p99s, float64(percentile(lat, 0.99).Microseconds()))
+		}
+		b.Logf("inclusion proof on %d leaves, µs: p50 %s, p99 %s", size, p50s, p99s)
+		m, _, _ := p99s.summary()
+		b.ReportMetric(m, "p99-µs")
+	})
+}
