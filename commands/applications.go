@@ -8,6 +8,7 @@ import (
 
 	"github.com/custody-ledger/custody/domain"
 	"github.com/custody-ledger/custody/domain/catalogue"
+	"github.com/custody-ledger/custody/domain/services"
 )
 
 var nsApplication = uuid.MustParse("6b1f0e0a-4c55-4f65-9d0c-2a7a5a1d0006")
@@ -18,6 +19,18 @@ func ApplicationIDFor(eventID uuid.UUID) uuid.UUID { return uuid.NewSHA1(nsAppli
 // WithCatalogue sets the service catalogue applications are decided against (an operator's
 // file added to the embedded data); default catalogue.Default().
 func WithCatalogue(c *catalogue.Catalogue) Option { return func(s *Service) { s.catalogue = c } }
+
+// WithOfficeHours sets the units' office hours in which minute and hour terms count (an
+// operator's file); default Monday–Friday 09:00–18:00.
+func WithOfficeHours(h services.OfficeHours) Option { return func(s *Service) { s.hours = h } }
+
+// OfficeHours returns the office hours application clocks count in.
+func (s *Service) OfficeHours() services.OfficeHours {
+	if s.hours.Default == (services.Hours{}) {
+		return services.DefaultHours
+	}
+	return s.hours
+}
 
 // Catalogue returns the service catalogue the service decides applications with.
 func (s *Service) Catalogue() *catalogue.Catalogue {

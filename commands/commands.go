@@ -15,6 +15,7 @@ import (
 
 	"github.com/custody-ledger/custody/domain"
 	"github.com/custody-ledger/custody/domain/catalogue"
+	"github.com/custody-ledger/custody/domain/services"
 	"github.com/custody-ledger/custody/eventstore"
 )
 
@@ -59,6 +60,7 @@ type Service struct {
 	retries   int
 	pilot     *domain.Pilot        // nil: the embedded catalogue's (pilot.go)
 	catalogue *catalogue.Catalogue // the services applications name (applications.go)
+	hours     services.OfficeHours // the units' office hours for their clocks (applications.go)
 }
 
 // Option configures a Service.

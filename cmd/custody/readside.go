@@ -41,7 +41,7 @@ func openProjections(ctx context.Context, b *backend, svc *commands.Service, not
 	if err != nil {
 		return nil, err
 	}
-	opts := projections.Options{Logger: log}
+	opts := projections.Options{Logger: log, Catalogue: svc.Catalogue(), OfficeHours: svc.OfficeHours()}
 	switch {
 	case notifyURL == "":
 	case strings.HasPrefix(notifyURL, "http://"), strings.HasPrefix(notifyURL, "https://"):

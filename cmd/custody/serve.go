@@ -28,6 +28,7 @@ func cmdServe(ctx context.Context, args []string, out io.Writer, log *slog.Logge
 	listen := fs.String("listen", envOr("CUSTODY_LISTEN", ":8080"), "HTTP address (env CUSTODY_LISTEN)")
 	withDemo := fs.Bool("demo", false, "load the demo data set first and print its keys")
 	catFile := catalogueFlag(fs)
+	hoursFile := officeHoursFlag(fs)
 	notifyURL := fs.String("notify", envOr("CUSTODY_NOTIFY", ""), "notification channel: empty (in-process), http(s)://… webhook, nats://… JetStream (env CUSTODY_NOTIFY)")
 	tf := addTlogFlags(fs)
 	if _, err := parse(fs, args); err != nil {
@@ -35,6 +36,9 @@ func cmdServe(ctx context.Context, args []string, out io.Writer, log *slog.Logge
 	}
 	svcOpts, err := serviceOptions(*catFile)
 	if err != nil {
+		return err
+	}
+	if svcOpts, err = withOfficeHours(svcOpts, *hoursFile); err != nil {
 		return err
 	}
 	b, err := openBackend(ctx, *store, *read)
