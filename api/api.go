@@ -16,6 +16,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"slices"
@@ -32,6 +33,9 @@ import (
 // the maximum 500 lines is about 20 KiB, so 1 MiB leaves a wide margin.
 const DefaultBodyLimit = 1 << 20
 
+// DefaultStoreTimeout bounds a request's store calls unless Config.StoreTimeout says otherwise.
+const DefaultStoreTimeout = 10 * time.Second
+
 // Config is what a Server needs.
 type Config struct {
 	Service *commands.Service // required
@@ -42,6 +46,9 @@ type Config struct {
 	Ready func(ctx context.Context) error
 	// BodyLimit bounds request bodies in bytes; 0: DefaultBodyLimit.
 	BodyLimit int64
+	// StoreTimeout bounds the store calls of one request (the key's check included); past it
+	// the answer is 503 unavailable with Retry-After. 0: DefaultStoreTimeout.
+	StoreTimeout time.Duration
 	// Metrics receives the API's collectors and is served at /metrics; nil: a fresh registry
 	// with the Go and process collectors (so several servers can live in one process).
 	Metrics *prometheus.Registry
@@ -77,19 +84,20 @@ func (rt Route) Pattern() string { return rt.Method + " " + rt.Path }
 
 // Server is the HTTP handler of the API.
 type Server struct {
-	svc         *commands.Service
-	keys        keys.Store
-	log         *slog.Logger
-	ready       func(ctx context.Context) error
-	limit       int64
-	metrics     *metrics
-	registry    *prometheus.Registry
-	promHandler http.Handler
-	routes      []Route
-	mux         *http.ServeMux
-	readiness   time.Duration
-	readModels  ReadModels
-	tl          *transparency.Log
+	svc          *commands.Service
+	keys         keys.Store
+	log          *slog.Logger
+	ready        func(ctx context.Context) error
+	limit        int64
+	storeTimeout time.Duration
+	metrics      *metrics
+	registry     *prometheus.Registry
+	promHandler  http.Handler
+	routes       []Route
+	mux          *http.ServeMux
+	readiness    time.Duration
+	readModels   ReadModels
+	tl           *transparency.Log
 }
 
 // New builds a Server from cfg.
@@ -99,12 +107,16 @@ func New(cfg Config) (*Server, error) {
 	}
 	s := &Server{svc: cfg.Service, keys: cfg.Keys, log: cfg.Logger, ready: cfg.Ready, limit: cfg.BodyLimit,
 		registry: cfg.Metrics, readiness: 2 * time.Second,
-		readModels: cfg.ReadModels, tl: cfg.Transparency}
+		storeTimeout: cfg.StoreTimeout,
+		readModels:   cfg.ReadModels, tl: cfg.Transparency}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
 	if s.limit <= 0 {
 		s.limit = DefaultBodyLimit
+	}
+	if s.storeTimeout <= 0 {
+		s.storeTimeout = DefaultStoreTimeout
 	}
 	if s.registry == nil {
 		s.registry = defaultRegistry()
@@ -239,6 +251,11 @@ func (s *Server) route(rt Route) http.Handler {
 			}
 			s.metrics.observe(rt.Method, label, status, time.Since(start))
 		}()
+		// Every store call of the request (keys included) runs under one deadline: past it the
+		// client gets 503 with Retry-After instead of a hang (issue 10 §6).
+		ctx, cancel := context.WithTimeout(r.Context(), s.storeTimeout)
+		defer cancel()
+		r = r.WithContext(ctx)
 		if !rt.Public {
 			k, err := s.authenticate(r)
 			if err != nil {
@@ -248,17 +265,36 @@ func (s *Server) route(rt Route) http.Handler {
 			info.keyID = k.ID
 			r = r.WithContext(context.WithValue(r.Context(), keyKey{}, k))
 		}
-		if r.Body != nil && r.Body != http.NoBody {
-			if r.ContentLength > s.limit {
-				s.fail(w, r, tooLarge(s.limit))
+		raw := r.Body
+		if raw != nil && raw != http.NoBody {
+			if err := mediaType(r); err != nil && r.Method != http.MethodGet {
+				s.fail(w, r, err)
 				return
 			}
-			r.Body = http.MaxBytesReader(w, r.Body, s.limit)
+			if r.ContentLength > s.limit {
+				s.refuseBody(w, r, raw)
+				return
+			}
+			r.Body = http.MaxBytesReader(w, raw, s.limit)
 		}
 		if err := rt.Handler(w, r); err != nil {
+			if problemOf(err).Status == http.StatusRequestEntityTooLarge {
+				s.refuseBody(w, r, raw)
+				return
+			}
 			s.fail(w, r, err)
 		}
 	})
+}
+
+// maxDrain is how much of an oversized body is read and thrown away so that the client,
+// still sending, reads the 413 instead of a connection reset; past it the connection closes.
+const maxDrain = 8 << 20
+
+// refuseBody answers 413 after draining what remains of an oversized body (up to maxDrain).
+func (s *Server) refuseBody(w http.ResponseWriter, r *http.Request, raw io.ReadCloser) {
+	_, _ = io.CopyN(io.Discard, raw, maxDrain)
+	s.fail(w, r, tooLarge(s.limit))
 }
 
 // requestInfo is what the access log needs from inner layers.

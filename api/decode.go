@@ -41,28 +41,26 @@ func key(r *http.Request) keys.Key {
 	return k
 }
 
-// decode reads the body as exactly one JSON value into v, refusing unknown fields. Errors name
+// decode reads the body as exactly one JSON value into v: no unknown member, no member given
+// twice or in another case than the contract's, no nesting deeper than maxDepth. Errors name
 // the field at fault but never repeat a value: a value may be personal data.
 func decode(r *http.Request, v any) error {
-	if r.Body == nil || r.Body == http.NoBody {
-		return malformed("", "a JSON request body is required")
+	b, err := readBody(r)
+	if err != nil {
+		return err
 	}
-	dec := json.NewDecoder(r.Body)
+	if err := scanJSON(b); err != nil {
+		return err
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		if errors.Is(err, io.EOF) {
-			return malformed("", "a JSON request body is required")
-		}
 		return jsonError("", err)
 	}
 	if err := dec.Decode(&json.RawMessage{}); !errors.Is(err, io.EOF) {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return err
-		}
 		return malformed("", "the body holds more than one JSON value")
 	}
-	return nil
+	return exactNames("", b, reflect.TypeOf(v))
 }
 
 // jsonError describes a decoding error without echoing the document: encoding/json's own
@@ -245,6 +243,9 @@ func decodePayload(t domain.EventType, data json.RawMessage) (domain.Payload, er
 	p, err := domain.DecodePayload(t, data)
 	if err != nil {
 		return nil, jsonError("data", err)
+	}
+	if err := exactNames("data", data, reflect.TypeOf(p)); err != nil {
+		return nil, err
 	}
 	if err := payloadTimes("data", reflect.ValueOf(p)); err != nil {
 		return nil, err

@@ -197,7 +197,7 @@ func public(o obj) obj {
 
 // openAPIDoc is the API's OpenAPI 3.1 document.
 func openAPIDoc() obj {
-	writeErrs := []string{"400", "401", "403", "404", "409", "413", "422", "503"}
+	writeErrs := []string{"400", "401", "403", "404", "409", "413", "415", "422", "503"}
 	readErrs := []string{"400", "401", "503"}
 	idem := []any{param("Idempotency-Key"), param("X-Request-Id")}
 	withID := func(ps ...any) []any { return append([]any{param("id")}, ps...) }
@@ -219,7 +219,7 @@ func openAPIDoc() obj {
 			"properties": obj{
 				"type": strS("urn:custody:problem:<code>"), "title": strS(""), "status": obj{"type": "integer"},
 				"detail":          strS("never carries personal data"),
-				"code":            enumS(api.CodeMalformed, api.CodeUnauthenticated, api.CodeForbidden, api.CodeNotFound, api.CodeVersionConflict, api.CodeIllegalTransition, api.CodeDuplicateConflict, api.CodeTooLarge, api.CodeUnavailable, api.CodeMethodNotAllowed, api.CodeInternal),
+				"code":            enumS(api.CodeMalformed, api.CodeUnauthenticated, api.CodeForbidden, api.CodeNotFound, api.CodeVersionConflict, api.CodeIllegalTransition, api.CodeDuplicateConflict, api.CodeTooLarge, api.CodeUnsupportedMediaType, api.CodeUnavailable, api.CodeMethodNotAllowed, api.CodeInternal),
 				"instance":        strS("urn:custody:request:<request id>"),
 				"request_id":      strS("the X-Request-Id of the request"),
 				"field":           strS("malformed: the request member at fault"),
@@ -266,9 +266,13 @@ func openAPIDoc() obj {
 		"RegistryResult": objS([]string{"registry_id", "event_id", "version", "position", "hash", "documents"}, obj{
 			"registry_id": uuidS(""), "event_id": uuidS(""), "version": intS(""), "position": intS(""), "hash": strS(""),
 			"documents": arrS(ref("Appended"))}),
-		"ForceMajeureRequest": objS([]string{"from", "to", "description"}, obj{
+		"ForceMajeureRequest": objS([]string{"from", "to", "description", "evidence", "notified"}, obj{
 			"event_id": uuidS("else derived from Idempotency-Key"), "from": timeS(""), "to": timeS(""),
-			"orgs": arrS(ref("Org")), "region": strS(""), "description": strS(""),
+			"orgs":   with(arrS(ref("Org")), "description", "the declaring organisation only (P.37); default it"),
+			"region": strS(""), "description": strS(""),
+			"evidence": objS([]string{"issuer", "number", "date"}, obj{"issuer": strS("the authorised body (P.38)"),
+				"number": strS(""), "date": with(strS("YYYY-MM-DD"), "format", "date")}),
+			"notified":      with(arrS(ref("Org")), "description", "the parties notified (P.38)"),
 			"notifying_org": ref("Org"), "occurred_at": timeS("the notice; default now"), "actor": ref("ActorIn")}),
 		"DisputeRequest": objS([]string{"document_ids", "parties", "subject", "occurred_at"}, obj{
 			"event_id": uuidS("else derived from Idempotency-Key"), "document_ids": arrS(uuidS("")),
@@ -366,6 +370,7 @@ func openAPIDoc() obj {
 			"404": problemResp("not_found"),
 			"409": problemResp("version_conflict (with current_version) or duplicate_conflict"),
 			"413": problemResp("too_large: the body exceeds the limit"),
+			"415": problemResp("unsupported_media_type: the body is not Content-Type application/json, or has a Content-Encoding"),
 			"422": problemResp("illegal_transition, with state and allowed"),
 			"503": problemResp("unavailable: retry after Retry-After seconds"),
 		},

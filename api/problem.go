@@ -28,9 +28,11 @@ const (
 	CodeIllegalTransition = "illegal_transition"
 	CodeDuplicateConflict = "duplicate_conflict"
 	CodeTooLarge          = "too_large"
-	CodeUnavailable       = "unavailable"
-	CodeMethodNotAllowed  = "method_not_allowed"
-	CodeInternal          = "internal"
+	// CodeUnsupportedMediaType: a body that is not plain JSON (415).
+	CodeUnsupportedMediaType = "unsupported_media_type"
+	CodeUnavailable          = "unavailable"
+	CodeMethodNotAllowed     = "method_not_allowed"
+	CodeInternal             = "internal"
 )
 
 // ProblemType is the problem type URI of a code.
@@ -199,11 +201,17 @@ func writeBody(w http.ResponseWriter, status int, contentType string, v any) {
 	_, _ = w.Write(append(b, '\n'))
 }
 
-var reRequestID = regexp.MustCompile(`^[A-Za-z0-9._:/+=-]{1,128}$`)
+var (
+	reRequestID = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
+	// reDigitRun is ten digits in a row: an IIN (12) or a phone number (10 or 11) sent as a
+	// request id would reach the access log.
+	reDigitRun = regexp.MustCompile(`[0-9]{10}`)
+)
 
-// requestID honours a client's X-Request-Id when it is a plain token, else makes one.
+// requestID honours a client's X-Request-Id when it is a plain token of 1–64 letters,
+// digits, '.', '_' or '-' holding no run of ten digits; else it makes one.
 func requestID(r *http.Request) string {
-	if id := r.Header.Get("X-Request-Id"); reRequestID.MatchString(id) {
+	if id := r.Header.Get("X-Request-Id"); reRequestID.MatchString(id) && !reDigitRun.MatchString(id) {
 		return id
 	}
 	var b [16]byte

@@ -218,6 +218,9 @@ func present(p domain.Payload, pii bool) domain.Payload {
 		c.From, c.To = almaty(c.From), almaty(c.To)
 		return &c
 	}
+	if m, ok := p.(domain.Maskable); ok && !pii {
+		return m.MaskedPayload() // identity documents (P.35, 003 §9) and other personal data
+	}
 	return p
 }
 

@@ -39,6 +39,7 @@ func runSuite(t *testing.T, newService newServiceFunc) {
 		{"TooLarge", testTooLarge},
 		{"IllegalTransition", testIllegalTransition},
 		{"ReadingMasksPersonalData", testReadingMasksPersonalData},
+		{"P35IssueIdentityMaskedForReaders", testP35IssueIdentityMaskedForReaders},
 		{"AsOf", testAsOf},
 		{"DeadlinesOneSource", testDeadlinesOneSource},
 		{"EventsPagination", testEventsPagination},
@@ -637,6 +638,41 @@ func testReadingMasksPersonalData(t *testing.T, newService newServiceFunc) {
 	}
 }
 
+// testP35IssueIdentityMaskedForReaders: a ЦОН-route document (P.14) is issued against a
+// representative's notarised power of attorney (003 §9); the identity check is recorded,
+// required, and its numbers are masked for readers without the right to personal data.
+func testP35IssueIdentityMaskedForReaders(t *testing.T, newService newServiceFunc) {
+	e := newEnv(t, newService)
+	issued := event("DocumentIssued", 1, "rags", map[string]any{"to": holder("rags"), "application_no": "CON-2026-000035",
+		"service_code": "birth_registration.postomat", "certificate_number": "0000035", "method": "con", "city": "Almaty"})
+	doc := uuid.MustParse(e.created(e.do("POST", "/v1/documents", "rags", issued)).str("document_id"))
+	e.walk(doc, 1, []step{
+		{"CollectedFromRags", "gkCourier", tr(holder("rags"), holder("gkCourier"))},
+		{"ReceivedAtAccumulation", "gkAcc", tr(holder("gkCourier"), holder("gkAcc"))},
+		{"RoutedForDelivery", "gkAcc", map[string]any{"method": "con"}},
+		{"ReceivedAtIssuance", "gkIss", tr(holder("gkAcc"), holder("gkIss"))},
+	})
+	hand := tr(holder("gkIss"), recipientHolder)
+	r := e.do("POST", "/v1/documents/"+doc.String()+"/events", "gkIss", event("IssuedToRecipient", 6, "gkIss", hand))
+	e.problem(r, http.StatusBadRequest, "malformed") // P.35: no identity check recorded
+	const docNo, poaNo = "N12345678", "POA-774411"
+	e.post(doc, "gkIss", event("IssuedToRecipient", 6, "gkIss", with(hand, "identity", map[string]any{
+		"method": "representative", "document_type": "id_card", "document_number": docNo,
+		"power_of_attorney": map[string]any{"number": poaNo, "date": "2026-02-20"}})))
+	for who, sees := range map[string]bool{"admin": true, "auditor": false, "gkIss": false, "rags": false} {
+		evs := e.do("GET", "/v1/documents/"+doc.String()+"/events", who, nil)
+		require.Equal(t, http.StatusOK, evs.Status, who)
+		if sees {
+			assert.Contains(t, string(evs.Raw), docNo, who)
+			continue
+		}
+		assert.NotContains(t, string(evs.Raw), docNo, who)
+		assert.NotContains(t, string(evs.Raw), poaNo, who)
+		assert.Contains(t, string(evs.Raw), `"document_number":"N******78"`, who)
+		assert.Contains(t, string(evs.Raw), `"method":"representative"`, who)
+	}
+}
+
 func testAsOf(t *testing.T, newService newServiceFunc) {
 	e := newEnv(t, newService)
 	doc, _ := e.packed(20, 0)
@@ -780,7 +816,8 @@ func testVerify(t *testing.T, newService newServiceFunc) {
 func testForceMajeure(t *testing.T, newService newServiceFunc) {
 	e := newEnv(t, newService)
 	body := map[string]any{"event_id": uuid.NewString(), "from": at(0), "to": at(30), "orgs": []string{"gk"},
-		"region": "Almaty", "description": "snowstorm closed the roads"}
+		"region": "Almaty", "description": "snowstorm closed the roads", "notified": []string{"kaspi", "rags"},
+		"evidence": map[string]any{"issuer": "Emergency commission of the akimat of Almaty", "number": "EC-0316", "date": "2026-03-16"}}
 	first := e.created(e.do("POST", "/v1/force-majeure", "gkAcc", body))
 	assert.NotEmpty(t, first.str("force_majeure_id"))
 	assert.Equal(t, "/v1/force-majeure/"+first.str("force_majeure_id"), first.Header.Get("Location"))
@@ -794,6 +831,16 @@ func testForceMajeure(t *testing.T, newService newServiceFunc) {
 	e.problem(r, http.StatusBadRequest, "malformed")
 	r = e.do("POST", "/v1/force-majeure", "gkAcc", with(body, "event_id", uuid.NewString(), "orgs", []string{"mars"}))
 	e.problem(r, http.StatusBadRequest, "malformed")
+	// P.37: GK declares for its own obligations; Kaspi's need Kaspi's own declaration.
+	r = e.do("POST", "/v1/force-majeure", "gkAcc", with(body, "event_id", uuid.NewString(), "orgs", []string{"gk", "kaspi"}))
+	e.problem(r, http.StatusForbidden, "forbidden")
+	// P.38: the authorised body's document and the parties notified are required.
+	for _, field := range []string{"evidence", "notified"} {
+		without := with(body, "event_id", uuid.NewString())
+		delete(without, field)
+		r = e.do("POST", "/v1/force-majeure", "gkAcc", without)
+		e.problem(r, http.StatusBadRequest, "malformed")
+	}
 }
 
 func testDisputes(t *testing.T, newService newServiceFunc) {

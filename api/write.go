@@ -288,6 +288,9 @@ type forceMajeureIn struct {
 	Region       string   `json:"region"`
 	Description  string   `json:"description"`
 	NotifyingOrg string   `json:"notifying_org"` // only an administrator notifies for another
+	// P.38: the authorised body's document and the parties notified.
+	Evidence *domain.FMEvidence `json:"evidence"`
+	Notified []string           `json:"notified"`
 }
 
 // recordOut answers force-majeure and dispute commands.
@@ -325,7 +328,7 @@ func (s *Server) declareForceMajeure(w http.ResponseWriter, r *http.Request) err
 		return err
 	}
 	d := domain.ForceMajeureDeclaredData{Orgs: orgs(in.Orgs), Region: in.Region, Description: in.Description,
-		NotifyingOrg: domain.Org(in.NotifyingOrg)}
+		NotifyingOrg: domain.Org(in.NotifyingOrg), Evidence: in.Evidence, Notified: orgs(in.Notified)}
 	if d.From, err = parseTime("from", in.From, true); err != nil {
 		return err
 	}

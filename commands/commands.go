@@ -126,6 +126,15 @@ func (s *Service) load(ctx context.Context, stream string) ([]Stored, error) {
 	return out, nil
 }
 
+// loadExisting is load for a stream that must hold events: an empty one is ErrNotFound.
+func (s *Service) loadExisting(ctx context.Context, stream string) ([]Stored, error) {
+	stored, err := s.load(ctx, stream)
+	if err == nil && len(stored) == 0 {
+		err = fmt.Errorf("%s: %w", stream, ErrNotFound)
+	}
+	return stored, err
+}
+
 func find(stored []Stored, id uuid.UUID) *Stored {
 	for i := range stored {
 		if stored[i].EventID == id {
@@ -158,14 +167,21 @@ func events(stored []Stored) []domain.Event {
 
 // Document returns a document's current state and its stored events.
 func (s *Service) Document(ctx context.Context, id uuid.UUID) (domain.State, []Stored, error) {
-	stored, err := s.load(ctx, DocumentStream(id))
+	stored, err := s.loadExisting(ctx, DocumentStream(id))
 	if err != nil {
 		return domain.State{}, nil, err
 	}
-	if len(stored) == 0 {
-		return domain.State{}, nil, fmt.Errorf("document %s: %w", id, ErrNotFound)
-	}
 	return domain.Fold(id, events(stored)), stored, nil
+}
+
+// Replay returns a document folded once with its intervals and charges (domain.ReplayStream),
+// and its stored events.
+func (s *Service) Replay(ctx context.Context, id uuid.UUID) (domain.Replay, []Stored, error) {
+	stored, err := s.loadExisting(ctx, DocumentStream(id))
+	if err != nil {
+		return domain.Replay{}, nil, err
+	}
+	return domain.ReplayStream(id, events(stored)), stored, nil
 }
 
 // DocumentAsOf returns the state as it was at moment t: the events that had occurred by then.

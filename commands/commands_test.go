@@ -250,7 +250,7 @@ func TestRegistryStepResumes(t *testing.T) {
 	e := handoverEvent(formed.RegistryID, docs[0], h, acc, s0)
 	data, err := domain.Encode(e)
 	require.NoError(t, err)
-	_, err = st.Append(ctx, commands.DocumentStream(docs[0]), eventstore.Exact(uint64(len(stored0))),
+	_, err = eventstore.AppendOne(ctx, st, commands.DocumentStream(docs[0]), eventstore.Exact(uint64(len(stored0))),
 		eventstore.EventData{ID: e.ID, Type: string(e.Type), SchemaVersion: domain.SchemaVersion, Data: data})
 	require.NoError(t, err)
 
@@ -291,7 +291,8 @@ func TestForceMajeureAndDisputes(t *testing.T) {
 	svc, _ := newService(t)
 	from := now.Add(-72 * time.Hour)
 	id := uuid.New()
-	fm := domain.ForceMajeureDeclaredData{From: from, To: from.Add(24 * time.Hour), Description: "P.37 flood"}
+	fm := domain.ForceMajeureDeclaredData{From: from, To: from.Add(24 * time.Hour), Description: "P.37 flood",
+		Evidence: demo.Evidence(from), Notified: demo.NotifiedBy(domain.OrgKaspi)}
 	res, err := svc.DeclareForceMajeure(ctx, demo.Platform, id, from.Add(2*time.Hour), fm)
 	require.NoError(t, err)
 	ev, _, err := svc.ForceMajeure(ctx, res.DocumentID)

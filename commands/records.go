@@ -34,6 +34,13 @@ func (s *Service) DeclareForceMajeure(ctx context.Context, actor domain.Actor, e
 	}
 	id := ForceMajeureIDFor(eventID)
 	e := domain.Event{ID: eventID, DocumentID: id, Type: domain.ForceMajeureDeclared, OccurredAt: at, Actor: actor, Payload: &d}
+	if err := domain.ValidateEvent(e); err != nil {
+		return Appended{}, err // a bad field is 400 before the scope's 403
+	}
+	d, err := domain.ScopeForceMajeure(actor, d)
+	if err != nil {
+		return Appended{}, err
+	}
 	return s.appendOnce(ctx, ForceMajeureStream(id), e, nil, func(stored []Stored) error {
 		if len(stored) > 0 {
 			return &domain.StepError{State: "declared", Allowed: []domain.EventType{}, Reason: "this force-majeure period is already declared"}
@@ -47,12 +54,9 @@ var fmRoles = []domain.Role{domain.RoleRAGS, domain.RoleGKAccumulation, domain.R
 
 // ForceMajeure returns a declared period.
 func (s *Service) ForceMajeure(ctx context.Context, id uuid.UUID) (domain.Event, Stored, error) {
-	stored, err := s.load(ctx, ForceMajeureStream(id))
+	stored, err := s.loadExisting(ctx, ForceMajeureStream(id))
 	if err != nil {
 		return domain.Event{}, Stored{}, err
-	}
-	if len(stored) == 0 {
-		return domain.Event{}, Stored{}, fmt.Errorf("force majeure %s: %w", id, ErrNotFound)
 	}
 	return stored[0].Event, stored[0], nil
 }
@@ -101,9 +105,5 @@ func (s *Service) ResolveDispute(ctx context.Context, actor domain.Actor, disput
 
 // Dispute returns a dispute's stored events.
 func (s *Service) Dispute(ctx context.Context, id uuid.UUID) ([]Stored, error) {
-	stored, err := s.load(ctx, DisputeStream(id))
-	if err == nil && len(stored) == 0 {
-		err = fmt.Errorf("dispute %s: %w", id, ErrNotFound)
-	}
-	return stored, err
+	return s.loadExisting(ctx, DisputeStream(id))
 }

@@ -86,12 +86,9 @@ func stepEventID(registry uuid.UUID, step string, doc uuid.UUID, n int) uuid.UUI
 
 // Registry returns a registry folded from its stream.
 func (s *Service) Registry(ctx context.Context, id uuid.UUID) (domain.Registry, []Stored, error) {
-	stored, err := s.load(ctx, RegistryStream(id))
+	stored, err := s.loadExisting(ctx, RegistryStream(id))
 	if err != nil {
 		return domain.Registry{}, nil, err
-	}
-	if len(stored) == 0 {
-		return domain.Registry{}, nil, fmt.Errorf("registry %s: %w", id, ErrNotFound)
 	}
 	return foldRegistry(stored), stored, nil
 }
@@ -307,12 +304,9 @@ func (s *Service) documentsStep(ctx context.Context, actor domain.Actor, reg dom
 ) (step, error) {
 	docStored := map[uuid.UUID][]Stored{}
 	load := func(doc uuid.UUID) (domain.State, error) {
-		stored, err := s.load(ctx, DocumentStream(doc))
+		stored, err := s.loadExisting(ctx, DocumentStream(doc))
 		if err != nil {
 			return domain.State{}, err
-		}
-		if len(stored) == 0 {
-			return domain.State{}, fmt.Errorf("document %s: %w", doc, ErrNotFound)
 		}
 		docStored[doc] = stored
 		return domain.Fold(doc, events(stored)), nil

@@ -63,6 +63,9 @@ var specs = map[EventType]spec{
 		to: StatusAtIssuance, giver: OrgGK, taker: OrgGK, source: "P.14, P.33, P.34"},
 	IssuedToRecipient: {roles: []Role{RoleGKIssuance}, from: []Status{StatusAtIssuance}, to: StatusIssuedToRecipient,
 		giver: OrgGK, taker: OrgRecipient, source: "P.35"},
+	// P.35 says the ЦОН passes documents unclaimed for a month «услугополучателю», to the
+	// recipient; read as the provider (RAGS), the only reading that fits storage: the
+	// hand-over goes to RAGS.
 	TransferredForStorage: {roles: []Role{RoleGKIssuance}, from: []Status{StatusAtIssuance}, to: StatusStored,
 		giver: OrgGK, taker: OrgRAGS, source: "P.35"},
 	DeliveryDelayed: {roles: []Role{RoleKaspiPlatform},

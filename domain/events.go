@@ -238,8 +238,23 @@ type ReceivedAtIssuanceData struct {
 	CONAddress string     `json:"con_address,omitempty"` // told to the recipient after a return (P.34)
 }
 
-// IssuedToRecipientData: handed over at the ЦОН (P.35).
-type IssuedToRecipientData struct{ Transfer }
+// IssuedToRecipientData: handed over at the ЦОН (P.14, P.35) against a checked identity: the
+// recipient in person with an identity document, or a representative with a notarised power
+// of attorney (003 §9). Identity is personal data: masked for readers, never logged.
+type IssuedToRecipientData struct {
+	Transfer
+	Identity *IdentityCheck `json:"identity,omitempty"`
+}
+
+// MaskedPayload hides the identity documents' numbers.
+func (d *IssuedToRecipientData) MaskedPayload() Payload {
+	c := *d
+	if c.Identity != nil {
+		id := c.Identity.Masked()
+		c.Identity = &id
+	}
+	return &c
+}
 
 // TransferredForStorageData: unclaimed for a month, handed over for storage (P.35).
 type TransferredForStorageData struct{ Transfer }

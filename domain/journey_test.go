@@ -104,7 +104,8 @@ func propose(s State, t EventType, at time.Time) (Event, Actor) {
 	case ReceivedAtIssuance:
 		p, a = &ReceivedAtIssuanceData{Transfer: tr(hGKIss), CONAddress: "Almaty, Abay 1"}, actorOf(RoleGKIssuance, hGKIss)
 	case IssuedToRecipient:
-		p, a = &IssuedToRecipientData{tr(hRecip)}, actorOf(RoleGKIssuance, hGKIss)
+		p, a = &IssuedToRecipientData{Transfer: tr(hRecip), Identity: &IdentityCheck{Method: IdentityInPerson,
+			DocumentType: "id_card", DocumentNumber: "045123987"}}, actorOf(RoleGKIssuance, hGKIss)
 	case TransferredForStorage:
 		p, a = &TransferredForStorageData{tr(hRAGS)}, actorOf(RoleGKIssuance, hGKIss)
 	case DeliveryDelayed:

@@ -33,11 +33,15 @@ func CustodyIntervals(events []Event) []Interval {
 type folder struct {
 	s         State
 	intervals []Interval
+	before    []State // when not nil, the state each event met is kept
 }
 
 // apply folds e and reports the state before it and whether e fitted that state.
 func (f *folder) apply(e Event) (State, bool) {
 	before := f.s
+	if f.before != nil {
+		f.before = append(f.before, before)
+	}
 	f.s = Evolve(f.s, e)
 	ok := fitted(before, e)
 	if _, moves := TransferOf(e); ok && moves {
@@ -49,6 +53,34 @@ func (f *folder) apply(e Event) (State, bool) {
 	}
 	return before, ok
 }
+
+// Replay is a document stream folded once, with what the read side derives along the way.
+type Replay struct {
+	State     State      // after the last event
+	Before    []State    // Before[i] is the state events[i] met
+	Intervals []Interval // CustodyIntervals
+	Charges   []Charge   // Liability
+}
+
+// ReplayStream folds a document's events (in stream order) once and returns the state, the
+// state before each event, the custody intervals and the charges: what Fold, CustodyIntervals
+// and Liability each give, for the cost of one of them.
+func ReplayStream(id uuid.UUID, events []Event) Replay {
+	f := folder{s: State{DocumentID: id, Status: StatusNew}, before: make([]State, 0, len(events))}
+	charges := liability(&f, events)
+	return Replay{State: f.s, Before: f.before, Intervals: f.intervals, Charges: charges}
+}
+
+// After is the state right after events[i].
+func (r Replay) After(i int) State {
+	if i+1 < len(r.Before) {
+		return r.Before[i+1]
+	}
+	return r.State
+}
+
+// Fitted reports whether events[i] fitted the state it met (Evolve applied it).
+func (r Replay) Fitted(i int, t EventType) bool { return fitted(r.Before[i], Event{Type: t}) }
 
 // HolderAt returns the interval covering moment t, if any (for as_of queries and disputes).
 func HolderAt(intervals []Interval, t time.Time) (Interval, bool) {
@@ -89,9 +121,13 @@ type Charge struct {
 // Liability derives every charge on a document from its events (P.22–P.24, P.18, P.36 and the
 // deadline table). A charge whose event was later corrected stays listed, marked CorrectedBy.
 func Liability(events []Event) []Charge {
+	return liability(&folder{s: State{Status: StatusNew}}, events)
+}
+
+// liability folds events with f and derives the charges as it goes.
+func liability(f *folder, events []Event) []Charge {
 	var (
 		out       []Charge
-		f         = folder{s: State{Status: StatusNew}}
 		corrected = map[uuid.UUID]uuid.UUID{}
 	)
 	for _, e := range events {

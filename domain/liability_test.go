@@ -2,6 +2,7 @@ package domain
 
 import (
 	"math/rand/v2"
+	"slices"
 	"testing"
 	"time"
 
@@ -135,6 +136,16 @@ func TestPropertyRandomJourneys(t *testing.T) {
 		require.Equal(t, Fold(doc, evs), s, "seed %d: fold equals step-by-step evolve", seed)
 		assert.NotEqual(t, StatusNew, s.Status)
 		ivs := CustodyIntervals(evs)
+		// One fold gives what the separate functions give (issue 9 §4).
+		r := ReplayStream(doc, evs)
+		require.Equal(t, s, r.State, "seed %d", seed)
+		require.Equal(t, ivs, r.Intervals, "seed %d", seed)
+		require.Equal(t, Liability(evs), r.Charges, "seed %d", seed)
+		for i := range evs {
+			require.Equal(t, Fold(doc, evs[:i]), r.Before[i], "seed %d: the state event %d met", seed, i)
+			require.Equal(t, Fold(doc, evs[:i+1]), r.After(i), "seed %d", seed)
+			require.Equal(t, slices.Contains(Allowed(r.Before[i].Status), evs[i].Type), r.Fitted(i, evs[i].Type))
+		}
 		if s.Status != StatusRequested {
 			require.NotNil(t, s.Holder, "seed %d: a holder exists once issued", seed)
 			require.NotEmpty(t, ivs)

@@ -103,3 +103,48 @@ func TestP24CancellationNamesTheRegisteredLossAct(t *testing.T) {
 	_, err = decideNext(s, ApplicationCancelled, nil)
 	require.NoError(t, err, "P.24 the registered act's number")
 }
+
+func fmDeclared(orgs ...Org) ForceMajeureDeclaredData {
+	return ForceMajeureDeclaredData{From: t0, To: t0.Add(6 * time.Hour), Orgs: orgs, NotifyingOrg: OrgGK, Description: "flood",
+		Evidence: &FMEvidence{Issuer: "Emergency commission of the akimat", Number: "EC-0316", Date: "2026-03-16"},
+		Notified: []Org{OrgKaspi, OrgRAGS}}
+}
+
+func TestP37P39ForceMajeureCoversTheDeclaringOrganisationOnly(t *testing.T) {
+	gk := actorOf(RoleGKAccumulation, hGKAcc)
+	d, err := ScopeForceMajeure(gk, fmDeclared())
+	require.NoError(t, err)
+	assert.Equal(t, []Org{OrgGK}, d.Orgs, "P.37 an empty list is the declaring organisation, no longer every one")
+	d, err = ScopeForceMajeure(gk, fmDeclared(OrgGK, OrgGK))
+	require.NoError(t, err)
+	assert.Equal(t, []Org{OrgGK}, d.Orgs)
+	for _, orgs := range [][]Org{{OrgKaspi}, {OrgGK, OrgRAGS}} {
+		_, err = ScopeForceMajeure(gk, fmDeclared(orgs...))
+		var fe *ForbiddenError
+		require.ErrorAs(t, err, &fe, "P.37 %v needs its own declaration", orgs)
+		assert.Contains(t, fe.Reason, "P.37")
+	}
+}
+
+func TestP38ForceMajeureCarriesTheAuthorisedBodysDocument(t *testing.T) {
+	good := fmDeclared()
+	require.NoError(t, good.Validate())
+	for field, mut := range map[string]func(*ForceMajeureDeclaredData){
+		"evidence":        func(d *ForceMajeureDeclaredData) { d.Evidence = nil },
+		"evidence.issuer": func(d *ForceMajeureDeclaredData) { d.Evidence.Issuer = " " },
+		"evidence.number": func(d *ForceMajeureDeclaredData) { d.Evidence.Number = "" },
+		"evidence.date":   func(d *ForceMajeureDeclaredData) { d.Evidence.Date = "16.03.2026" },
+		"notified":        func(d *ForceMajeureDeclaredData) { d.Notified = nil },
+	} {
+		d := fmDeclared()
+		ev := *d.Evidence
+		d.Evidence = &ev
+		mut(&d)
+		var ve *ValidationError
+		require.ErrorAs(t, d.Validate(), &ve, "P.38 %s", field)
+		assert.Equal(t, field, ve.Field)
+	}
+	d := fmDeclared()
+	d.Notified = []Org{"bank"}
+	require.Error(t, d.Validate(), "P.38 the parties notified are organisations of the pilot")
+}

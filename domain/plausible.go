@@ -43,17 +43,17 @@ func plausible(e Event) error {
 			return invalid("data.new_date", "lies more than %d days after the notice", int(MaxDelay.Hours()/24))
 		}
 		return inCalendar("data.new_date", p.NewDate)
-	case *ForceMajeureDeclaredData:
+	case *ForceMajeureDeclaredData: // its members are the request's own: from, to
 		if p.From.Before(e.OccurredAt.Add(-ForceMajeureLookback)) {
-			return invalid("data.from", "starts more than %d days before the notice", int(ForceMajeureLookback.Hours()/24))
+			return invalid("from", "starts more than %d days before the notice", int(ForceMajeureLookback.Hours()/24))
 		}
 		if p.To.Sub(p.From) > MaxForceMajeure {
-			return invalid("data.to", "the period is longer than %d days", int(MaxForceMajeure.Hours()/24))
+			return invalid("to", "the period is longer than %d days", int(MaxForceMajeure.Hours()/24))
 		}
-		if err := inCalendar("data.from", p.From); err != nil {
+		if err := inCalendar("from", p.From); err != nil {
 			return err
 		}
-		return inCalendar("data.to", p.To)
+		return inCalendar("to", p.To)
 	}
 	return nil
 }

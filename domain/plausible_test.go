@@ -34,13 +34,13 @@ func TestPlausibleTimes(t *testing.T) {
 		{"P.27 new date in 2100", ev(notice, delay(time.Date(2100, 1, 1, 0, 0, 0, 0, Almaty))), "data.new_date"},
 		{"P.27 new date 9999-12-31", ev(notice, delay(time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC))), "data.new_date"},
 		{"P.37 period of 366 days", ev(notice, fm(notice, notice.Add(MaxForceMajeure))), ""},
-		{"P.37 period longer than 366 days", ev(notice, fm(notice, notice.Add(MaxForceMajeure+time.Second))), "data.to"},
-		{"P.37 period to 9999", ev(notice, fm(notice, time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC))), "data.to"},
+		{"P.37 period longer than 366 days", ev(notice, fm(notice, notice.Add(MaxForceMajeure+time.Second))), "to"},
+		{"P.37 period to 9999", ev(notice, fm(notice, time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC))), "to"},
 		{"P.38 from 30 days before the notice", ev(notice, fm(notice.Add(-ForceMajeureLookback), notice)), ""},
-		{"P.38 from more than 30 days before the notice", ev(notice, fm(notice.Add(-ForceMajeureLookback-time.Second), notice)), "data.from"},
-		{"P.38 from 0001-01-01", ev(notice, fm(time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC), notice)), "data.from"},
+		{"P.38 from more than 30 days before the notice", ev(notice, fm(notice.Add(-ForceMajeureLookback-time.Second), notice)), "from"},
+		{"P.38 from 0001-01-01", ev(notice, fm(time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC), notice)), "from"},
 		{"P.37 a period in a year the calendar lacks", ev(time.Date(2027, 12, 30, 9, 0, 0, 0, Almaty),
-			fm(time.Date(2027, 12, 30, 9, 0, 0, 0, Almaty), time.Date(2028, 1, 2, 0, 0, 0, 0, Almaty))), "data.to"},
+			fm(time.Date(2027, 12, 30, 9, 0, 0, 0, Almaty), time.Date(2028, 1, 2, 0, 0, 0, 0, Almaty))), "to"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			err := plausible(tc.e)

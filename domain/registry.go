@@ -8,16 +8,13 @@ import (
 	"github.com/google/uuid"
 )
 
-// Events of registry (`registry-<uuid>`), force-majeure (`forcemajeure-<uuid>`) and dispute
-// (`dispute-<uuid>`) streams. They share the document events' envelope; their Event.DocumentID
-// carries the id of their own stream.
+// Events of registry streams (`registry-<uuid>`). Like the force-majeure and dispute streams'
+// events they share the document events' envelope; their Event.DocumentID carries the id of
+// their own stream.
 const (
-	RegistryFormed       EventType = "RegistryFormed"       // P.13, P.14, P.18, P.32
-	RegistryHandedOver   EventType = "RegistryHandedOver"   // P.17, P.33
-	RegistryAccepted     EventType = "RegistryAccepted"     // P.18, P.33, P.34
-	ForceMajeureDeclared EventType = "ForceMajeureDeclared" // P.37, P.38
-	DisputeOpened        EventType = "DisputeOpened"        // P.36
-	DisputeResolved      EventType = "DisputeResolved"      // P.36
+	RegistryFormed     EventType = "RegistryFormed"     // P.13, P.14, P.18, P.32
+	RegistryHandedOver EventType = "RegistryHandedOver" // P.17, P.33
+	RegistryAccepted   EventType = "RegistryAccepted"   // P.18, P.33, P.34
 )
 
 // RegistryFormedData lists the documents of a paper registry.
@@ -42,36 +39,9 @@ type RegistryAcceptedData struct {
 	By       Holder      `json:"by"`
 }
 
-// ForceMajeureDeclaredData: a period of force majeure (P.37) notified by a party (P.38).
-type ForceMajeureDeclaredData struct {
-	From         time.Time `json:"from"`
-	To           time.Time `json:"to"`
-	Orgs         []Org     `json:"orgs,omitempty"` // empty: every organisation
-	Region       string    `json:"region,omitempty"`
-	NotifyingOrg Org       `json:"notifying_org"`
-	Description  string    `json:"description"`
-}
-
-// DisputeOpenedData: the commission takes up a disagreement (P.36).
-type DisputeOpenedData struct {
-	DocumentIDs []uuid.UUID `json:"document_ids"`
-	Parties     []Org       `json:"parties"`
-	Subject     string      `json:"subject"`
-}
-
-// DisputeResolvedData: the commission's decision, with its signed protocol (P.36).
-type DisputeResolvedData struct {
-	ProtocolNumber string `json:"protocol_number"`
-	Decision       string `json:"decision"`
-	ChargedTo      []Org  `json:"charged_to,omitempty"`
-}
-
-func (RegistryFormedData) EventType() EventType       { return RegistryFormed }
-func (RegistryHandedOverData) EventType() EventType   { return RegistryHandedOver }
-func (RegistryAcceptedData) EventType() EventType     { return RegistryAccepted }
-func (ForceMajeureDeclaredData) EventType() EventType { return ForceMajeureDeclared }
-func (DisputeOpenedData) EventType() EventType        { return DisputeOpened }
-func (DisputeResolvedData) EventType() EventType      { return DisputeResolved }
+func (RegistryFormedData) EventType() EventType     { return RegistryFormed }
+func (RegistryHandedOverData) EventType() EventType { return RegistryHandedOver }
+func (RegistryAcceptedData) EventType() EventType   { return RegistryAccepted }
 
 // MaxRegistryLines bounds a registry so one hand-over stays one reasonable transaction.
 const MaxRegistryLines = 500
@@ -121,56 +91,6 @@ func (d *RegistryAcceptedData) Validate() error {
 		return err
 	}
 	return d.By.validate("by", true)
-}
-
-func validOrgs(field string, orgs []Org) error {
-	for _, o := range orgs {
-		switch o {
-		case OrgRAGS, OrgGK, OrgKaspi:
-		default:
-			return invalid(field, "unknown organisation %q", o)
-		}
-	}
-	return nil
-}
-
-func (d *ForceMajeureDeclaredData) Validate() error {
-	if d.From.IsZero() || d.To.IsZero() {
-		return invalid("from", "the period needs from and to")
-	}
-	if !d.To.After(d.From) {
-		return invalid("to", "must lie after from")
-	}
-	if err := validOrgs("orgs", d.Orgs); err != nil {
-		return err
-	}
-	if err := validOrgs("notifying_org", []Org{d.NotifyingOrg}); err != nil {
-		return err
-	}
-	if len(d.Region) > 100 {
-		return invalid("region", "longer than 100 bytes")
-	}
-	return needText("description", d.Description, 2000)
-}
-
-func (d *DisputeOpenedData) Validate() error {
-	if err := validIDs("document_ids", d.DocumentIDs, true); err != nil {
-		return err
-	}
-	if err := validOrgs("parties", d.Parties); err != nil {
-		return err
-	}
-	return needText("subject", d.Subject, 2000)
-}
-
-func (d *DisputeResolvedData) Validate() error {
-	if err := needCode("protocol_number", d.ProtocolNumber); err != nil {
-		return err
-	}
-	if err := validOrgs("charged_to", d.ChargedTo); err != nil {
-		return err
-	}
-	return needText("decision", d.Decision, 4000)
 }
 
 // RegistryStatus is where a registry is.
@@ -226,18 +146,6 @@ func needsHandover(k RegistryKind) bool {
 
 // NeedsHandover is needsHandover for callers outside the package.
 func NeedsHandover(k RegistryKind) bool { return needsHandover(k) }
-
-// StepError refuses a step on a registry, force-majeure or dispute stream that does not fit
-// the stream's state (API: 422 illegal_transition with state and allowed).
-type StepError struct {
-	State   string
-	Allowed []EventType // the steps the stream accepts now
-	Reason  string
-}
-
-func (e *StepError) Error() string {
-	return fmt.Sprintf("not accepted in state %q: %s (accepted now: %v)", e.State, e.Reason, e.Allowed)
-}
 
 // RegistryAllowed lists the steps a registry accepts now.
 func RegistryAllowed(r Registry) []EventType {

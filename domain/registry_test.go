@@ -55,7 +55,8 @@ func TestStreamPayloadValidation(t *testing.T) {
 	good := []Payload{
 		&RegistryFormedData{Kind: RegistryReturnCollection, From: hKIntake, To: hGKIss, Documents: []uuid.UUID{d}},
 		&RegistryHandedOverData{Courier: hGKCour},
-		&ForceMajeureDeclaredData{From: t0, To: t0.Add(24 * time.Hour), Orgs: []Org{OrgKaspi}, NotifyingOrg: OrgKaspi, Description: "P.37 blizzard"},
+		&ForceMajeureDeclaredData{From: t0, To: t0.Add(24 * time.Hour), Orgs: []Org{OrgKaspi}, NotifyingOrg: OrgKaspi, Description: "P.37 blizzard",
+			Evidence: &FMEvidence{Issuer: "akimat", Number: "EC-1", Date: "2026-03-16"}, Notified: []Org{OrgGK, OrgRAGS}},
 		&DisputeOpenedData{DocumentIDs: []uuid.UUID{d}, Parties: []Org{OrgGK, OrgKaspi}, Subject: "who lost it"},
 		&DisputeResolvedData{ProtocolNumber: "PR-1", Decision: "GK answers", ChargedTo: []Org{OrgGK}},
 	}

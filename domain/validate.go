@@ -223,7 +223,15 @@ func (d *ReceivedAtIssuanceData) Validate() error {
 	}
 	return d.validate()
 }
-func (d *IssuedToRecipientData) Validate() error     { return d.validate() }
+func (d *IssuedToRecipientData) Validate() error {
+	if err := d.validate(); err != nil {
+		return err
+	}
+	if d.Identity == nil {
+		return invalid("identity", "required: how the recipient's identity was checked (in person, or a representative's notarised power of attorney; 003 §9, P.35)")
+	}
+	return d.Identity.validate("identity")
+}
 func (d *TransferredForStorageData) Validate() error { return d.validate() }
 func (d *AcceptedAtKaspiIntakeData) Validate() error { return d.validate() }
 

@@ -69,10 +69,8 @@ type AppendResult struct {
 	Records  []Record // the records of this append, in order
 }
 
-// Store is the event store port.
+// Store is the event store port. AppendOne writes to one stream through AppendMulti.
 type Store interface {
-	// Append writes events to one stream atomically.
-	Append(ctx context.Context, stream string, expected ExpectedVersion, events ...EventData) (AppendResult, error)
 	// AppendMulti writes to several streams atomically: all or nothing. Each part has its own
 	// expected version. A stream may appear at most once.
 	AppendMulti(ctx context.Context, appends ...StreamAppend) ([]AppendResult, error)
@@ -90,4 +88,13 @@ type Store interface {
 	// Head returns the position of the last committed event (0 if none).
 	Head(ctx context.Context) (uint64, error)
 	Close() error
+}
+
+// AppendOne writes events to one stream atomically: AppendMulti with one part.
+func AppendOne(ctx context.Context, s Store, stream string, expected ExpectedVersion, events ...EventData) (AppendResult, error) {
+	res, err := s.AppendMulti(ctx, StreamAppend{StreamID: stream, Expected: expected, Events: events})
+	if err != nil {
+		return AppendResult{}, err
+	}
+	return res[0], nil
 }

@@ -18,8 +18,8 @@
 //
 // # Tables and generations
 //
-// The global tables are created by embedded migrations recorded in projections_migrations
-// (separate from the event store's): projections_generations, projections_lease and
+// The global tables are created by embedded goose migrations recorded in goose_projections
+// (separate from the event store's, internal/migrate): projections_generations, projections_lease and
 // projections_outbox. Read-model tables come in generations: generation g has tables
 // rm<g>_documents, rm<g>_intervals, rm<g>_clocks, rm<g>_charges, rm<g>_notifications,
 // rm<g>_registries, rm<g>_registry_lines, rm<g>_discrepancies, rm<g>_force_majeure,
@@ -78,6 +78,7 @@
 //
 // Lag reports positions and seconds behind the head; Metrics exports them
 // (custody_projection_lag_positions, custody_projection_lag_seconds) with the apply delay of
-// each event (custody_projection_apply_delay_seconds); Ready fails beyond
-// Options.ReadyMaxLagSecs or ReadyMaxLagCount.
+// each event (custody_projection_apply_delay_seconds). Ready fails until a generation first
+// met (on start, after a rebuild's switch) has reached the head of that moment, and then
+// beyond Options.ReadyMaxLagSecs or ReadyMaxLagCount.
 package projections

@@ -35,7 +35,7 @@ func memoryBackend(t testing.TB) backend {
 // the position they got.
 func (s *scen) poke(stream, typ string, data []byte) uint64 {
 	s.t.Helper()
-	res, err := s.b.store.Append(s.ctx, stream, eventstore.Any, eventstore.EventData{ID: uuid.New(), Type: typ,
+	res, err := eventstore.AppendOne(s.ctx, s.b.store, stream, eventstore.Any, eventstore.EventData{ID: uuid.New(), Type: typ,
 		SchemaVersion: domain.SchemaVersion, Data: data})
 	require.NoError(s.t, err)
 	return res.Records[0].Position

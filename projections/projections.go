@@ -83,8 +83,8 @@ type Options struct {
 	DisableDelivery  bool
 	NotifyMaxAge     time.Duration     // triggers older than this when projected are recorded "expired", not sent; 0: no limit
 	CONAddresses     map[string]string // ЦОН unit → address told after a return (P.34) or a loss (P.25)
-	ReadyMaxLagSecs  float64           // Ready fails beyond this many seconds behind, default 10
-	ReadyMaxLagCount uint64            // and beyond this many positions behind, default 10000
+	ReadyMaxLagSecs  float64           // Ready fails beyond this many seconds behind, default 5
+	ReadyMaxLagCount uint64            // and beyond this many positions behind, default 1000
 
 	failpoint func(point string) error
 	planHook  func(eventID uuid.UUID)
@@ -124,10 +124,10 @@ func (o *Options) defaults() {
 		o.WatchInterval = 30 * time.Second
 	}
 	if o.ReadyMaxLagSecs <= 0 {
-		o.ReadyMaxLagSecs = 10
+		o.ReadyMaxLagSecs = 5
 	}
 	if o.ReadyMaxLagCount == 0 {
-		o.ReadyMaxLagCount = 10000
+		o.ReadyMaxLagCount = 1000
 	}
 }
 
@@ -148,6 +148,7 @@ type Projections struct {
 	metrics    *metrics
 	mu         sync.Mutex // serialises CatchUp with itself
 	leading    atomic.Bool
+	gate       readyGate
 }
 
 // Open prepares the projections on db (the event store's own database: sqlite.Store.DB(), or
@@ -567,8 +568,11 @@ func (p *Projections) Lag(ctx context.Context) (Lag, error) {
 	return l, nil
 }
 
-// Ready reports whether the read models can serve: a live generation of this code's version
-// exists and is within ReadyMaxLagSecs and ReadyMaxLagCount of the head.
+// Ready reports whether the read models can serve. A generation first met by this process
+// (on its first start, or after a rebuild switched generations) must first reach the head the
+// log had when it was met: a bounded lag alone would call nearly empty read models ready
+// while the log they must show is short. From then on it must stay within ReadyMaxLagSecs
+// and ReadyMaxLagCount of the head. The error says why not.
 func (p *Projections) Ready(ctx context.Context) error {
 	g, err := sqldb.Live(ctx, p.db)
 	if err != nil {
@@ -581,8 +585,34 @@ func (p *Projections) Ready(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("projections: not ready: %w", err)
 	}
+	if ok, target := p.caughtUp(l); !ok {
+		return fmt.Errorf("projections: not ready: catching up: the read models (generation %d) are at position %d of %d",
+			l.Generation, l.Position, target)
+	}
 	if l.Seconds > p.opts.ReadyMaxLagSecs || l.Positions > p.opts.ReadyMaxLagCount {
-		return fmt.Errorf("projections: not ready: %d positions, %.1fs behind the log", l.Positions, l.Seconds)
+		return fmt.Errorf("projections: not ready: %d positions and %.1fs behind the log (at most %d and %.1fs)",
+			l.Positions, l.Seconds, p.opts.ReadyMaxLagCount, p.opts.ReadyMaxLagSecs)
 	}
 	return nil
+}
+
+// readyGate is what Ready remembers of the live generation it met first.
+type readyGate struct {
+	mu      sync.Mutex
+	gen     int64
+	target  uint64 // the head when the generation was met
+	reached bool
+}
+
+// caughtUp reports whether the live generation has reached the head it was first met at.
+func (p *Projections) caughtUp(l Lag) (bool, uint64) {
+	p.gate.mu.Lock()
+	defer p.gate.mu.Unlock()
+	if p.gate.gen != l.Generation {
+		p.gate.gen, p.gate.target, p.gate.reached = l.Generation, l.Head, false
+	}
+	if l.Position >= p.gate.target {
+		p.gate.reached = true
+	}
+	return p.gate.reached, p.gate.target
 }

@@ -62,11 +62,13 @@ func (j *journeys) run(steps, maxDocs int) {
 			}
 		case r < 14:
 			from := j.now.Add(-time.Duration(j.rng.IntN(72)) * time.Hour).Truncate(time.Hour)
-			orgs := [][]domain.Org{nil, {domain.OrgKaspi}, {domain.OrgGK}}[j.rng.IntN(3)]
+			// P.37: each organisation declares for itself; orgs may be left to default to it.
+			who := []domain.Actor{demo.Platform, s.acc()}[j.rng.IntN(2)]
+			orgs := [][]domain.Org{nil, {who.Org}}[j.rng.IntN(2)]
 			region := []string{"", "Almaty", "Astana"}[j.rng.IntN(3)]
-			_, err := s.svc.DeclareForceMajeure(s.ctx, demo.Platform, uuid.New(), j.now, domain.ForceMajeureDeclaredData{
+			_, err := s.svc.DeclareForceMajeure(s.ctx, who, uuid.New(), j.now, domain.ForceMajeureDeclaredData{
 				From: from, To: from.Add(time.Duration(1+j.rng.IntN(48)) * time.Hour), Orgs: orgs, Region: region,
-				Description: "random period"})
+				Description: "random period", Evidence: demo.Evidence(from), Notified: demo.NotifiedBy(who.Org)})
 			require.NoError(s.t, err)
 		case r < 18:
 			s.tick()

@@ -44,7 +44,7 @@ func TestForceMajeure(t *testing.T) {
 				s.at(tc.notified)
 				fm, err := s.svc.DeclareForceMajeure(s.ctx, demo.Platform, uuid.New(), tc.notified, domain.ForceMajeureDeclaredData{
 					From: day(3, 0, 0), To: day(4, 0, 0), Orgs: []domain.Org{domain.OrgKaspi}, Region: tc.region,
-					Description: "snowstorm: roads closed"})
+					Description: "snowstorm: roads closed", Evidence: demo.Evidence(day(3, 0, 0)), Notified: demo.NotifiedBy(domain.OrgKaspi)})
 				require.NoError(t, err)
 
 				check := tc.deadline.Add(time.Hour)

@@ -25,6 +25,7 @@ import (
 	"github.com/custody-ledger/custody/domain/deadline"
 	"github.com/custody-ledger/custody/eventstore"
 	"github.com/custody-ledger/custody/projections/query"
+	"github.com/custody-ledger/custody/projections/transparency"
 )
 
 //go:embed templates/*.html static/style.css
@@ -55,6 +56,9 @@ type Config struct {
 	Keys  keys.Store       // required: sign-in and the check on every page
 	Reads Reader           // required
 	Store eventstore.Store // required: a document's or registry's own stream
+	// Transparency is the verifiable log: the case file shows each event's inclusion proof
+	// against the latest signed checkpoint; nil: the case file names the proof route instead.
+	Transparency *transparency.Log
 	// Lag reports the projections' lag; nil: not shown.
 	Lag    func(ctx context.Context) (Lag, error)
 	Logger *slog.Logger

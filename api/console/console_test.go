@@ -27,6 +27,7 @@ import (
 	"github.com/custody-ledger/custody/eventstore/sqlite"
 	"github.com/custody-ledger/custody/projections"
 	"github.com/custody-ledger/custody/projections/query"
+	"github.com/custody-ledger/custody/projections/transparency"
 )
 
 // fixture is a console over the demo data set on SQLite, its read models caught up.
@@ -36,6 +37,7 @@ type fixture struct {
 	secrets map[domain.Role]string
 	ids     map[domain.Role]string
 	q       *query.Queries
+	store   *sqlite.Store
 	now     time.Time
 	sum     demo.Summary
 }
@@ -78,8 +80,23 @@ func buildFixture(dir string) (*fixture, error) {
 		return nil, err
 	}
 	q := p.Queries().WithClock(func() time.Time { return now })
+	tl, err := transparency.OpenLog(ctx, s.DB(), projections.SQLite)
+	if err != nil {
+		return nil, err
+	}
+	keyFile, _, err := transparency.GenerateKey("test.custody/log")
+	if err != nil {
+		return nil, err
+	}
+	key, err := transparency.ParseKey(keyFile)
+	if err != nil {
+		return nil, err
+	}
+	if err := transparency.NewSequencer(tl, s, transparency.Options{Key: key, Logger: slog.New(slog.DiscardHandler)}).CatchUp(ctx); err != nil {
+		return nil, err
+	}
 	ks := keys.NewMemory()
-	f := &fixture{keys: ks, secrets: map[domain.Role]string{}, ids: map[domain.Role]string{}, q: q, now: now, sum: sum}
+	f := &fixture{keys: ks, secrets: map[domain.Role]string{}, ids: map[domain.Role]string{}, q: q, store: s, now: now, sum: sum}
 	for role, unit := range map[domain.Role]string{domain.RoleAuditor: "", domain.RoleCommission: "",
 		domain.RoleGKCourier: "GK-ALA-CR1", domain.RoleKaspiPlatform: "KASPI-APP", domain.RoleKaspiIntake: "KSP-ALA-IN1"} {
 		secret, k, err := ks.Create(ctx, domain.OrgOf(role), unit, role)
@@ -88,7 +105,7 @@ func buildFixture(dir string) (*fixture, error) {
 		}
 		f.secrets[role], f.ids[role] = secret, k.ID
 	}
-	f.con, err = console.New(console.Config{Keys: ks, Reads: q, Store: s, Now: func() time.Time { return now },
+	f.con, err = console.New(console.Config{Keys: ks, Reads: q, Store: s, Now: func() time.Time { return now }, Transparency: tl,
 		Logger: slog.New(slog.DiscardHandler),
 		Lag:    func(context.Context) (console.Lag, error) { return console.Lag{Positions: 0}, nil }})
 	return f, err

@@ -2,6 +2,7 @@ package console
 
 import (
 	"context"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -16,6 +17,7 @@ import (
 	"github.com/custody-ledger/custody/domain/deadline"
 	"github.com/custody-ledger/custody/eventstore"
 	"github.com/custody-ledger/custody/projections/query"
+	"github.com/custody-ledger/custody/projections/transparency"
 )
 
 // maxEvents bounds the events a document page lists (a document has a few dozen).
@@ -118,21 +120,37 @@ func (c *Console) head(ctx context.Context, stream string) (streamHead, error) {
 
 // documentData is everything the document page, the case file and the loss act show.
 type documentData struct {
-	ID        uuid.UUID
-	C         query.Custody
-	Events    []eventRow
-	Head      streamHead
-	Chain     eventstore.Report
-	Notes     []query.Notification
-	Timeline  timeline
-	Now       time.Time
-	Lost      bool
-	Case      bool
-	Registry  []query.RegistryDetail
-	FM        []deadline.ForceMajeure
-	LossAct   *lossAct
-	Proofs    bool
-	EventByID map[string]eventRow
+	ID       uuid.UUID
+	C        query.Custody
+	Events   []eventRow
+	Head     streamHead
+	Chain    eventstore.Report
+	Notes    []query.Notification
+	Timeline timeline
+	Now      time.Time
+	Lost     bool
+	Case     bool
+	Registry []query.RegistryDetail
+	FM       []deadline.ForceMajeure
+	LossAct  *lossAct
+	Proofs   *proofs
+}
+
+// proofs are the RFC 6962 inclusion proofs of a document's events in the verifiable log, against
+// its latest signed checkpoint.
+type proofs struct {
+	Checkpoint transparency.Signed
+	Root       string
+	Events     []eventProof
+}
+
+type eventProof struct {
+	EventID  uuid.UUID
+	Position uint64
+	Index    uint64
+	Hashes   []string
+	// Pending: the event is not in the checkpoint's tree yet (sequenced after it).
+	Pending bool
 }
 
 func (c *Console) loadDocument(r *http.Request) (documentData, error) {
@@ -157,13 +175,10 @@ func (c *Console) loadDocument(r *http.Request) (documentData, error) {
 	if err != nil {
 		return documentData{}, err
 	}
-	d := documentData{ID: id, C: cust, Events: events, Chain: chain, Now: c.now(), EventByID: map[string]eventRow{}}
+	d := documentData{ID: id, C: cust, Events: events, Chain: chain, Now: c.now()}
 	if n := len(events); n > 0 {
 		last := events[n-1]
 		d.Head = streamHead{Stream: stream, Version: last.Version, Position: last.Position, Hash: last.Hash}
-	}
-	for _, e := range events {
-		d.EventByID[e.EventID.String()] = e
 	}
 	notes, err := c.cfg.Reads.Notifications(ctx, query.NotificationFilter{DocumentID: id, Page: query.Page{Limit: 200}})
 	if err != nil {
@@ -223,7 +238,54 @@ func (c *Console) loadCase(r *http.Request) (documentData, error) {
 		}
 	}
 	d.LossAct = lossActOf(d)
+	if d.Proofs, err = c.proofsOf(r.Context(), d.Events); err != nil {
+		return d, err
+	}
 	return d, nil
+}
+
+// proofsOf proves each event's inclusion in the latest checkpoint; nil without a verifiable
+// log or before its first checkpoint.
+func (c *Console) proofsOf(ctx context.Context, events []eventRow) (*proofs, error) {
+	tl := c.cfg.Transparency
+	if tl == nil || len(events) == 0 {
+		return nil, nil
+	}
+	cp, err := tl.Latest(ctx)
+	if errors.Is(err, transparency.ErrNotFound) || errors.Is(err, transparency.ErrNotCheckpointed) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	positions := make([]uint64, len(events))
+	for i, e := range events {
+		positions[i] = e.Position
+	}
+	idx, err := tl.Indexes(ctx, positions)
+	if err != nil {
+		return nil, err
+	}
+	p := &proofs{Checkpoint: cp, Root: hex.EncodeToString(cp.Root)}
+	for _, e := range events {
+		ep := eventProof{EventID: e.EventID, Position: e.Position}
+		i, ok := idx[e.Position]
+		if !ok || i >= cp.Size {
+			ep.Pending = true
+			p.Events = append(p.Events, ep)
+			continue
+		}
+		hashes, err := tl.InclusionProof(ctx, i, cp.Size)
+		if err != nil {
+			return nil, err
+		}
+		ep.Index = i
+		for _, h := range hashes {
+			ep.Hashes = append(ep.Hashes, hex.EncodeToString(h))
+		}
+		p.Events = append(p.Events, ep)
+	}
+	return p, nil
 }
 
 // registryOf returns the registry an event names, if any.

@@ -2,6 +2,7 @@ package console_test
 
 import (
 	"context"
+	"encoding/hex"
 	"net/http"
 	"regexp"
 	"strconv"
@@ -10,9 +11,12 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"github.com/transparency-dev/merkle/proof"
+	"github.com/transparency-dev/merkle/rfc6962"
 
 	"github.com/custody-ledger/custody/domain"
 	"github.com/custody-ledger/custody/projections/query"
+	"github.com/custody-ledger/custody/projections/transparency"
 )
 
 var firstLink = func(prefix string) *regexp.Regexp {
@@ -72,6 +76,7 @@ func TestEveryPageRenders(t *testing.T) {
 	assert.Positive(t, rowCount(body, "case-registries"), "the case file lists the registries the document was on")
 	assert.Contains(t, body, "DocumentLost")
 	assert.Contains(t, body, "PR-7: GK answers for the envelope", "the case file carries the dispute's decision")
+	verifyProofs(t, body)
 	_, disputes := b.get("/console/disputes")
 	assert.Equal(t, 1, rowCount(disputes, "disputes"))
 	assert.Contains(t, disputes, `href="`+doc+`/case"`)
@@ -105,5 +110,43 @@ func TestEveryPageRenders(t *testing.T) {
 	for _, p := range []string{"/console/overdue?org=bank", "/console/overdue?show=never", "/console/liability?from=yesterday"} {
 		res, _ := b.get(p)
 		assert.Equal(t, http.StatusBadRequest, res.StatusCode, p)
+	}
+}
+
+var (
+	rootRE  = regexp.MustCompile(`(?s)<dt>[^<]*</dt><dd class="mono">([0-9a-f]{64})</dd>`)
+	sizeRE  = regexp.MustCompile(`id="checkpoint">\s*<dt>[^<]*</dt><dd>[^·]*· [^0-9]*([0-9]+) ·`)
+	proofRE = regexp.MustCompile(`(?s)<tr><td class="mono"><a href="#e-([0-9a-f-]{36})">[^<]*</a></td><td>([0-9]+)</td><td>([0-9]+)</td><td class="mono"><details><summary>[0-9]+ SHA-256</summary>(.*?)</details>`)
+	hexRE   = regexp.MustCompile(`[0-9a-f]{64}`)
+)
+
+// verifyProofs checks every inclusion proof a case file shows against the checkpoint's root
+// it shows, with the leaf hashes of the stored events: what an auditor would do offline.
+func verifyProofs(t *testing.T, body string) {
+	t.Helper()
+	f := newFixture(t)
+	require.Contains(t, body, `id="proofs"`, "the case file carries inclusion proofs")
+	root := rootRE.FindStringSubmatch(body[strings.Index(body, `id="checkpoint"`):])
+	require.NotNil(t, root)
+	rootHash, _ := hex.DecodeString(root[1])
+	size := sizeRE.FindStringSubmatch(body)
+	require.NotNil(t, size)
+	n, _ := strconv.ParseUint(size[1], 10, 64)
+	recs, err := f.store.ReadAll(context.Background(), 0, 0)
+	require.NoError(t, err)
+	rows := proofRE.FindAllStringSubmatch(body, -1)
+	require.NotEmpty(t, rows)
+	for _, row := range rows {
+		pos, _ := strconv.ParseUint(row[2], 10, 64)
+		idx, _ := strconv.ParseUint(row[3], 10, 64)
+		var hashes [][]byte
+		for _, h := range hexRE.FindAllString(row[4], -1) {
+			b, _ := hex.DecodeString(h)
+			hashes = append(hashes, b)
+		}
+		rec := recs[pos-1]
+		require.Equal(t, row[1], rec.EventID.String())
+		assert.NoError(t, proof.VerifyInclusion(rfc6962.DefaultHasher, idx, n, transparency.LeafHash(&rec), hashes, rootHash),
+			"event %s at position %d", row[1], pos)
 	}
 }

@@ -208,6 +208,21 @@ func (c *Console) caseFilePDF(w http.ResponseWriter, r *http.Request) error {
 		rows = append(rows, []string{fmt.Sprint(e.Version), e.Type, fmtTime(e.OccurredAt), e.EventID.String(), e.Hash})
 	}
 	f.table([]float64{8, 36, 26, 55, 55}, []string{"#", tr(l, "event"), tr(l, "occurred"), "ID", tr(l, "hash")}, rows)
+	if p := d.Proofs; p != nil {
+		f.heading(tr(l, "inclusion"))
+		f.field(tr(l, "checkpoint"), fmt.Sprintf("%s, %s %d, %s", p.Checkpoint.Origin, tr(l, "tree_size"), p.Checkpoint.Size,
+			fmtTime(p.Checkpoint.CreatedAt)))
+		f.field(tr(l, "root"), p.Root)
+		f.pdf.SetFont(fontName, "", 6)
+		for _, e := range p.Events {
+			line := fmt.Sprintf("%s #%d: %s", e.EventID, e.Position, tr(l, "pending"))
+			if !e.Pending {
+				line = fmt.Sprintf("%s #%d, %s %d: %s", e.EventID, e.Position, tr(l, "leaf"), e.Index, strings.Join(e.Hashes, " "))
+			}
+			f.pdf.MultiCell(0, 3, line, "", "L", false)
+		}
+		f.pdf.SetFont(fontName, "", 9)
+	}
 	if len(d.C.Disputes) > 0 {
 		f.heading(tr(l, "disputes"))
 		for _, x := range d.C.Disputes {

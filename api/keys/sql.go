@@ -6,31 +6,33 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"io/fs"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/custody-ledger/custody/domain"
+	"github.com/custody-ledger/custody/internal/migrate"
 )
 
-//go:embed migrations/*.sql
+//go:embed migrations
 var migrations embed.FS
 
-func migration(name string) string {
-	b, err := migrations.ReadFile("migrations/" + name)
+// Migrations is the keys' migration component (version table goose_keys) for a dialect's
+// directory. The code before goose created table api_keys without recording a version; a
+// database that has the table is adopted at version 1.
+func Migrations(d migrate.Dialect) migrate.Component {
+	sub, err := fs.Sub(migrations, "migrations/"+string(d))
 	if err != nil {
-		panic("keys: embedded migration " + name + ": " + err.Error()) // caught by the tests
+		panic(err) // a constant path into an embedded FS
 	}
-	return string(b)
+	return migrate.Component{Name: "keys", FS: sub, Legacy: migrate.IfTableExists("api_keys", 1)}
 }
 
 // dialect is what SQLite and PostgreSQL do differently with table api_keys; the queries and
 // their scanning are shared.
 type dialect struct {
-	migration string // the file under migrations/ that creates the table
-	// lock, when set, is run in the migration's transaction before it, to serialise
-	// concurrent starts (CREATE TABLE IF NOT EXISTS alone can fail when two sessions race).
-	lock string
+	migrate migrate.Dialect
 	// numbered placeholders ($1, $2, …) rather than ?.
 	numbered bool
 	// tieBreak orders keys created in the same microsecond.
@@ -55,26 +57,6 @@ func (d dialect) bind(q string) string {
 		b.WriteRune(r)
 	}
 	return b.String()
-}
-
-// migrate creates table api_keys if it is absent.
-func (d dialect) migrate(ctx context.Context, db *sql.DB) error {
-	if d.lock == "" {
-		_, err := db.ExecContext(ctx, migration(d.migration))
-		return err
-	}
-	tx, err := db.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer func() { _ = tx.Rollback() }()
-	if _, err := tx.ExecContext(ctx, d.lock); err != nil {
-		return err
-	}
-	if _, err := tx.ExecContext(ctx, migration(d.migration)); err != nil {
-		return err
-	}
-	return tx.Commit()
 }
 
 // stamp reads a stored time of either dialect: a time.Time (TIMESTAMPTZ) or Unix
@@ -106,10 +88,10 @@ type sqlStore struct {
 	now func() time.Time
 }
 
-// newSQLStore creates table api_keys if it is absent and returns a store on db.
+// newSQLStore applies the keys' migrations and returns a store on db.
 func newSQLStore(ctx context.Context, db *sql.DB, d dialect) (sqlStore, error) {
-	if err := d.migrate(ctx, db); err != nil {
-		return sqlStore{}, fmt.Errorf("keys: create table api_keys: %w", err)
+	if err := migrate.Up(ctx, db, d.migrate, Migrations(d.migrate)); err != nil {
+		return sqlStore{}, fmt.Errorf("keys: %w", err)
 	}
 	return sqlStore{db: db, d: d, now: time.Now}, nil
 }
@@ -208,12 +190,12 @@ var _ Store = (*SQLite)(nil)
 
 // sqliteDialect stores times as Unix microseconds and breaks ties by insertion order.
 var sqliteDialect = dialect{
-	migration: "sqlite.sql",
-	tieBreak:  "rowid",
-	stamp:     func(t time.Time) any { return t.UnixMicro() },
+	migrate:  migrate.SQLite,
+	tieBreak: "rowid",
+	stamp:    func(t time.Time) any { return t.UnixMicro() },
 }
 
-// NewSQLite creates table api_keys if it is absent and returns a store on db.
+// NewSQLite applies the keys' migrations and returns a store on db.
 func NewSQLite(ctx context.Context, db *sql.DB) (*SQLite, error) {
 	s, err := newSQLStore(ctx, db, sqliteDialect)
 	if err != nil {

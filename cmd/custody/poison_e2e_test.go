@@ -72,7 +72,7 @@ func TestServeSurvivesPoisonEvent(t *testing.T) {
 		Payload: &domain.DeliveryDelayedData{NewDate: time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC), Reason: "secret reason"}}
 	data, err := domain.Encode(e)
 	require.NoError(t, err)
-	res, err := s.Append(ctx, commands.DocumentStream(doc), eventstore.Exact(uint64(len(stored))),
+	res, err := eventstore.AppendOne(ctx, s, commands.DocumentStream(doc), eventstore.Exact(uint64(len(stored))),
 		eventstore.EventData{ID: e.ID, Type: string(e.Type), SchemaVersion: domain.SchemaVersion, Data: data})
 	require.NoError(t, err)
 	poison := res.Records[0].Position

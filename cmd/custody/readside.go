@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/jackc/pgx/v5/stdlib"
@@ -36,12 +38,16 @@ func (b *backend) readDB() (*sql.DB, projections.Dialect, error) {
 // openProjections opens the read models beside the store, with the notification channel
 // named by notifyURL: "" (an in-process Go channel, logged), http(s)://… (a signed webhook,
 // secret in CUSTODY_WEBHOOK_SECRET) or nats://… (NATS JetStream).
-func openProjections(ctx context.Context, b *backend, svc *commands.Service, notifyURL string, log *slog.Logger) (*projections.Projections, error) {
+func openProjections(ctx context.Context, b *backend, svc *commands.Service, notifyURL string, log *slog.Logger,
+	with ...func(*projections.Options)) (*projections.Projections, error) {
 	db, dialect, err := b.readDB()
 	if err != nil {
 		return nil, err
 	}
 	opts := projections.Options{Logger: log, Catalogue: svc.Catalogue(), OfficeHours: svc.OfficeHours()}
+	for _, f := range with {
+		f(&opts)
+	}
 	switch {
 	case notifyURL == "":
 	case strings.HasPrefix(notifyURL, "http://"), strings.HasPrefix(notifyURL, "https://"):
@@ -111,4 +117,21 @@ func readiness(p *projections.Projections) func(context.Context) error {
 		}
 		return nil
 	}
+}
+
+// parseMaxLag reads --ready-max-lag: a count of positions, a duration, or both ("1000,5s").
+func parseMaxLag(s string) (positions uint64, seconds float64, err error) {
+	for part := range strings.SplitSeq(s, ",") {
+		part = strings.TrimSpace(part)
+		if n, perr := strconv.ParseUint(part, 10, 64); perr == nil && n > 0 {
+			positions = n
+			continue
+		}
+		d, derr := time.ParseDuration(part)
+		if derr != nil || d <= 0 {
+			return 0, 0, fmt.Errorf("%q is neither a positive count of positions nor a duration", part)
+		}
+		seconds = d.Seconds()
+	}
+	return positions, seconds, nil
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/custody-ledger/custody/api"
 	"github.com/custody-ledger/custody/commands"
+	"github.com/custody-ledger/custody/projections"
 )
 
 // shutdownGrace is how long in-flight requests may take to finish after SIGTERM.
@@ -29,16 +30,27 @@ func cmdServe(ctx context.Context, args []string, out io.Writer, log *slog.Logge
 	withDemo := fs.Bool("demo", false, "load the demo data set first and print its keys")
 	catFile := catalogueFlag(fs)
 	hoursFile := officeHoursFlag(fs)
+	calFile := calendarFlag(fs)
 	notifyURL := fs.String("notify", envOr("CUSTODY_NOTIFY", ""), "notification channel: empty (in-process), http(s)://… webhook, nats://… JetStream (env CUSTODY_NOTIFY)")
+	maxLag := fs.String("ready-max-lag", envOr("CUSTODY_READY_MAX_LAG", "1000,5s"), "/readyz fails when the read models are more than this many positions or this long behind the log (env CUSTODY_READY_MAX_LAG)")
 	tf := addTlogFlags(fs)
+	limits := addLimitFlags(fs)
 	if _, err := parse(fs, args); err != nil {
 		return err
+	}
+	lagCount, lagSecs, err := parseMaxLag(*maxLag)
+	if err != nil {
+		return fmt.Errorf("%w: --ready-max-lag: %v", errUsage, err)
 	}
 	svcOpts, err := serviceOptions(*catFile)
 	if err != nil {
 		return err
 	}
 	if svcOpts, err = withOfficeHours(svcOpts, *hoursFile); err != nil {
+		return err
+	}
+	cal, err := loadCalendar(*calFile)
+	if err != nil {
 		return err
 	}
 	b, err := openBackend(ctx, *store, *read)
@@ -56,7 +68,10 @@ func cmdServe(ctx context.Context, args []string, out io.Writer, log *slog.Logge
 		return err
 	}
 	svc := commands.New(b.events, svcOpts...)
-	proj, err := openProjections(ctx, b, svc, *notifyURL, log)
+	proj, err := openProjections(ctx, b, svc, *notifyURL, log, func(o *projections.Options) {
+		o.ReadyMaxLagCount, o.ReadyMaxLagSecs = lagCount, lagSecs
+		o.Calendar = cal
+	})
 	if err != nil {
 		return err
 	}
@@ -71,12 +86,12 @@ func cmdServe(ctx context.Context, args []string, out io.Writer, log *slog.Logge
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	reg.MustRegister(proj.Metrics()...)
-	con, err := openConsole(ks, proj, b, log)
+	con, err := openConsole(ks, proj, tl, b, log)
 	if err != nil {
 		return err
 	}
 	handler, err := api.New(api.Config{Service: svc, Keys: ks, Logger: log, Metrics: reg, Ready: readiness(proj),
-		ReadModels: proj.Queries(), Console: con, Transparency: tl})
+		ReadModels: proj.Queries(), Console: con, Transparency: tl, StoreTimeout: limits.storeTimeout})
 	if err != nil {
 		return err
 	}
@@ -103,7 +118,7 @@ func cmdServe(ctx context.Context, args []string, out io.Writer, log *slog.Logge
 		IdleTimeout:       120 * time.Second,
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
-	l, err := net.Listen("tcp", *listen)
+	l, err := limits.listen(*listen)
 	if err != nil {
 		return err
 	}

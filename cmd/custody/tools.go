@@ -14,6 +14,7 @@ import (
 	"github.com/custody-ledger/custody/commands"
 	"github.com/custody-ledger/custody/domain"
 	"github.com/custody-ledger/custody/eventstore"
+	"github.com/custody-ledger/custody/projections"
 	"github.com/custody-ledger/custody/projections/transparency"
 )
 
@@ -129,7 +130,12 @@ func cmdVerify(ctx context.Context, args []string, out io.Writer) error {
 func cmdRebuild(ctx context.Context, args []string, out io.Writer, log *slog.Logger) error {
 	fs := flag.NewFlagSet("rebuild", flag.ContinueOnError)
 	store, read := storeFlags(fs)
+	calFile := calendarFlag(fs)
 	if _, err := parse(fs, args); err != nil {
+		return err
+	}
+	cal, err := loadCalendar(*calFile)
+	if err != nil {
 		return err
 	}
 	b, err := openBackend(ctx, *store, *read)
@@ -137,7 +143,7 @@ func cmdRebuild(ctx context.Context, args []string, out io.Writer, log *slog.Log
 		return err
 	}
 	defer b.Close()
-	p, err := openProjections(ctx, b, commands.New(b.events), "", log)
+	p, err := openProjections(ctx, b, commands.New(b.events), "", log, func(o *projections.Options) { o.Calendar = cal })
 	if err != nil {
 		return err
 	}

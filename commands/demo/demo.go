@@ -401,7 +401,7 @@ func (g *gen) forceMajeure(ctx context.Context, day time.Time) error {
 	}
 	_, err := g.svc.DeclareForceMajeure(ctx, Platform, g.id("fm", from), notice, domain.ForceMajeureDeclaredData{
 		From: from, To: from.Add(24 * time.Hour), Orgs: []domain.Org{domain.OrgKaspi}, Region: g.c.Name,
-		Description: "snowstorm: city roads closed by the akimat"})
+		Description: "snowstorm: city roads closed by the akimat", Evidence: Evidence(from), Notified: NotifiedBy(domain.OrgKaspi)})
 	if err != nil {
 		return fmt.Errorf("demo force majeure: %w", err)
 	}

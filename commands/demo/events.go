@@ -69,6 +69,34 @@ func fixDate(s string) string {
 // Waybill is document n's Kaspi waybill.
 func Waybill(n int) string { return fmt.Sprintf("KSP-%09d", n) }
 
+// Evidence is an authorised body's document attesting force majeure that began on day (P.38).
+func Evidence(day time.Time) *domain.FMEvidence {
+	return &domain.FMEvidence{Issuer: "Emergency commission of the akimat", Number: "EC-" + day.In(domain.Almaty).Format("0102"),
+		Date: day.In(domain.Almaty).Format(time.DateOnly)}
+}
+
+// NotifiedBy lists the parties an organisation notifies of its force majeure (P.38): the others.
+func NotifiedBy(org domain.Org) []domain.Org {
+	var out []domain.Org
+	for _, o := range []domain.Org{domain.OrgRAGS, domain.OrgGK, domain.OrgKaspi} {
+		if o != org {
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
+// Identity is how document n's recipient proved who they are at the ЦОН (003 §9): every
+// fifth through a representative with a notarised power of attorney.
+func Identity(n int) *domain.IdentityCheck {
+	id := &domain.IdentityCheck{Method: domain.IdentityInPerson, DocumentType: "id_card", DocumentNumber: fmt.Sprintf("0%08d", 40000000+n)}
+	if n%5 == 0 {
+		id.Method = domain.IdentityRepresentative
+		id.PowerOfAttorney = &domain.PowerOfAttorney{Number: fmt.Sprintf("N-%06d", n), Date: "2026-01-15"}
+	}
+	return id
+}
+
 // DuplicateOf is the id of the repeat certificate's document for a lost document (P.26).
 func DuplicateOf(lost uuid.UUID) uuid.UUID { return uuid.NewSHA1(lost, []byte("duplicate")) }
 
@@ -117,7 +145,8 @@ func Next(c City, s domain.State, n int, t domain.EventType, at time.Time) (doma
 	case domain.ReturnedToKaspiIntake:
 		p, a = &domain.ReturnedToKaspiIntakeData{Transfer: tr(c.KaspiIntake)}, ActorOf(domain.RoleKaspiIntake, c.KaspiIntake)
 	case domain.IssuedToRecipient:
-		p, a = &domain.IssuedToRecipientData{Transfer: tr(domain.Holder{Org: domain.OrgRecipient})}, ActorOf(domain.RoleGKIssuance, c.GKIssuance)
+		p, a = &domain.IssuedToRecipientData{Transfer: tr(domain.Holder{Org: domain.OrgRecipient}), Identity: Identity(n)},
+			ActorOf(domain.RoleGKIssuance, c.GKIssuance)
 	case domain.TransferredForStorage:
 		p, a = &domain.TransferredForStorageData{Transfer: tr(c.RAGS)}, ActorOf(domain.RoleGKIssuance, c.GKIssuance)
 	case domain.DeliveryDelayed:

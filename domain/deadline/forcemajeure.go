@@ -34,7 +34,13 @@ func FromEvent(e domain.Event) (ForceMajeure, bool) {
 	if !ok || p == nil {
 		return ForceMajeure{}, false
 	}
-	return ForceMajeure{ID: e.DocumentID, From: p.From, To: p.To, Orgs: slices.Clone(p.Orgs), Region: p.Region,
+	orgs := slices.Clone(p.Orgs)
+	if len(orgs) == 0 && p.NotifyingOrg != "" {
+		// P.37: an organisation declares for its own obligations; an empty list in a record
+		// made before that rule no longer means every organisation.
+		orgs = []domain.Org{p.NotifyingOrg}
+	}
+	return ForceMajeure{ID: e.DocumentID, From: p.From, To: p.To, Orgs: orgs, Region: p.Region,
 		NotifyingOrg: p.NotifyingOrg, NotifiedAt: e.OccurredAt}, true
 }
 

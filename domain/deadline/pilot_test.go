@@ -84,3 +84,14 @@ func TestP27MissedIntakeWaitOwesTheRecipientANotice(t *testing.T) {
 		}
 	}
 }
+
+func TestP37EmptyOrgsInAnOldRecordCoverOnlyTheNotifyingOrganisation(t *testing.T) {
+	p := &domain.ForceMajeureDeclaredData{From: at(2026, 2, 10, 0, 0), To: at(2026, 2, 11, 0, 0), NotifyingOrg: domain.OrgKaspi,
+		Description: "made before P.37 was enforced"}
+	f, ok := FromEvent(domain.Event{ID: doc, DocumentID: doc, Type: domain.ForceMajeureDeclared, OccurredAt: at(2026, 2, 10, 9, 0), Payload: p})
+	require.True(t, ok)
+	assert.Equal(t, []domain.Org{domain.OrgKaspi}, f.Orgs)
+	// GK's clock (P.17) is not moved by Kaspi's period.
+	c := one(t, Clocks([]domain.Event{handed(at(2026, 2, 9, 16, 0))}, cal, []ForceMajeure{f}, ""), IntakeDelivery)
+	sameTime(t, c.Deadline, c.Adjusted, "P.37 another organisation's force majeure")
+}

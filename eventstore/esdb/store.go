@@ -119,15 +119,6 @@ func (s *Store) validate(parts []eventstore.StreamAppend) error {
 	return nil
 }
 
-// Append writes events to one stream atomically (one server append).
-func (s *Store) Append(ctx context.Context, stream string, expected eventstore.ExpectedVersion, events ...eventstore.EventData) (eventstore.AppendResult, error) {
-	res, err := s.AppendMulti(ctx, eventstore.StreamAppend{StreamID: stream, Expected: expected, Events: events})
-	if err != nil {
-		return eventstore.AppendResult{}, err
-	}
-	return res[0], nil
-}
-
 // partState is one part of an append request on its way through AppendMulti.
 type partState struct {
 	p      *eventstore.StreamAppend

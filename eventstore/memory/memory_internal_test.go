@@ -16,7 +16,7 @@ func TestPositionsAreDense(t *testing.T) {
 	s := New()
 	ctx := context.Background()
 	for i := range 3 {
-		_, err := s.Append(ctx, "a", eventstore.Any, eventstore.EventData{ID: uuid.New(), Type: "T", Data: []byte(`{}`)})
+		_, err := eventstore.AppendOne(ctx, s, "a", eventstore.Any, eventstore.EventData{ID: uuid.New(), Type: "T", Data: []byte(`{}`)})
 		require.NoError(t, err, "append %d", i)
 	}
 	recs, err := s.ReadAll(ctx, 0, 0)

@@ -16,15 +16,6 @@ import (
 	"github.com/custody-ledger/custody/eventstore"
 )
 
-// Append writes events to one stream atomically.
-func (s *Store) Append(ctx context.Context, stream string, expected eventstore.ExpectedVersion, events ...eventstore.EventData) (eventstore.AppendResult, error) {
-	res, err := s.AppendMulti(ctx, eventstore.StreamAppend{StreamID: stream, Expected: expected, Events: events})
-	if err != nil {
-		return eventstore.AppendResult{}, err
-	}
-	return res[0], nil
-}
-
 // maxRaces bounds how often one append may lose a race with other appends to its streams
 // before it gives up with ErrUnavailable (each lost race means another append succeeded).
 const maxRaces = 50

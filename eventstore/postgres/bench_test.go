@@ -86,7 +86,7 @@ func BenchmarkAppend(b *testing.B) {
 				rate := runWriters(b, sh.writers, sh.size, func(w int) func(context.Context, []eventstore.EventData) error {
 					stream := fmt.Sprintf("bench-%d", w)
 					return func(ctx context.Context, evs []eventstore.EventData) error {
-						_, err := s.Append(ctx, stream, eventstore.Any, evs...)
+						_, err := eventstore.AppendOne(ctx, s, stream, eventstore.Any, evs...)
 						return err
 					}
 				})

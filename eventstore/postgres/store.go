@@ -2,12 +2,12 @@ package postgres
 
 import (
 	"context"
+	"database/sql"
 	"embed"
 	"errors"
 	"fmt"
 	"io/fs"
 	"runtime"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -15,8 +15,10 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/custody-ledger/custody/eventstore"
+	"github.com/custody-ledger/custody/internal/migrate"
 )
 
 //go:embed migrations/*.sql
@@ -100,7 +102,7 @@ func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("postgres: connect: %w", mapErr(ctx, err))
 	}
-	if err := migrate(ctx, pool, cfg.schema); err != nil {
+	if err := migrateSchema(ctx, pool, cfg.schema); err != nil {
 		pool.Close()
 		return nil, err
 	}
@@ -178,83 +180,30 @@ func channelName(schema string) string {
 	return c[:54] + "." + strconv.FormatUint(uint64(h), 16)
 }
 
-// migrate applies, in order, every embedded migration that the schema has not seen yet. A
-// session advisory lock keyed on the schema keeps concurrent Opens from racing.
-func migrate(ctx context.Context, pool *pgxpool.Pool, schema string) error {
-	conn, err := pool.Acquire(ctx)
+// Migrations is the event store's migration component (version table goose_eventstore). The
+// runner before goose kept its versions in schema_migrations; a schema it made is adopted.
+// The schema itself is created under the migration lock.
+func Migrations(schema string) migrate.Component {
+	sub, err := fs.Sub(migrations, "migrations")
 	if err != nil {
-		return fmt.Errorf("postgres: migrate: %w", mapErr(ctx, err))
+		panic(err) // a constant path into an embedded FS
 	}
-	defer conn.Release()
-	key := "custody.migrate." + schema
-	if _, err := conn.Exec(ctx, "SELECT pg_advisory_lock(hashtextextended($1, 0))", key); err != nil {
-		return fmt.Errorf("postgres: migrate: lock: %w", mapErr(ctx, err))
-	}
-	defer func() {
-		// A fresh context: the lock must go even if ctx has ended; if this fails the
-		// connection is broken and the lock went with it.
-		uctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if _, err := conn.Exec(uctx, "SELECT pg_advisory_unlock(hashtextextended($1, 0))", key); err != nil {
-			_ = conn.Conn().Close(uctx)
-		}
-	}()
-	if _, err := conn.Exec(ctx, "CREATE SCHEMA IF NOT EXISTS "+pgx.Identifier{schema}.Sanitize()); err != nil {
-		return fmt.Errorf("postgres: migrate: create schema %s: %w", schema, mapErr(ctx, err))
-	}
-	if _, err := conn.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
-		version    integer PRIMARY KEY,
-		name       text NOT NULL,
-		applied_at timestamptz NOT NULL DEFAULT now())`); err != nil {
-		return fmt.Errorf("postgres: migrate: %w", mapErr(ctx, err))
-	}
-	applied := map[int]bool{}
-	rows, err := conn.Query(ctx, "SELECT version FROM schema_migrations")
-	if err != nil {
-		return fmt.Errorf("postgres: migrate: %w", mapErr(ctx, err))
-	}
-	for rows.Next() {
-		var v int
-		if err := rows.Scan(&v); err != nil {
-			rows.Close()
-			return fmt.Errorf("postgres: migrate: %w", err)
-		}
-		applied[v] = true
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("postgres: migrate: %w", mapErr(ctx, err))
-	}
-
-	names, err := fs.Glob(migrations, "migrations/*.sql")
-	if err != nil {
-		return fmt.Errorf("postgres: migrate: %w", err)
-	}
-	sort.Strings(names)
-	for _, name := range names {
-		base := strings.TrimPrefix(name, "migrations/")
-		num, _, _ := strings.Cut(base, "_")
-		v, err := strconv.Atoi(num)
-		if err != nil {
-			return fmt.Errorf("postgres: migrate: migration %s has no numeric prefix", base)
-		}
-		if applied[v] {
-			continue
-		}
-		body, err := migrations.ReadFile(name)
-		if err != nil {
-			return fmt.Errorf("postgres: migrate: %w", err)
-		}
-		err = pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
-			if _, err := tx.Exec(ctx, string(body)); err != nil {
-				return err
-			}
-			_, err := tx.Exec(ctx, "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", v, base)
+	return migrate.Component{
+		Name: "eventstore",
+		FS:   sub,
+		Prepare: func(ctx context.Context, db *sql.DB) error {
+			_, err := db.ExecContext(ctx, "CREATE SCHEMA IF NOT EXISTS "+pgx.Identifier{schema}.Sanitize())
 			return err
-		})
-		if err != nil {
-			return fmt.Errorf("postgres: migrate: apply %s: %w", base, mapErr(ctx, err))
-		}
+		},
+		Legacy: migrate.MaxVersionIn("schema_migrations", ""),
+	}
+}
+
+func migrateSchema(ctx context.Context, pool *pgxpool.Pool, schema string) error {
+	db := stdlib.OpenDBFromPool(pool)
+	defer func() { _ = db.Close() }() // the handle's own; the pool stays open
+	if err := migrate.Up(ctx, db, migrate.Postgres, Migrations(schema)); err != nil {
+		return fmt.Errorf("postgres: %w", mapErr(ctx, err))
 	}
 	return nil
 }

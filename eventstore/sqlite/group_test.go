@@ -24,7 +24,7 @@ func TestGroupCommitFailureWritesNothing(t *testing.T) {
 
 	poison := event()
 	poison.Type = "Poison"
-	_, err = s.Append(ctx, "p", eventstore.NoStream, event(), poison)
+	_, err = eventstore.AppendOne(ctx, s, "p", eventstore.NoStream, event(), poison)
 	require.ErrorContains(t, err, "poisoned write")
 	_, err = s.ReadStream(ctx, "p", 1, 0)
 	require.ErrorIs(t, err, eventstore.ErrNotFound, "the stream row is rolled back too")
@@ -41,7 +41,7 @@ func TestGroupCommitFailureWritesNothing(t *testing.T) {
 		}
 		wg.Go(func() {
 			<-start
-			_, errs[i] = s.Append(ctx, fmt.Sprintf("s%d", i), eventstore.NoStream, evs[i])
+			_, errs[i] = eventstore.AppendOne(ctx, s, fmt.Sprintf("s%d", i), eventstore.NoStream, evs[i])
 		})
 	}
 	close(start)
@@ -61,7 +61,7 @@ func TestGroupCommitFailureWritesNothing(t *testing.T) {
 		if errs[i] != nil {
 			require.ErrorIs(t, err, eventstore.ErrNotFound, "the failed append wrote nothing")
 			// Its retry goes through now.
-			_, err := s.Append(ctx, fmt.Sprintf("s%d", i), eventstore.NoStream, evs[i])
+			_, err := eventstore.AppendOne(ctx, s, fmt.Sprintf("s%d", i), eventstore.NoStream, evs[i])
 			require.NoError(t, err)
 			continue
 		}

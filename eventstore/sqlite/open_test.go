@@ -33,29 +33,24 @@ func TestOpenCreatesDirsAndMigratesOnce(t *testing.T) {
 	require.NoError(t, s.Close())
 	s = open(t, path) // the second open must not re-apply anything
 
-	rows, err := s.DB().QueryContext(t.Context(), `SELECT component, version, name FROM schema_migrations`)
+	rows, err := s.DB().QueryContext(t.Context(), `SELECT version_id FROM goose_eventstore WHERE is_applied ORDER BY id`)
 	require.NoError(t, err)
 	defer rows.Close()
-	type row struct {
-		Component string
-		Version   int
-		Name      string
-	}
-	var got []row
+	var got []int64
 	for rows.Next() {
-		var r row
-		require.NoError(t, rows.Scan(&r.Component, &r.Version, &r.Name))
-		got = append(got, r)
+		var v int64
+		require.NoError(t, rows.Scan(&v))
+		got = append(got, v)
 	}
 	require.NoError(t, rows.Err())
-	assert.Equal(t, []row{{"eventstore", 1, "0001_events.sql"}}, got)
+	assert.Equal(t, []int64{0, 1}, got)
 }
 
 func TestOpenRefusesANewerSchema(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "custody.db")
 	s := open(t, path)
 	_, err := s.DB().ExecContext(t.Context(),
-		`INSERT INTO schema_migrations (component, version, name, applied_at) VALUES ('eventstore', 999, 'future', '')`)
+		`INSERT INTO goose_eventstore (version_id, is_applied) VALUES (999, 1)`)
 	require.NoError(t, err)
 	require.NoError(t, s.Close())
 	_, err = sqlite.Open(t.Context(), path)
@@ -120,7 +115,7 @@ func TestTwoStoresOnOneFile(t *testing.T) {
 	for _, s := range []*sqlite.Store{a, b} {
 		wg.Go(func() {
 			for range 10 {
-				_, err := s.Append(ctx, "shared", eventstore.Any, event())
+				_, err := eventstore.AppendOne(ctx, s, "shared", eventstore.Any, event())
 				assert.NoError(t, err)
 			}
 		})
@@ -149,7 +144,7 @@ func TestTwoStoresOnOneFile(t *testing.T) {
 func TestClosed(t *testing.T) {
 	s := open(t, filepath.Join(t.TempDir(), "custody.db"))
 	require.NoError(t, s.Close())
-	_, err := s.Append(t.Context(), "x", eventstore.Any, event())
+	_, err := eventstore.AppendOne(t.Context(), s, "x", eventstore.Any, event())
 	require.Error(t, err)
 	_, err = s.Head(t.Context())
 	require.Error(t, err)

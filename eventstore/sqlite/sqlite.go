@@ -27,6 +27,7 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/custody-ledger/custody/eventstore"
+	"github.com/custody-ledger/custody/internal/migrate"
 )
 
 const (
@@ -82,7 +83,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		_ = db.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
-	if err := migrate(ctx, db); err != nil {
+	if err := migrate.Up(ctx, db, migrate.SQLite, Migrations()); err != nil {
 		_ = db.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, mapErr(err))
 	}

@@ -25,15 +25,6 @@ type request struct {
 	done  chan struct{}
 }
 
-// Append writes events to one stream atomically.
-func (s *Store) Append(ctx context.Context, stream string, expected eventstore.ExpectedVersion, events ...eventstore.EventData) (eventstore.AppendResult, error) {
-	res, err := s.AppendMulti(ctx, eventstore.StreamAppend{StreamID: stream, Expected: expected, Events: events})
-	if err != nil {
-		return eventstore.AppendResult{}, err
-	}
-	return res[0], nil
-}
-
 // AppendMulti writes to several streams atomically.
 func (s *Store) AppendMulti(ctx context.Context, parts ...eventstore.StreamAppend) ([]eventstore.AppendResult, error) {
 	if err := eventstore.ValidateAppend(parts); err != nil {

@@ -90,7 +90,7 @@ func testExpectedVersion(t *testing.T, e *env) {
 			}
 			head := e.head()
 			evs := events(2)
-			res, err := e.s.Append(e.ctx(), stream, c.expected, evs...)
+			res, err := eventstore.AppendOne(e.ctx(), e.s, stream, c.expected, evs...)
 			if c.conflict {
 				requireVersionConflict(t, err, stream, c.expected, uint64(c.existing))
 				e.requireUnchanged(head)
@@ -113,11 +113,11 @@ func testInvalidRequests(t *testing.T, e *env) {
 		call func() error
 	}{
 		{"empty stream id", func() error {
-			_, err := e.s.Append(e.ctx(), "", eventstore.Any, events(1)...)
+			_, err := eventstore.AppendOne(e.ctx(), e.s, "", eventstore.Any, events(1)...)
 			return err
 		}},
 		{"no events", func() error {
-			_, err := e.s.Append(e.ctx(), streamID("inv"), eventstore.Any)
+			_, err := eventstore.AppendOne(e.ctx(), e.s, streamID("inv"), eventstore.Any)
 			return err
 		}},
 		{"multi without parts", func() error {
@@ -275,11 +275,11 @@ func testCancelledContext(t *testing.T, e *env) {
 		call func() error
 	}{
 		{"Append", func() error {
-			_, err := e.s.Append(ctx, stream, eventstore.Any, events(1)...)
+			_, err := eventstore.AppendOne(ctx, e.s, stream, eventstore.Any, events(1)...)
 			return err
 		}},
 		{"Append to a new stream", func() error {
-			_, err := e.s.Append(ctx, streamID("ctx"), eventstore.NoStream, events(1)...)
+			_, err := eventstore.AppendOne(ctx, e.s, streamID("ctx"), eventstore.NoStream, events(1)...)
 			return err
 		}},
 		{"AppendMulti", func() error {

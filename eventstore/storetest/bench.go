@@ -57,7 +57,7 @@ func Bench(b *testing.B, h BenchHarness) {
 			log = h.New(root)
 			ctx := context.Background()
 			for i := range benchLogSize / 100 {
-				if _, err := log.Append(ctx, fmt.Sprintf("bench-%d", i%50), eventstore.Any, benchEvents(100)...); err != nil {
+				if _, err := eventstore.AppendOne(ctx, log, fmt.Sprintf("bench-%d", i%50), eventstore.Any, benchEvents(100)...); err != nil {
 					b.Fatalf("prefill: %v", err)
 				}
 			}
@@ -146,7 +146,7 @@ func benchAppend(b *testing.B, h BenchHarness, writers, size int) {
 			wg.Go(func() {
 				stream := fmt.Sprintf("bench-w%d-%d", w, stored)
 				for next.Add(1) <= int64(round) {
-					if _, err := s.Append(ctx, stream, eventstore.Any, benchEvents(size)...); err != nil {
+					if _, err := eventstore.AppendOne(ctx, s, stream, eventstore.Any, benchEvents(size)...); err != nil {
 						fail.Store(err)
 						return
 					}

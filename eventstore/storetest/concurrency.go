@@ -35,7 +35,7 @@ func testConcurrentSameStream(t *testing.T, e *env) {
 			wg.Go(func() {
 				evs := events(1 + w%2)
 				<-start
-				res[w], errs[w] = e.s.Append(e.ctx(), stream, eventstore.Exact(v), evs...)
+				res[w], errs[w] = eventstore.AppendOne(e.ctx(), e.s, stream, eventstore.Exact(v), evs...)
 			})
 		}
 		close(start)
@@ -82,7 +82,7 @@ func testConcurrentRetryLoop(t *testing.T, e *env) {
 						t.Errorf("writer starved after %d attempts", attempt)
 						return
 					}
-					res, err := e.s.Append(e.ctx(), stream, eventstore.Exact(v), ev)
+					res, err := eventstore.AppendOne(e.ctx(), e.s, stream, eventstore.Exact(v), ev)
 					var vc *eventstore.VersionConflictError
 					if errors.As(err, &vc) {
 						conflicts.Add(1)
@@ -182,7 +182,7 @@ func testConcurrentGlobalLog(t *testing.T, e *env) {
 					va, vb = res[0].Version, res[1].Version
 					recs = append(res[0].Records, res[1].Records...)
 				} else {
-					res, err := e.s.Append(e.ctx(), a, eventstore.Exact(va), events(1+i%3)...)
+					res, err := eventstore.AppendOne(e.ctx(), e.s, a, eventstore.Exact(va), events(1+i%3)...)
 					if err != nil {
 						t.Errorf("writer %d: Append: %v", w, err)
 						return
@@ -241,7 +241,7 @@ func testConcurrentRetries(t *testing.T, e *env) {
 			wg.Go(func() {
 				batch := clone(evs)
 				<-start
-				res[i], errs[i] = e.s.Append(e.ctx(), stream, eventstore.NoStream, batch...)
+				res[i], errs[i] = eventstore.AppendOne(e.ctx(), e.s, stream, eventstore.NoStream, batch...)
 			})
 		}
 		close(start)
@@ -264,7 +264,7 @@ func testConcurrentRetries(t *testing.T, e *env) {
 				mine := clone([]eventstore.EventData{ev})
 				mine[0].Data = fmt.Appendf(nil, `{"sender":%d}`, i)
 				<-start
-				_, errs[i] = e.s.Append(e.ctx(), stream, eventstore.Any, mine...)
+				_, errs[i] = eventstore.AppendOne(e.ctx(), e.s, stream, eventstore.Any, mine...)
 			})
 		}
 		close(start)

@@ -24,7 +24,7 @@ func testIdempotency(t *testing.T, e *env) {
 	t.Run("same content returns the original result whatever the expected version", func(t *testing.T) {
 		head := e.head()
 		for _, exp := range anyExpectation {
-			res, err := e.s.Append(e.ctx(), stream, exp, clone(evs)...)
+			res, err := eventstore.AppendOne(e.ctx(), e.s, stream, exp, clone(evs)...)
 			require.NoError(t, err, "retry with expected %s", exp)
 			sameResult(t, orig, res, "retry with expected %s", exp)
 		}
@@ -37,10 +37,10 @@ func testIdempotency(t *testing.T, e *env) {
 
 	t.Run("retry after the stream moved on", func(t *testing.T) {
 		head := e.head()
-		res, err := e.s.Append(e.ctx(), stream, eventstore.NoStream, clone(evs)...)
+		res, err := eventstore.AppendOne(e.ctx(), e.s, stream, eventstore.NoStream, clone(evs)...)
 		require.NoError(t, err)
 		sameResult(t, orig, res)
-		res, err = e.s.Append(e.ctx(), stream, eventstore.Exact(2), clone(next)...)
+		res, err = eventstore.AppendOne(e.ctx(), e.s, stream, eventstore.Exact(2), clone(next)...)
 		require.NoError(t, err)
 		sameResult(t, later, res)
 		e.requireUnchanged(head)
@@ -62,10 +62,10 @@ func testIdempotency(t *testing.T, e *env) {
 			for _, exp := range []eventstore.ExpectedVersion{eventstore.NoStream, eventstore.Any, eventstore.Exact(3)} {
 				retry := clone(evs)
 				m.mutate(&retry[1])
-				_, err := e.s.Append(e.ctx(), stream, exp, retry...)
+				_, err := eventstore.AppendOne(e.ctx(), e.s, stream, exp, retry...)
 				requireDuplicateConflict(t, err, retry[1].ID, stream)
 				// A single changed event alone, too.
-				_, err = e.s.Append(e.ctx(), stream, exp, retry[1])
+				_, err = eventstore.AppendOne(e.ctx(), e.s, stream, exp, retry[1])
 				requireDuplicateConflict(t, err, retry[1].ID, stream)
 			}
 		}
@@ -76,9 +76,9 @@ func testIdempotency(t *testing.T, e *env) {
 		head := e.head()
 		other := streamID("idem-other")
 		for _, exp := range []eventstore.ExpectedVersion{eventstore.NoStream, eventstore.Any} {
-			_, err := e.s.Append(e.ctx(), other, exp, clone(evs)...)
+			_, err := eventstore.AppendOne(e.ctx(), e.s, other, exp, clone(evs)...)
 			requireDuplicateConflict(t, err, evs[0].ID, stream)
-			_, err = e.s.Append(e.ctx(), other, exp, clone(next)...)
+			_, err = eventstore.AppendOne(e.ctx(), e.s, other, exp, clone(next)...)
 			requireDuplicateConflict(t, err, next[0].ID, stream)
 		}
 		e.requireUnchanged(head)
@@ -93,7 +93,7 @@ func testIdempotency(t *testing.T, e *env) {
 			"new then stored":          {fresh, evs[0], evs[1]},
 			"some of one append + new": {next[0], fresh},
 		} {
-			_, err := e.s.Append(e.ctx(), stream, eventstore.Any, clone(batch)...)
+			_, err := eventstore.AppendOne(e.ctx(), e.s, stream, eventstore.Any, clone(batch)...)
 			require.ErrorIs(t, err, eventstore.ErrDuplicateConflict, name)
 			var dc *eventstore.DuplicateConflictError
 			require.ErrorAs(t, err, &dc, name)
@@ -104,7 +104,7 @@ func testIdempotency(t *testing.T, e *env) {
 
 	t.Run("same events in another order is a duplicate conflict", func(t *testing.T) {
 		head := e.head()
-		_, err := e.s.Append(e.ctx(), stream, eventstore.Any, clone([]eventstore.EventData{evs[1], evs[0]})...)
+		_, err := eventstore.AppendOne(e.ctx(), e.s, stream, eventstore.Any, clone([]eventstore.EventData{evs[1], evs[0]})...)
 		require.ErrorIs(t, err, eventstore.ErrDuplicateConflict)
 		e.requireUnchanged(head)
 	})
@@ -113,7 +113,7 @@ func testIdempotency(t *testing.T, e *env) {
 		head := e.head()
 		fresh := streamID("idem-twice")
 		ev := event("Twice")
-		_, err := e.s.Append(e.ctx(), fresh, eventstore.NoStream, ev, ev)
+		_, err := eventstore.AppendOne(e.ctx(), e.s, fresh, eventstore.NoStream, ev, ev)
 		require.Error(t, err)
 		assert.True(t, isInvalidOrDuplicate(err), "want ErrInvalid or ErrDuplicateConflict, got %v", err)
 		e.requireUnchanged(head)
@@ -139,7 +139,7 @@ func testIdempotencyAfterReopen(t *testing.T, e *env) {
 	e.reopen()
 	head := e.head()
 
-	res, err := e.s.Append(e.ctx(), stream, eventstore.NoStream, clone(evs)...)
+	res, err := eventstore.AppendOne(e.ctx(), e.s, stream, eventstore.NoStream, clone(evs)...)
 	require.NoError(t, err)
 	sameResult(t, orig, res)
 
@@ -153,13 +153,13 @@ func testIdempotencyAfterReopen(t *testing.T, e *env) {
 
 	changed := clone(evs)
 	changed[0].Data = []byte(`{"changed":true}`)
-	_, err = e.s.Append(e.ctx(), stream, eventstore.NoStream, changed...)
+	_, err = eventstore.AppendOne(e.ctx(), e.s, stream, eventstore.NoStream, changed...)
 	requireDuplicateConflict(t, err, changed[0].ID, stream)
 
-	_, err = e.s.Append(e.ctx(), streamID("reidem-third"), eventstore.Any, clone(evs)...)
+	_, err = eventstore.AppendOne(e.ctx(), e.s, streamID("reidem-third"), eventstore.Any, clone(evs)...)
 	requireDuplicateConflict(t, err, evs[0].ID, stream)
 
-	_, err = e.s.Append(e.ctx(), stream, eventstore.Any, append(clone(evs), event("Fresh"))...)
+	_, err = eventstore.AppendOne(e.ctx(), e.s, stream, eventstore.Any, append(clone(evs), event("Fresh"))...)
 	require.ErrorIs(t, err, eventstore.ErrDuplicateConflict)
 
 	e.requireUnchanged(head)

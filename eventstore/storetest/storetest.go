@@ -166,7 +166,7 @@ func clone(evs []eventstore.EventData) []eventstore.EventData {
 
 func (e *env) append(stream string, exp eventstore.ExpectedVersion, evs ...eventstore.EventData) eventstore.AppendResult {
 	e.t.Helper()
-	res, err := e.s.Append(e.ctx(), stream, exp, evs...)
+	res, err := eventstore.AppendOne(e.ctx(), e.s, stream, exp, evs...)
 	require.NoError(e.t, err, "Append %s (%s)", stream, exp)
 	return res
 }

@@ -79,7 +79,7 @@ func seedDocs(t testing.TB, s eventstore.Store, docs, perDoc int) []uuid.UUID {
 
 func appendTo(t testing.TB, s eventstore.Store, stream, data string) eventstore.Record {
 	t.Helper()
-	res, err := s.Append(context.Background(), stream, eventstore.Any,
+	res, err := eventstore.AppendOne(context.Background(), s, stream, eventstore.Any,
 		eventstore.EventData{ID: uuid.New(), Type: "TestEvent", SchemaVersion: 1, Data: []byte(data)})
 	require.NoError(t, err)
 	return res.Records[0]

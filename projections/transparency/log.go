@@ -67,9 +67,6 @@ func OpenLog(ctx context.Context, db *sql.DB, dialect Dialect) (*Log, error) {
 	return &Log{db: db, dialect: dialect}, nil
 }
 
-// DB is the log's database.
-func (l *Log) DB() *sql.DB { return l.db }
-
 // nodeKey packs a node id into one column: level in the top byte, index below.
 func nodeKey(id compact.NodeID) int64 { return int64(id.Level)<<56 | int64(id.Index) }
 
@@ -80,12 +77,12 @@ type state struct {
 	hashes   [][]byte // the compact range [0, size)
 }
 
-func (l *Log) state(ctx context.Context, q querier) (state, error) {
+func (l *Log) state(ctx context.Context) (state, error) {
 	var (
 		st  state
 		raw []byte
 	)
-	if err := q.QueryRowContext(ctx, `SELECT size, position, compact FROM tlog_state WHERE id = 1`).Scan(&st.size, &st.position, &raw); err != nil {
+	if err := l.db.QueryRowContext(ctx, `SELECT size, position, compact FROM tlog_state WHERE id = 1`).Scan(&st.size, &st.position, &raw); err != nil {
 		return st, fmt.Errorf("transparency: state: %w", err)
 	}
 	if len(raw)%hasher.Size() != 0 {
@@ -97,15 +94,9 @@ func (l *Log) state(ctx context.Context, q querier) (state, error) {
 	return st, nil
 }
 
-type querier interface {
-	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
-	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
-}
-
 // Size is the number of leaves sequenced so far and the position of the last one.
 func (l *Log) Size(ctx context.Context) (size, position uint64, err error) {
-	st, err := l.state(ctx, l.db)
+	st, err := l.state(ctx)
 	return st.size, st.position, err
 }
 
@@ -238,9 +229,14 @@ func (l *Log) nodes(ctx context.Context, ids []compact.NodeID) ([][]byte, error)
 	return out, nil
 }
 
-func (l *Log) prove(ctx context.Context, n proof.Nodes) ([][]byte, error) {
+// prove fetches a proof's nodes; a node missing because the tree is smaller than asked is
+// ErrBeyondTree (checked only then, to keep the usual path to one query).
+func (l *Log) prove(ctx context.Context, n proof.Nodes, size uint64) ([][]byte, error) {
 	hashes, err := l.nodes(ctx, n.IDs)
 	if err != nil {
+		if serr := l.checkSize(ctx, size); serr != nil {
+			return nil, serr
+		}
 		return nil, err
 	}
 	return n.Rehash(hashes, hasher.HashChildren)
@@ -259,26 +255,32 @@ func (l *Log) checkSize(ctx context.Context, size uint64) error {
 
 // InclusionProof proves leaf index in the tree of the given size (RFC 6962 audit path).
 func (l *Log) InclusionProof(ctx context.Context, index, size uint64) ([][]byte, error) {
-	if err := l.checkSize(ctx, size); err != nil {
-		return nil, err
-	}
 	n, err := proof.Inclusion(index, size)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrNotFound, err)
 	}
-	return l.prove(ctx, n)
+	// The proof's nodes cover every leaf but the proved one: for the last leaf, whether the
+	// tree is that large is asked here.
+	if index == size-1 {
+		if err := l.checkSize(ctx, size); err != nil {
+			return nil, err
+		}
+	}
+	return l.prove(ctx, n, size)
 }
 
 // ConsistencyProof proves that the tree of size1 is a prefix of the tree of size2.
 func (l *Log) ConsistencyProof(ctx context.Context, size1, size2 uint64) ([][]byte, error) {
-	if err := l.checkSize(ctx, size2); err != nil {
-		return nil, err
-	}
 	n, err := proof.Consistency(size1, size2)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrNotFound, err)
 	}
-	return l.prove(ctx, n)
+	if len(n.IDs) == 0 { // nothing to fetch, so say here whether the tree is that large
+		if err := l.checkSize(ctx, size2); err != nil {
+			return nil, err
+		}
+	}
+	return l.prove(ctx, n, size2)
 }
 
 // RootAt is the root hash of the tree of a size, from stored nodes.

@@ -73,6 +73,10 @@ func TestProofsVerify(t *testing.T) {
 		}
 		_, err = l.InclusionProof(ctx, 0, n+1)
 		assert.ErrorIs(t, err, transparency.ErrBeyondTree)
+		_, err = l.InclusionProof(ctx, n, n+1) // every node of its path is stored; the leaf is not
+		assert.ErrorIs(t, err, transparency.ErrBeyondTree)
+		_, err = l.ConsistencyProof(ctx, n, n+1)
+		assert.ErrorIs(t, err, transparency.ErrBeyondTree)
 		_, err = l.InclusionProof(ctx, n, n)
 		assert.ErrorIs(t, err, transparency.ErrNotFound)
 	})

@@ -102,6 +102,11 @@ func (s *Sequencer) Run(ctx context.Context) error {
 		if err != nil && !errors.Is(err, context.Canceled) {
 			s.opts.Logger.Warn("transparency: sequencer stopped; standing by", "err", err)
 		}
+		select { // a failing database is not retried in a tight loop
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(s.opts.ElectionRetry):
+		}
 	}
 }
 
@@ -131,8 +136,8 @@ func (s *Sequencer) follow(ctx context.Context) error {
 }
 
 // CatchUp adds every committed event to the tree and signs a checkpoint of the result, even if
-// not yet due (when the sequencer has a key). It is Run's work done once, for commands and
-// tests; it must not run beside a Run against the same database (the fence would refuse one).
+// not yet due (when the sequencer has a key). It is Run's work done once (tests, benchmarks);
+// it must not run beside a Run against the same database (the fence would refuse one).
 func (s *Sequencer) CatchUp(ctx context.Context) error {
 	for {
 		n, err := s.Step(ctx)
@@ -173,7 +178,7 @@ func (s *Sequencer) load(ctx context.Context) error {
 	if s.loaded {
 		return nil
 	}
-	st, err := s.log.state(ctx, s.log.db)
+	st, err := s.log.state(ctx)
 	if err != nil {
 		return err
 	}

@@ -44,17 +44,18 @@ func (w *Watch) load(ctx context.Context, k key, fms []deadline.ForceMajeure) (c
 		}
 		return sc, nil
 	}
-	st, stored, err := w.Service.Document(ctx, k.doc)
+	rp, stored, err := w.Service.Replay(ctx, k.doc) // one fold for the state and the intervals
 	if err != nil {
 		return clocked{}, fmt.Errorf("deadline watch: load document %s: %w", k.doc, err)
 	}
+	st := rp.State
 	sc := clocked{events: make([]domain.Event, len(stored)), last: st.LastOccurred}
 	for i, s := range stored {
 		sc.events[i] = s.Event
 	}
 	sc.clocks = deadline.Clocks(sc.events, w.Calendar, fms, st.City)
 	sc.holder = func(_ deadline.Clock, at time.Time) domain.Holder {
-		if iv, ok := domain.HolderAt(domain.CustodyIntervals(sc.events), at); ok {
+		if iv, ok := domain.HolderAt(rp.Intervals, at); ok {
 			return iv.Holder
 		}
 		if st.Holder != nil {

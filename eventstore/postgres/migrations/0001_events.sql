@@ -1,3 +1,4 @@
+-- +goose Up
 -- Events and the append function. Unqualified names: the store runs with search_path set to
 -- its schema, so one database can hold many stores (one per test).
 
@@ -45,6 +46,7 @@ CREATE INDEX events_tx_idx ON events (txid) WHERE tx_events IS NOT NULL;
 --
 -- Generic plans: custom plans were re-planned on every call, and planning cost more than
 -- executing.
+-- +goose StatementBegin
 CREATE FUNCTION custody_append(
     e_offs int[], e_sids text[], e_vers bigint[], e_ids uuid[], e_types text[], e_svs int[],
     e_data bytea[], e_meta bytea[], e_prev bytea[], e_hash bytea[], p_at timestamptz,
@@ -115,3 +117,4 @@ BEGIN
     END IF;
     RETURN first;
 END $$;
+-- +goose StatementEnd

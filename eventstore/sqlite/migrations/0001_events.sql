@@ -1,3 +1,4 @@
+-- +goose Up
 -- The event store: one row per stream (its version and the hash at its tip) and one row per
 -- event. position is the global log order; one writer commits at a time, so positions commit
 -- in order. Ids and hashes are raw bytes (16 and 32); recorded_at is Unix microseconds, UTC.

@@ -15,7 +15,7 @@ import (
 )
 
 // journey walks a document through steps with demo.Next, as the parties would record them.
-func journey(t *testing.T, id uuid.UUID, start time.Time, gap time.Duration, steps ...domain.EventType) []Event {
+func journey(t testing.TB, id uuid.UUID, start time.Time, gap time.Duration, steps ...domain.EventType) []Event {
 	t.Helper()
 	s := domain.State{DocumentID: id, Status: domain.StatusNew}
 	var out []Event

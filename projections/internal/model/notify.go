@@ -3,8 +3,6 @@ package model
 import (
 	"encoding/json"
 	"fmt"
-	"slices"
-	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -67,16 +65,14 @@ const dateFmt = "02.01.2006 15:04"
 // notifications adds the notifications triggered on a document stream (DOMAIN.md,
 // Notifications): each depends only on the events up to its trigger, so it never changes once
 // made.
-func notifications(res *Result, id uuid.UUID, events []Event, env Env) {
-	s := domain.State{DocumentID: id, Status: domain.StatusNew}
+func notifications(res *Result, id uuid.UUID, events []Event, rp domain.Replay, env Env) {
 	var lost, returned bool
 	accumulation := "" // the ЦОН whose accumulation sector took the document in (P.7)
-	for _, e := range events {
-		before := s
-		s = domain.Evolve(s, e.Event)
-		if !allowed(before.Status, e.Type) {
+	for i, e := range events {
+		if !rp.Fitted(i, e.Type) {
 			continue // replay stays total: an event that did not fit triggers nothing
 		}
+		s := rp.After(i)
 		var (
 			channels []string
 			text     Text
@@ -173,31 +169,6 @@ func conAddress(env Env, unit string) string {
 		return ""
 	}
 	return env.CONAddress(unit)
-}
-
-// allowedSets holds domain.Allowed for every status, so replay does not rebuild the list per
-// event.
-var allowedSets = sync.OnceValue(func() map[domain.Status]map[domain.EventType]bool {
-	out := map[domain.Status]map[domain.EventType]bool{}
-	for _, s := range []domain.Status{domain.StatusNew, domain.StatusRequested, domain.StatusIssued, domain.StatusCollectedFromRags,
-		domain.StatusAtAccumulation, domain.StatusRouted, domain.StatusPacked, domain.StatusToKaspiIntake, domain.StatusAtKaspiIntake,
-		domain.StatusOutForDelivery, domain.StatusInCell, domain.StatusCollected, domain.StatusRemovedFromCell,
-		domain.StatusReturnedToIntake, domain.StatusReturnToCON, domain.StatusAtIssuance, domain.StatusIssuedToRecipient,
-		domain.StatusStored, domain.StatusLost, domain.StatusLossActRegistered, domain.StatusCancelled, domain.StatusDuplicateIssued} {
-		set := map[domain.EventType]bool{}
-		for _, t := range domain.Allowed(s) {
-			set[t] = true
-		}
-		out[s] = set
-	}
-	return out
-})
-
-func allowed(s domain.Status, t domain.EventType) bool {
-	if set, ok := allowedSets()[s]; ok {
-		return set[t]
-	}
-	return slices.Contains(domain.Allowed(s), t) // a status added to domain later
 }
 
 func unmarshal(s string, v any) error {

@@ -114,7 +114,8 @@ func Document(id uuid.UUID, events []Event, env Env) Result {
 		return res
 	}
 	evs := plain(events)
-	st := domain.Fold(id, evs)
+	rp := domain.ReplayStream(id, evs) // one fold for the state, intervals, charges and notifications
+	st := rp.State
 	ids := id.String()
 	last := events[len(events)-1]
 
@@ -126,7 +127,7 @@ func Document(id uuid.UUID, events []Event, env Env) Result {
 		string(ho.Org), ho.Unit, ho.EmployeeID, Micros(st.HolderSince), int64(st.Version), Micros(st.LastOccurred),
 		int64(last.Position), JSON(st.Flags)})
 
-	intervalRows(&res, ids, domain.CustodyIntervals(evs))
+	intervalRows(&res, ids, rp.Intervals)
 
 	cal := env.Calendar
 	if cal == nil {
@@ -134,8 +135,7 @@ func Document(id uuid.UUID, events []Event, env Env) Result {
 	}
 	recordable := slices.Contains(domain.Allowed(st.Status), domain.DeadlineMissed)
 	clockRows(&res, ids, deadline.Clocks(evs, cal, env.ForceMajeure, st.City), missedEvents(evs), recordable)
-
-	chargeRows(&res, ids, domain.Liability(evs))
+	chargeRows(&res, ids, rp.Charges)
 
 	for _, e := range events {
 		if p, ok := e.Payload.(*domain.IntakeDiscrepancyData); ok {
@@ -144,7 +144,7 @@ func Document(id uuid.UUID, events []Event, env Env) Result {
 		}
 	}
 
-	notifications(&res, id, events, env)
+	notifications(&res, id, events, rp, env)
 	return res
 }
 

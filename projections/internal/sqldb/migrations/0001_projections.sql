@@ -1,3 +1,4 @@
+-- +goose Up
 -- Global projection tables, outside any generation. The same SQL runs on SQLite and
 -- PostgreSQL: BIGINT and TEXT only, times as Unix microseconds (UTC), no NULLs.
 

@@ -1,5 +1,6 @@
+-- +goose Up
 -- api_keys: one row per API key. Only the SHA-256 digest of the secret is kept.
-CREATE TABLE IF NOT EXISTS api_keys (
+CREATE TABLE api_keys (
     id            TEXT PRIMARY KEY,
     secret_sha256 BLOB    NOT NULL,
     org           TEXT    NOT NULL,

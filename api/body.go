@@ -1,0 +1,227 @@
+package api
+
+import (
+	"bytes"
+	"encoding"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"reflect"
+	"strings"
+)
+
+// maxDepth bounds the nesting of a request body: the deepest body of the contract is 4 levels
+// (data.recipient.iin); a deeper one is an attack on the decoder, not a request.
+const maxDepth = 32
+
+// mediaType refuses a body that is not application/json, and any Content-Encoding: the API
+// reads plain JSON only, so a compressed or form body is refused before it is read.
+func mediaType(r *http.Request) error {
+	if enc := r.Header.Get("Content-Encoding"); enc != "" && !strings.EqualFold(enc, "identity") {
+		return &Error{Status: http.StatusUnsupportedMediaType, Code: CodeUnsupportedMediaType,
+			Detail: "request bodies are not accepted with a Content-Encoding; send plain JSON"}
+	}
+	mt, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || mt != "application/json" || (params["charset"] != "" && !strings.EqualFold(params["charset"], "utf-8")) {
+		return &Error{Status: http.StatusUnsupportedMediaType, Code: CodeUnsupportedMediaType,
+			Detail: "the request body must be Content-Type: application/json (UTF-8)"}
+	}
+	return nil
+}
+
+// readBody reads the whole body (bounded by the route's MaxBytesReader).
+func readBody(r *http.Request) ([]byte, error) {
+	if r.Body == nil || r.Body == http.NoBody {
+		return nil, malformed("", "a JSON request body is required")
+	}
+	b, err := io.ReadAll(r.Body)
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return nil, err
+		}
+		return nil, malformed("", "the request body could not be read")
+	}
+	if len(bytes.TrimSpace(b)) == 0 {
+		return nil, malformed("", "a JSON request body is required")
+	}
+	return b, nil
+}
+
+// frame is an open object or array while scanning.
+type frame struct {
+	object  bool
+	wantKey bool
+	keys    map[string]bool
+	path    string // where the frame is, for error messages
+	key     string // the member whose value comes next (objects)
+}
+
+// scanJSON refuses nesting deeper than maxDepth and a member given twice in one object
+// (encoding/json would keep the last silently: two readers could see two requests). A syntax
+// error is left to the decoder, which names it.
+func scanJSON(b []byte) error {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	var stack []*frame
+	value := func() { // a value ended: the enclosing object wants a key again
+		if n := len(stack); n > 0 && stack[n-1].object {
+			stack[n-1].wantKey = true
+		}
+	}
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil
+		}
+		top := (*frame)(nil)
+		if n := len(stack); n > 0 {
+			top = stack[n-1]
+		}
+		switch v := tok.(type) {
+		case json.Delim:
+			switch v {
+			case '{', '[':
+				if len(stack) >= maxDepth {
+					return malformed("", fmt.Sprintf("the body nests deeper than %d levels", maxDepth))
+				}
+				path := ""
+				if top != nil {
+					path = top.path
+					if top.object {
+						path = join(top.path, top.key)
+					}
+				}
+				stack = append(stack, &frame{object: v == '{', wantKey: v == '{', keys: map[string]bool{}, path: path})
+			default:
+				stack = stack[:len(stack)-1]
+				value()
+			}
+		case string:
+			if top != nil && top.object && top.wantKey {
+				name := join(top.path, safeName(v))
+				if top.keys[v] {
+					return malformed(name, fmt.Sprintf("member %s is given twice", name))
+				}
+				top.keys[v], top.wantKey, top.key = true, false, safeName(v)
+				continue
+			}
+			value()
+		default:
+			value()
+		}
+	}
+}
+
+func join(prefix, name string) string {
+	if prefix == "" {
+		return name
+	}
+	return prefix + "." + name
+}
+
+// safeName is a member's name fit for an error message: a name that is not a plain
+// identifier could be personal data sent as a key.
+func safeName(s string) string {
+	if len(s) > 64 || !reFieldName.MatchString(s) {
+		return "(a member)"
+	}
+	return s
+}
+
+var (
+	jsonUnmarshaler = reflect.TypeOf((*json.Unmarshaler)(nil)).Elem()
+	textUnmarshaler = reflect.TypeOf((*encoding.TextUnmarshaler)(nil)).Elem()
+)
+
+// exactNames refuses a member whose name matches a field of t only when case is ignored
+// (encoding/json's default: "TYPE" would be read as "type"). The contract's names are exact.
+func exactNames(prefix string, b []byte, t reflect.Type) error {
+	var v any
+	if err := json.Unmarshal(b, &v); err != nil {
+		return nil // the decoder reports it
+	}
+	return walkNames(prefix, v, t)
+}
+
+func walkNames(path string, v any, t reflect.Type) error {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t.Implements(jsonUnmarshaler) || reflect.PointerTo(t).Implements(jsonUnmarshaler) ||
+		t.Implements(textUnmarshaler) || reflect.PointerTo(t).Implements(textUnmarshaler) {
+		return nil // decodes itself (times, ids, raw data)
+	}
+	switch t.Kind() {
+	case reflect.Struct:
+		obj, ok := v.(map[string]any)
+		if !ok {
+			return nil
+		}
+		fields := jsonFields(t)
+		for k, sub := range obj {
+			ft, exact := fields[k]
+			if !exact {
+				for name := range fields {
+					if strings.EqualFold(name, k) {
+						f := join(path, safeName(k))
+						return malformed(f, fmt.Sprintf("unknown field %s (member names are case-sensitive)", f))
+					}
+				}
+				continue
+			}
+			if err := walkNames(join(path, k), sub, ft); err != nil {
+				return err
+			}
+		}
+	case reflect.Slice, reflect.Array:
+		arr, _ := v.([]any)
+		for i, sub := range arr {
+			if err := walkNames(fmt.Sprintf("%s[%d]", path, i), sub, t.Elem()); err != nil {
+				return err
+			}
+		}
+	case reflect.Map:
+		obj, _ := v.(map[string]any)
+		for k, sub := range obj {
+			if err := walkNames(join(path, safeName(k)), sub, t.Elem()); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// jsonFields maps a struct's JSON member names to their types, embedded structs included.
+func jsonFields(t reflect.Type) map[string]reflect.Type {
+	out := map[string]reflect.Type{}
+	for i := range t.NumField() {
+		f := t.Field(i)
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if name == "-" || (!f.IsExported() && !f.Anonymous) {
+			continue
+		}
+		if name == "" && f.Anonymous {
+			et := f.Type
+			if et.Kind() == reflect.Pointer {
+				et = et.Elem()
+			}
+			if et.Kind() == reflect.Struct {
+				for k, v := range jsonFields(et) {
+					if _, ok := out[k]; !ok {
+						out[k] = v
+					}
+				}
+				continue
+			}
+		}
+		if name == "" {
+			name = f.Name
+		}
+		out[name] = f.Type
+	}
+	return out
+}
