@@ -3,7 +3,7 @@ GO ?= go
 STORE ?= sqlite:./data/custody.db
 LISTEN ?= :8080
 
-.PHONY: run test lint bench bench-projections build cover fuzz
+.PHONY: run test lint bench bench-http bench-projections bench-tlog build cover fuzz
 
 run: ## serve on the embedded SQLite store (DEMO=1 loads the demo data set first)
 	$(GO) run ./cmd/custody serve --store $(STORE) --listen $(LISTEN) $(if $(DEMO),--demo,)
@@ -18,11 +18,18 @@ lint: ## gofmt and go vet
 build:
 	$(GO) build -o bin/custody ./cmd/custody
 
-bench: ## event-store and domain benchmarks
-	$(GO) test -run '^$$' -bench . -benchmem -benchtime 2s ./eventstore/...
+bench: ## PostgreSQL append against plain INSERT, interleaved rounds (median, range, paired ratio); allocations per write request
+	$(GO) test -run '^$$' -bench 'BenchmarkAppend$$' -benchtime 1x -timeout 30m ./eventstore/postgres/
+	$(GO) test -run '^$$' -bench 'BenchmarkWriteRequest$$' -benchmem -benchtime 2000x -count 3 ./api/
+
+bench-http: ## HTTP appends against store appends in one process, interleaved (HTTP ÷ store), on STORE
+	$(GO) run ./cmd/custody bench --compare --store $(STORE)
 
 bench-projections: ## rebuild over one million events (CUSTODY_BENCH_EVENTS to change) and projection lag
 	$(GO) test -run '^$$' -bench 'Rebuild|Lag' -benchtime 1x -timeout 60m ./projections/
+
+bench-tlog: ## the verifiable log: appends with/without the sequencer, catch-up, checkpoint lag, proofs on 1M leaves
+	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 60m ./projections/transparency/
 
 cover: ## statement coverage of domain/
 	$(GO) test -coverprofile=cover.out ./domain/... && $(GO) tool cover -func=cover.out | tail -1

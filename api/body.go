@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"reflect"
 	"strings"
+	"sync"
 )
 
 // maxDepth bounds the nesting of a request body: the deepest body of the contract is 4 levels
@@ -92,7 +93,7 @@ func scanJSON(b []byte) error {
 				if top != nil {
 					path = top.path
 					if top.object {
-						path = join(top.path, top.key)
+						path = join(top.path, safeName(top.key))
 					}
 				}
 				stack = append(stack, &frame{object: v == '{', wantKey: v == '{', keys: map[string]bool{}, path: path})
@@ -102,11 +103,11 @@ func scanJSON(b []byte) error {
 			}
 		case string:
 			if top != nil && top.object && top.wantKey {
-				name := join(top.path, safeName(v))
 				if top.keys[v] {
+					name := join(top.path, safeName(v)) // only now: a name costs an allocation
 					return malformed(name, fmt.Sprintf("member %s is given twice", name))
 				}
-				top.keys[v], top.wantKey, top.key = true, false, safeName(v)
+				top.keys[v], top.wantKey, top.key = true, false, v
 				continue
 			}
 			value()
@@ -195,9 +196,17 @@ func walkNames(path string, v any, t reflect.Type) error {
 	return nil
 }
 
+// fieldsOf caches jsonFields per type: every request of a route asks for the same ones.
+var fieldsOf sync.Map // reflect.Type → map[string]reflect.Type
+
 // jsonFields maps a struct's JSON member names to their types, embedded structs included.
+// The map is shared: callers must not change it.
 func jsonFields(t reflect.Type) map[string]reflect.Type {
+	if m, ok := fieldsOf.Load(t); ok {
+		return m.(map[string]reflect.Type)
+	}
 	out := map[string]reflect.Type{}
+	defer func() { fieldsOf.Store(t, out) }()
 	for i := range t.NumField() {
 		f := t.Field(i)
 		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")

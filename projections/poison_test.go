@@ -206,3 +206,31 @@ func metricValue(t *testing.T, reg *prometheus.Registry, name string) float64 {
 	t.Fatalf("no metric %s", name)
 	return 0
 }
+
+// TestWatchGoesOnPastADocumentItCannotLoad: a poison event in one document's stream makes
+// that document unreadable for the write side; the deadline watch records the other
+// documents' misses and counts that one as failed, tick after tick (issue 10 §1).
+func TestWatchGoesOnPastADocumentItCannotLoad(t *testing.T) {
+	s := newScen(t, sqliteBackend, projections.Options{})
+	good, bad := s.newDoc(), s.newDoc()
+	for _, d := range []uuid.UUID{good, bad} {
+		s.walk(d, day(0, 9, 0), 10*time.Minute, toPacked[:3]...)
+	}
+	s.poke(commands.DocumentStream(bad), string(domain.CollectedFromRags), []byte("not json"))
+	s.at(day(14, 0, 0))
+	s.sync()
+	for range 2 {
+		r, err := s.p.WatchTick(s.ctx)
+		require.NoError(t, err)
+		assert.Equal(t, 1, r.Failed, "the unreadable document")
+		s.sync()
+	}
+	c := s.custody(good)
+	var missed int
+	for _, ch := range c.Liability {
+		if ch.Kind == string(domain.ChargeDeadlineMissed) {
+			missed++
+		}
+	}
+	assert.Positive(t, missed, "the readable document's miss is recorded")
+}

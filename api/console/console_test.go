@@ -98,7 +98,8 @@ func buildFixture(dir string) (*fixture, error) {
 	ks := keys.NewMemory()
 	f := &fixture{keys: ks, secrets: map[domain.Role]string{}, ids: map[domain.Role]string{}, q: q, store: s, now: now, sum: sum}
 	for role, unit := range map[domain.Role]string{domain.RoleAuditor: "", domain.RoleCommission: "",
-		domain.RoleGKCourier: "GK-ALA-CR1", domain.RoleKaspiPlatform: "KASPI-APP", domain.RoleKaspiIntake: "KSP-ALA-IN1"} {
+		domain.RoleGKCourier: "GK-ALA-CR1", domain.RoleKaspiPlatform: "KASPI-APP", domain.RoleKaspiIntake: "KSP-ALA-IN1",
+		domain.RoleRAGS: "RAGS-ALA-01"} {
 		secret, k, err := ks.Create(ctx, domain.OrgOf(role), unit, role)
 		if err != nil {
 			return nil, err
@@ -352,6 +353,26 @@ func TestRoleScope(t *testing.T) {
 	aud.signIn(f.secrets[domain.RoleAuditor], "/console/")
 	res, _ = aud.get("/console/registries/" + outside)
 	assert.Equal(t, http.StatusOK, res.StatusCode)
+
+	// Documents: the lost one never reached Kaspi, so a Kaspi key does not see it. RAGS held
+	// every document first; a delivered one's case file lists to RAGS none of its registries,
+	// which ran between GK and Kaspi.
+	lost, err := f.q.Documents(context.Background(), query.DocumentFilter{State: string(domain.StatusCancelled)})
+	require.NoError(t, err)
+	require.NotEmpty(t, lost.Items)
+	res, _ = kaspi.get("/console/documents/" + lost.Items[0].DocumentID.String())
+	assert.Equal(t, http.StatusNotFound, res.StatusCode)
+	collected, err := f.q.Documents(context.Background(), query.DocumentFilter{State: string(domain.StatusCollected)})
+	require.NoError(t, err)
+	require.NotEmpty(t, collected.Items)
+	doc := "/console/documents/" + collected.Items[0].DocumentID.String() + "/case"
+	rags := newBrowser(t, f.con, false)
+	rags.signIn(f.secrets[domain.RoleRAGS], "/console/")
+	_, every := aud.get(doc)
+	res, mine := rags.get(doc)
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	assert.Positive(t, rowCount(every, "case-registries"))
+	assert.Zero(t, rowCount(mine, "case-registries"), "a registry between GK and Kaspi is not RAGS's to read")
 }
 
 func TestLanguageSwitch(t *testing.T) {

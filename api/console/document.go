@@ -220,7 +220,9 @@ func (c *Console) loadCase(r *http.Request) (documentData, error) {
 		if err != nil {
 			return d, err
 		}
-		d.Registry = append(d.Registry, reg)
+		if viewerOf(r.Context()).Scope.registry(reg.Registry) {
+			d.Registry = append(d.Registry, reg)
+		}
 	}
 	fms, err := c.cfg.Reads.ForceMajeure(r.Context())
 	if err != nil {

@@ -141,7 +141,7 @@ func (c *Console) registryPDF(w http.ResponseWriter, r *http.Request) error {
 		}
 		rows[i] = []string{fmt.Sprint(ln.Line), ln.DocumentID.String(), tr(l, "linestate."+ln.State), tr(l, "state."+ln.DocumentStatus), h}
 	}
-	f.table([]float64{12, 68, 28, 34, 38}, []string{"№", tr(l, "document"), tr(l, "line"), tr(l, "state"), tr(l, "holder")}, rows)
+	f.table([]float64{12, 68, 28, 34, 38}, []string{"№", tr(l, "document"), tr(l, "line_state"), tr(l, "state"), tr(l, "holder")}, rows)
 	if rec := reg.Reconciliation; rec != nil {
 		f.heading(tr(l, "reconciliation"))
 		if rec.Balanced {

@@ -21,6 +21,11 @@ func TestMemory(t *testing.T) {
 	runStore(t, func(t *testing.T) keys.Store { return keys.NewMemory() })
 }
 
+// The cache keeps the contract, revocation included.
+func TestCached(t *testing.T) {
+	runStore(t, func(t *testing.T) keys.Store { return keys.NewCached(keys.NewMemory()) })
+}
+
 func TestSQLite(t *testing.T) {
 	runStore(t, func(t *testing.T) keys.Store {
 		// The event store's own handle, as `custody serve` shares it.

@@ -110,13 +110,22 @@ func redact(raw string) string {
 	return u.Redacted()
 }
 
-// keyStore returns the API keys kept beside the events (or in the read store).
+// keyStore returns the API keys kept beside the events (or in the read store), their lookups
+// cached for keys.Lifetime (a revoke elsewhere takes effect within it).
 func (b *backend) keyStore(ctx context.Context) (keys.Store, error) {
 	switch {
 	case b.sqlite != nil:
-		return keys.NewSQLite(ctx, b.sqlite.DB())
+		s, err := keys.NewSQLite(ctx, b.sqlite.DB())
+		if err != nil {
+			return nil, err
+		}
+		return keys.NewCached(s), nil
 	case b.pg != nil:
-		return keys.NewPostgres(ctx, b.pg.Pool())
+		s, err := keys.NewPostgres(ctx, b.pg.Pool())
+		if err != nil {
+			return nil, err
+		}
+		return keys.NewCached(s), nil
 	}
 	return nil, errors.New("no SQL store for keys")
 }

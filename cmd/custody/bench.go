@@ -20,7 +20,7 @@ import (
 )
 
 // cmdBench drives postomat journeys over HTTP against a running server and reports
-// throughput and latency percentiles. Keys are minted in the server's store (--store), which
+// throughput and latency percentiles; with --compare, see benchCompare. Keys are minted in the server's store (--store), which
 // the server sees at once.
 func cmdBench(ctx context.Context, args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
@@ -28,8 +28,14 @@ func cmdBench(ctx context.Context, args []string, out io.Writer) error {
 	url := fs.String("url", "http://127.0.0.1:8080", "the server's base URL")
 	conc := fs.Int("concurrency", 8, "concurrent clients, each driving its own documents")
 	dur := fs.Duration("duration", 10*time.Second, "how long to run")
+	compare := fs.Bool("compare", false, "serve the API in this process and compare HTTP appends with store appends, interleaved (--url is not used)")
+	nRounds := fs.Int("rounds", 3, "with --compare: interleaved rounds (at least 3)")
+	roundTime := fs.Duration("round-time", 3*time.Second, "with --compare: how long each contender runs per round")
 	if _, err := parse(fs, args); err != nil {
 		return err
+	}
+	if *compare {
+		return benchCompare(ctx, *store, *read, *conc, max(3, *nRounds), *roundTime, out)
 	}
 	b, err := openBackend(ctx, *store, *read)
 	if err != nil {

@@ -83,9 +83,14 @@ func TestConsoleInBrowser(t *testing.T) {
 		}
 	}
 	require.Contains(t, keys, "auditor", "demo prints the keys:\n%s", demoOut)
+	// A checkpoint key, so that the case file can show inclusion proofs against a signed checkpoint.
+	ckey := filepath.Join(dir, "checkpoint.key")
+	require.NoError(t, exec.Command(bin, "keys", "checkpoint", "--out", ckey).Run())
+	t.Setenv("CUSTODY_CHECKPOINT_KEY", ckey)
 	srv := startServer(t, bin, store)
 	waitReady(t, srv.url, "ready")
 	api := apiClient{t: t, base: srv.url, key: keys["auditor"]}
+	api.waitFor("/v1/checkpoints/latest")
 
 	allocOpts := []chromedp.ExecAllocatorOption{chromedp.ExecPath(browserPath), chromedp.Headless, chromedp.NoSandbox,
 		chromedp.DisableGPU, chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck, chromedp.UserDataDir(t.TempDir()),
@@ -179,6 +184,9 @@ func TestConsoleInBrowser(t *testing.T) {
 	}
 	b.do(chromedp.EmulateViewport(1280, 800), chromedp.Navigate(srv.url+lost))
 	assert.Contains(t, b.text("#chain"), "✔", "the lost document's hash chain verifies")
+	b.do(chromedp.Navigate(srv.url + lost + "/case"))
+	assert.Contains(t, b.text("#checkpoint"), "custody.ledger/log", "the case file names the signed checkpoint")
+	assert.Contains(t, b.text("#proofs"), "SHA-256", "and each event's inclusion proof")
 
 	// Kazakh: the switch changes the language and keeps the page.
 	b.do(chromedp.Navigate(srv.url+"/console/overdue"),
@@ -235,15 +243,26 @@ func TestConsoleInBrowser(t *testing.T) {
 	docID := strings.TrimPrefix(lost, "/console/documents/")
 	assert.Contains(t, text, "Дело для комиссии: "+docID)
 	assert.Contains(t, text, "DocumentLost")
+	assert.Contains(t, text, "Корень дерева Меркла", "the case file PDF carries the checkpoint's root")
+	// The hash printed is that of the stream's head when the PDF was made (the deadline watch
+	// may append to the stream since): the API's event of that version.
+	head := regexp.MustCompile(`Версия (\d+), Позиция \d+ SHA-256 ([0-9a-f]{64})`).FindStringSubmatch(oneLine(text))
+	require.NotNil(t, head, "the case file PDF names the version and hash it prints")
 	var events struct {
 		Events []struct {
-			Hash string `json:"hash"`
+			Version uint64 `json:"version"`
+			Hash    string `json:"hash"`
 		} `json:"events"`
 	}
 	api.get("/v1/documents/"+docID+"/events?limit=1000", &events)
-	require.NotEmpty(t, events.Events)
-	assert.Contains(t, oneLine(text), "SHA-256 "+events.Events[len(events.Events)-1].Hash,
-		"the case file carries the hash of the document's last event")
+	found := false
+	for _, e := range events.Events {
+		if strconv.FormatUint(e.Version, 10) == head[1] {
+			found = true
+			assert.Equal(t, e.Hash, head[2], "the case file carries the ledger's hash of the version it prints")
+		}
+	}
+	assert.True(t, found, "the API has the version the PDF prints")
 }
 
 func argsText(args []*runtime.RemoteObject) string {
@@ -310,6 +329,22 @@ func (c apiClient) get(path string, into any) {
 	body, _ := io.ReadAll(resp.Body)
 	require.Equal(c.t, http.StatusOK, resp.StatusCode, "%s: %s", path, body)
 	require.NoError(c.t, json.Unmarshal(body, into))
+}
+
+// waitFor polls a path until it answers 200.
+func (c apiClient) waitFor(path string) {
+	c.t.Helper()
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		req, _ := http.NewRequest(http.MethodGet, c.base+path, nil)
+		req.Header.Set("Authorization", "Bearer "+c.key)
+		if resp, err := http.DefaultClient.Do(req); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return
+			}
+		}
+	}
+	c.t.Fatalf("%s never answered 200", path)
 }
 
 // overdueCount pages through GET /v1/overdue.

@@ -12,6 +12,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/custody-ledger/custody/eventstore"
 )
@@ -128,7 +129,7 @@ func (s *Store) appendParts(ctx context.Context, parts []eventstore.StreamAppend
 // moved on (or was created) or an event id was stored meanwhile.
 func lostRace(err error) bool {
 	var pgErr *pgconn.PgError
-	return errors.As(err, &pgErr) && (pgErr.Code == codeUniqueViolation || pgErr.Code == codeStaleHead)
+	return errors.Is(err, errStaleHead) || errors.As(err, &pgErr) && pgErr.Code == codeUniqueViolation
 }
 
 // resolve decides an append from what the database holds: an idempotent retry gets the
@@ -221,19 +222,79 @@ func (s *Store) lookup(ctx context.Context, parts []eventstore.StreamAppend, ids
 	return stored, heads, br.Close()
 }
 
-const appendSQL = `SELECT custody_append($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`
+// The append is one plain SQL statement in its own implicit transaction: no PL/pgSQL and no
+// EXCEPTION block (a subtransaction on every call). Its CTEs run in the order their data
+// depend on each other: l takes the position lock, a takes the transaction id and the
+// positions, u releases the lock; then the rows go in, all or none: when a head the append
+// continues from is no longer stored with its hash, the filter drops every row and the client
+// reads zero rows back (errStaleHead). The lock is a session lock held for microseconds, so
+// concurrent appends still share WAL flushes; should the statement fail between lock and
+// unlock (a cancellation), write releases it on that connection, or the connection goes, and
+// the lock with its session. With hold (the benchmarks' "serialised" design) the lock is a
+// transaction lock kept until commit.
+const (
+	lockCTE = `l AS MATERIALIZED (SELECT k, %s(k) FROM (SELECT (1668641652::bigint << 32) | 'events_position_seq'::regclass::oid::bigint AS k) c)`
+	// unlockSQL is run by write after a failed statement; false (not held) is harmless.
+	unlockSQL = `SELECT pg_advisory_unlock((1668641652::bigint << 32) | 'events_position_seq'::regclass::oid::bigint)`
+	columns   = `position, txid, tx_events, stream_id, version, event_id, type, schema_version, data, metadata, recorded_at, prev_hash, hash`
+)
 
-// appendOneSQL is appendSQL for a single event, with scalar parameters: encoding one-element
-// arrays cost the client more than the rest of the call. $11..$13 (the head) are NULL for a
-// new stream.
-const appendOneSQL = `SELECT custody_append(ARRAY[0], ARRAY[$1::text], ARRAY[$2::bigint], ARRAY[$3::uuid],
-       ARRAY[$4::text], ARRAY[$5::int], ARRAY[$6::bytea], ARRAY[$7::bytea], ARRAY[$8::bytea], ARRAY[$9::bytea],
-       $10, CASE WHEN $11::text IS NULL THEN '{}' ELSE ARRAY[$11::text] END,
-       CASE WHEN $11::text IS NULL THEN '{}' ELSE ARRAY[$12::bigint] END,
-       CASE WHEN $11::text IS NULL THEN '{}' ELSE ARRAY[$13::bytea] END, $14)`
+// appendOneSQL writes one event, with scalar parameters: $1 stream, $2 version, $3 id, $4
+// type, $5 schema version, $6 data, $7 metadata, $8 prev hash, $9 hash, $10 recorded at, and
+// the head it continues from, $11 version and $12 hash (NULL for a new stream).
+func appendOneSQL(hold bool) string {
+	return `WITH ` + lockAllocUnlock(hold, `1`) + `
+INSERT INTO events (` + columns + `)
+SELECT a.first, a.tx, 1, $1, $2, $3, $4, $5, $6, $7, $10, $8, $9
+  FROM a, u
+ WHERE $11::bigint IS NULL
+    OR EXISTS (SELECT 1 FROM events e WHERE e.stream_id = $1 AND e.version = $11 AND e.hash = $12)
+RETURNING position`
+}
+
+// appendManySQL writes several events, as arrays in the order rows are inserted (sorted by
+// stream, so concurrent appends lock index entries in one order and cannot deadlock): $1 each
+// event's offset from the first position (request order), $2 streams, $3 versions, $4 ids, $5
+// types, $6 schema versions, $7 data, $8 metadata, $9 prev hashes, $10 hashes, $11 recorded
+// at; $12-$14 the heads (stream, version, hash) the existing streams continue from. It
+// returns how many rows went in and the first position.
+func appendManySQL(hold bool) string {
+	return `WITH ` + lockAllocUnlock(hold, `cardinality($4::uuid[])`) + `,
+ins AS (INSERT INTO events (` + columns + `)
+        SELECT a.first + x.off, a.tx, CASE WHEN x.off = 0 THEN a.n END, x.sid, x.ver, x.id, x.typ, x.sv, x.d, x.m, $11, x.ph, x.h
+          FROM a, u, unnest($1::int[], $2::text[], $3::bigint[], $4::uuid[], $5::text[], $6::int[], $7::bytea[], $8::bytea[],
+                            $9::bytea[], $10::bytea[]) AS x(off, sid, ver, id, typ, sv, d, m, ph, h)
+         WHERE NOT EXISTS (SELECT 1 FROM unnest($12::text[], $13::bigint[], $14::bytea[]) AS hd(sid, ver, hash)
+                            WHERE NOT EXISTS (SELECT 1 FROM events e
+                                               WHERE e.stream_id = hd.sid AND e.version = hd.ver AND e.hash = hd.hash))
+        RETURNING position)
+SELECT count(*), COALESCE(min(position), 0) FROM ins`
+}
+
+// lockAllocUnlock is the statements' common head: CTEs l (lock), a (tx, first, n: the
+// transaction id, the first position, how many) and u (unlock), n being an SQL expression.
+func lockAllocUnlock(hold bool, n string) string {
+	lock, unlock := "pg_advisory_lock", `pg_advisory_unlock(l.k)`
+	if hold {
+		lock, unlock = "pg_advisory_xact_lock", `true`
+	}
+	return fmt.Sprintf(lockCTE, lock) + `,
+a AS MATERIALIZED (SELECT tx, first, n, CASE WHEN n > 1 THEN setval('events_position_seq', first + n - 1) END AS last
+                     FROM (SELECT pg_current_xact_id()::text::bigint AS tx, nextval('events_position_seq') AS first,
+                                  ` + n + ` AS n FROM l) x),
+u AS MATERIALIZED (SELECT ` + unlock + ` FROM l, a)`
+}
+
+var (
+	appendOne  = [2]string{appendOneSQL(false), appendOneSQL(true)}
+	appendMany = [2]string{appendManySQL(false), appendManySQL(true)}
+)
+
+// errStaleHead: a head the append continued from is no longer stored with that hash.
+var errStaleHead = errors.New("a stream is no longer at the version this append continues from")
 
 // write seals the parts' events onto the given heads (version, hash chain, recorded time)
-// and stores them with one call of custody_append, in the statement's implicit transaction.
+// and stores them with one statement, in its implicit transaction.
 func (s *Store) write(ctx context.Context, parts []eventstore.StreamAppend, heads []head) ([]eventstore.AppendResult, error) {
 	// The recorded time is this process's clock, but never before the time of a stream's
 	// last event: a stream's times do not go backwards even if clocks disagree.
@@ -265,21 +326,30 @@ func (s *Store) write(ctx context.Context, parts []eventstore.StreamAppend, head
 		out[i] = eventstore.AppendResult{StreamID: p.StreamID, Version: v, Records: rs}
 	}
 
+	conn, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Release()
+	hold := 0
+	if s.hold {
+		hold = 1
+	}
 	var first int64
 	if n == 1 {
 		r := recs[0]
 		var (
-			hSid  *string
 			hVer  *int64
 			hHash []byte
 		)
 		if h := heads[0]; h.version > 0 {
 			v := int64(h.version)
-			hSid, hVer, hHash = &r.StreamID, &v, h.hash[:]
+			hVer, hHash = &v, h.hash[:]
 		}
-		if err := s.pool.QueryRow(ctx, appendOneSQL, r.StreamID, int64(r.Version), [16]byte(r.EventID), r.Type, int32(r.SchemaVersion),
-			notNil(r.Data), notNil(r.Metadata), r.PrevHash[:], r.Hash[:], at, hSid, hVer, hHash, s.hold).Scan(&first); err != nil {
-			return nil, err
+		err := conn.QueryRow(ctx, appendOne[hold], r.StreamID, int64(r.Version), [16]byte(r.EventID), r.Type, int32(r.SchemaVersion),
+			notNil(r.Data), notNil(r.Metadata), r.PrevHash[:], r.Hash[:], at, hVer, hHash).Scan(&first)
+		if err != nil {
+			return nil, failed(conn, err)
 		}
 		r.Position = uint64(first)
 		return out, nil
@@ -316,14 +386,36 @@ func (s *Store) write(ctx context.Context, parts []eventstore.StreamAppend, head
 			hSids, hVers, hHashes = append(hSids, parts[i].StreamID), append(hVers, int64(h.version)), append(hHashes, h.hash[:])
 		}
 	}
-	if err := s.pool.QueryRow(ctx, appendSQL, offs, sids, vers, ids, types, svs, data, meta, prevs, hashs, at,
-		hSids, hVers, hHashes, s.hold).Scan(&first); err != nil {
-		return nil, err
+	var inserted int
+	if err := conn.QueryRow(ctx, appendMany[hold], offs, sids, vers, ids, types, svs, data, meta, prevs, hashs, at,
+		hSids, hVers, hHashes).Scan(&inserted, &first); err != nil {
+		return nil, failed(conn, err)
+	}
+	if inserted != n {
+		return nil, errStaleHead
 	}
 	for k, r := range recs {
 		r.Position = uint64(first) + uint64(k)
 	}
 	return out, nil
+}
+
+// failed turns a failed append statement into its error, releasing the position lock should
+// the statement have stopped while holding it (a cancellation at the wrong moment); a broken
+// connection took the lock with its session.
+func failed(conn *pgxpool.Conn, err error) error {
+	if errors.Is(err, pgx.ErrNoRows) {
+		return errStaleHead // the head filter dropped the row
+	}
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.Code != codeUniqueViolation && !conn.Conn().IsClosed() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if _, uerr := conn.Exec(ctx, unlockSQL); uerr != nil {
+			_ = conn.Conn().Close(ctx) // the session, and its lock, go with it
+		}
+	}
+	return err
 }
 
 func toHash(b []byte) (eventstore.Hash, error) {

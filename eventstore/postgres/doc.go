@@ -20,8 +20,8 @@
 // The client seals the events itself with eventstore.Seal (one implementation of the hash
 // chain, the port's), continuing each stream from its head as this process last saw it (from
 // its own appends and from ReadStream reading to the end) or, for NoStream, from nothing. The
-// database call, custody_append, only allocates positions and inserts; it also checks that
-// each head it continues from is still stored with that hash. When the guess was wrong (a
+// database call, one plain SQL statement (append.go), only allocates positions and inserts;
+// it also checks that each head it continues from is still stored with that hash. When the guess was wrong (a
 // head moved on, a stream was created meanwhile, an event id is stored already) the insert
 // fails, and one read fetches the heads and any stored ids: stored ids decide first
 // (eventstore.MatchRetry: the original result for an exact re-send, whatever the expected
@@ -35,7 +35,9 @@
 // The first design computed the chain in PL/pgSQL with the database's clock and checked
 // everything server side; it cost about 150µs of database CPU per single-event append against
 // 15µs for a plain INSERT (PL/pgSQL re-initialises each expression once per transaction), and
-// reached under 40% of the baseline with 8 writers.
+// reached under 40% of the baseline with 8 writers. The next, custody_append, a PL/pgSQL
+// function, paid a subtransaction per call for its EXCEPTION block; the statement replaced it
+// (BenchmarkAppend compares the two; migration 0001 still creates the function).
 //
 // # Global order without a commit-wide lock
 //
@@ -45,7 +47,7 @@
 // its WAL flush, so concurrent appends can no longer share flushes (group commit): see the
 // "serialised" benchmarks, which run exactly that.
 //
-// Instead, custody_append takes the transaction's id (pg_current_xact_id) and its positions
+// Instead, the append statement takes the transaction's id (pg_current_xact_id) and its positions
 // together under a session advisory lock that it releases at once, microseconds later, before
 // any write. So across committed appends, position order equals transaction-id order. The
 // first row of each append records how many events the append has, and a partial index on

@@ -19,7 +19,6 @@ const (
 	codeSerialization   = "40001"
 	codeDeadlock        = "40P01"
 	codeQueryCanceled   = "57014"
-	codeStaleHead       = "CU001" // raised by custody_append
 )
 
 // retryable reports whether a failed operation may simply be tried again: the connection

@@ -6,7 +6,7 @@ import "sync"
 const maxHeads = 10_000
 
 // headCache remembers where this process last saw each stream end, so that an append can
-// usually go out in one round trip. It is only a guess: custody_append checks the head it
+// usually go out in one round trip. It is only a guess: the append statement checks the head it
 // continues from, and the unique (stream_id, version) index refuses a stale one.
 type headCache struct {
 	mu sync.Mutex

@@ -123,9 +123,8 @@ func TestReadAllStopsBelowInFlightAppend(t *testing.T) {
 	require.NoError(t, err)
 	defer blocker.Rollback(ctx)
 	zero := make([]byte, 32)
-	_, err = blocker.Exec(ctx, "SELECT custody_append($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, now(), '{}', '{}', '{}', false)",
-		[]int32{0}, []string{"slow"}, []int64{1}, []uuid.UUID{uuid.New()}, []string{"S"}, []int32{1},
-		[][]byte{[]byte(`{}`)}, [][]byte{{}}, [][]byte{zero}, [][]byte{zero})
+	_, err = blocker.Exec(ctx, appendOne[0], "slow", int64(1), uuid.New(), "S", int32(1), []byte(`{}`), []byte{},
+		zero, zero, time.Now(), nil, nil)
 	require.NoError(t, err)
 
 	// Position 3 commits while 2 is in flight.
@@ -310,4 +309,31 @@ func TestMapErr(t *testing.T) {
 	cancelled, cancel := context.WithCancel(ctx)
 	cancel()
 	assert.ErrorIs(t, mapErr(cancelled, errors.New("conn closed")), context.Canceled)
+}
+
+// An append statement cancelled between taking and releasing the position lock must not leave
+// the lock held on its pooled connection (every later append would wait for ever): failed
+// releases it.
+func TestFailedAppendReleasesThePositionLock(t *testing.T) {
+	s := open(t, pgtest.Schema(t))
+	defer s.Close()
+	ctx := context.Background()
+	conn, err := s.Pool().Acquire(ctx)
+	require.NoError(t, err)
+	defer conn.Release()
+	_, err = conn.Exec(ctx, `SELECT pg_advisory_lock((1668641652::bigint << 32) | 'events_position_seq'::regclass::oid::bigint)`)
+	require.NoError(t, err)
+	held := func() bool {
+		var n int
+		require.NoError(t, s.Pool().QueryRow(ctx, `SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND classid = 1668641652
+			AND objid = 'events_position_seq'::regclass::oid AND granted`).Scan(&n))
+		return n > 0
+	}
+	require.True(t, held())
+	cancelled := &pgconn.PgError{Code: codeQueryCanceled}
+	assert.Equal(t, cancelled, failed(conn, cancelled))
+	assert.False(t, held(), "released")
+
+	_, err = eventstore.AppendOne(ctx, s, "after", eventstore.NoStream, ev("A"))
+	require.NoError(t, err, "appends go on")
 }

@@ -10,11 +10,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/pressly/goose/v3"
-	"github.com/pressly/goose/v3/lock"
 	"github.com/transparency-dev/merkle/compact"
 	"github.com/transparency-dev/merkle/proof"
 
+	"github.com/custody-ledger/custody/internal/migrate"
 	"github.com/custody-ledger/custody/projections/internal/sqldb"
 )
 
@@ -38,31 +37,29 @@ type Log struct {
 	dialect Dialect
 }
 
-// OpenLog applies the tree's migrations (their own version table, tlog_migrations) and
-// returns the log.
+// Migrations is the tree's migration component (version table goose_tlog), per dialect. A
+// database migrated before internal/migrate (by goose into tlog_migrations) is adopted at
+// version 1 when its tables exist.
+func Migrations(d Dialect) (migrate.Component, error) {
+	sub, err := fs.Sub(migrations, "migrations/"+string(d))
+	if err != nil {
+		return migrate.Component{}, err
+	}
+	return migrate.Component{Name: "tlog", FS: sub, Legacy: migrate.IfTableExists("tlog_state", 1)}, nil
+}
+
+// OpenLog applies the tree's migrations under the database's migration lock and returns the
+// log.
 func OpenLog(ctx context.Context, db *sql.DB, dialect Dialect) (*Log, error) {
 	if !dialect.Valid() {
 		return nil, fmt.Errorf("transparency: unknown dialect %q", dialect)
 	}
-	sub, err := fs.Sub(migrations, "migrations/"+string(dialect))
+	c, err := Migrations(dialect)
 	if err != nil {
 		return nil, err
 	}
-	gd, opts := goose.DialectSQLite3, []goose.ProviderOption{goose.WithTableName("tlog_migrations")}
-	if dialect == sqldb.Postgres {
-		gd = goose.DialectPostgres
-		locker, err := lock.NewPostgresSessionLocker()
-		if err != nil {
-			return nil, err
-		}
-		opts = append(opts, goose.WithSessionLocker(locker))
-	}
-	p, err := goose.NewProvider(gd, db, sub, opts...)
-	if err != nil {
-		return nil, fmt.Errorf("transparency: migrations: %w", err)
-	}
-	if _, err := p.Up(ctx); err != nil {
-		return nil, fmt.Errorf("transparency: migrate: %w", err)
+	if err := migrate.Up(ctx, db, migrate.Dialect(dialect), c); err != nil {
+		return nil, fmt.Errorf("transparency: %w", err)
 	}
 	return &Log{db: db, dialect: dialect}, nil
 }

@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -177,4 +178,66 @@ func TestOneSequencerPerDatabase(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, roots[40], root)
 	})
+}
+
+// TestFencedSequencerWritesNothing: a sequencer whose view of the tree is stale (another one
+// moved it, as after a lost election) is refused by the size fence, writes nothing, and goes on
+// from the stored tree.
+func TestFencedSequencerWritesNothing(t *testing.T) {
+	backends(t, func(t *testing.T, open func(testing.TB) backend) {
+		ctx := context.Background()
+		b := open(t)
+		l, stale := sequencer(t, b, transparency.Options{})
+		_, err := stale.Step(ctx) // loads the empty tree
+		require.NoError(t, err)
+		seedDocs(t, b.store, 2, 3)
+		_, fresh := sequencer(t, b, transparency.Options{})
+		require.NoError(t, fresh.CatchUp(ctx))
+
+		_, err = stale.Step(ctx)
+		require.ErrorIs(t, err, transparency.ErrFenced)
+		n, err := stale.Step(ctx) // reloaded: nothing left to add
+		require.NoError(t, err)
+		assert.Zero(t, n)
+		roots, _ := referenceRoots(t, b.store)
+		root, err := l.RootAt(ctx, 6)
+		require.NoError(t, err)
+		assert.Equal(t, roots[6], root)
+		size, _, err := l.Size(ctx)
+		require.NoError(t, err)
+		assert.Equal(t, uint64(6), size)
+	})
+}
+
+// TestOpenLogAdoptsTablesMadeBeforeInternalMigrate: a database whose tree tables were made
+// before internal/migrate (goose into tlog_migrations) is adopted, its tree kept.
+func TestOpenLogAdoptsTablesMadeBeforeInternalMigrate(t *testing.T) {
+	ctx := context.Background()
+	b := sqliteBackend(t)
+	body, err := os.ReadFile("migrations/sqlite/0001_tlog.sql")
+	require.NoError(t, err)
+	up, _, _ := strings.Cut(string(body), "-- +goose Down")
+	for _, stmt := range strings.Split(stripComments(up), ";") {
+		if strings.TrimSpace(stmt) != "" {
+			_, err := b.db.ExecContext(ctx, stmt)
+			require.NoError(t, err, stmt)
+		}
+	}
+	_, err = b.db.ExecContext(ctx, `UPDATE tlog_state SET size = 0, position = 7`)
+	require.NoError(t, err)
+	l, err := transparency.OpenLog(ctx, b.db, b.dialect)
+	require.NoError(t, err)
+	_, pos, err := l.Size(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, uint64(7), pos, "the existing state is kept")
+}
+
+func stripComments(s string) string {
+	var out []string
+	for _, line := range strings.Split(s, "\n") {
+		if !strings.HasPrefix(strings.TrimSpace(line), "--") {
+			out = append(out, line)
+		}
+	}
+	return strings.Join(out, "\n")
 }

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/transparency-dev/merkle/compact"
 
 	"github.com/custody-ledger/custody/eventstore"
@@ -231,7 +233,12 @@ func (s *Sequencer) add(ctx context.Context, recs []eventstore.Record) error {
 	for _, h := range rng.Hashes() {
 		packed = append(packed, h...)
 	}
-	tx, err := s.log.db.BeginTx(ctx, nil)
+	conn, err := s.log.db.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("transparency: connection: %w", err)
+	}
+	defer conn.Close()
+	tx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("transparency: begin: %w", err)
 	}
@@ -248,10 +255,10 @@ func (s *Sequencer) add(ctx context.Context, recs []eventstore.Record) error {
 	for _, n := range nodes {
 		flat = append(flat, n.key, n.hash)
 	}
-	if err := s.insertRows(ctx, tx, `INSERT INTO tlog_nodes (id, hash) VALUES `, flat); err != nil {
+	if err := s.insertRows(ctx, tx, conn, "tlog_nodes", "id", "hash", flat); err != nil {
 		return err
 	}
-	if err := s.insertRows(ctx, tx, `INSERT INTO tlog_leaves (position, idx) VALUES `, leaves); err != nil {
+	if err := s.insertRows(ctx, tx, conn, "tlog_leaves", "position", "idx", leaves); err != nil {
 		return err
 	}
 	if err := tx.Commit(); err != nil {
@@ -262,11 +269,19 @@ func (s *Sequencer) add(ctx context.Context, recs []eventstore.Record) error {
 	return nil
 }
 
-// insertRows inserts pairs of values, rowsPerInsert rows a statement, prepared once per
-// batch. SQLite gets ? placeholders: it resolves numbered ones in time quadratic in their
-// count.
-func (s *Sequencer) insertRows(ctx context.Context, tx *sql.Tx, prefix string, pairs []any) error {
+// insertRows inserts pairs of values into two columns of a table in tx. On PostgreSQL over
+// pgx it uses COPY on tx's connection; otherwise multi-row INSERTs of rowsPerInsert rows,
+// prepared once per batch, with ? placeholders on SQLite (it resolves numbered ones in time
+// quadratic in their count).
+func (s *Sequencer) insertRows(ctx context.Context, tx *sql.Tx, conn *sql.Conn, table, col1, col2 string, pairs []any) error {
+	if s.log.dialect == sqldb.Postgres {
+		copied, err := copyPairs(ctx, conn, table, col1, col2, pairs)
+		if copied || err != nil {
+			return err
+		}
+	}
 	const rowsPerInsert = 1000
+	prefix := fmt.Sprintf("INSERT INTO %s (%s, %s) VALUES ", table, col1, col2)
 	text := func(rows int) string {
 		var b strings.Builder
 		b.WriteString(prefix)
@@ -294,7 +309,7 @@ func (s *Sequencer) insertRows(ctx context.Context, tx *sql.Tx, prefix string, p
 		if n == 2*rowsPerInsert {
 			if full == nil {
 				if full, err = tx.PrepareContext(ctx, text(rowsPerInsert)); err != nil {
-					return fmt.Errorf("transparency: %s: %w", prefix, err)
+					return fmt.Errorf("transparency: insert into %s: %w", table, err)
 				}
 			}
 			_, err = full.ExecContext(ctx, pairs[:n]...)
@@ -302,11 +317,30 @@ func (s *Sequencer) insertRows(ctx context.Context, tx *sql.Tx, prefix string, p
 			_, err = tx.ExecContext(ctx, text(n/2), pairs[:n]...)
 		}
 		if err != nil {
-			return fmt.Errorf("transparency: %s: %w", prefix, err)
+			return fmt.Errorf("transparency: insert into %s: %w", table, err)
 		}
 		pairs = pairs[n:]
 	}
 	return nil
+}
+
+// copyPairs COPYs the pairs in the transaction open on conn, if conn is a pgx connection
+// (copied false otherwise: another driver gets INSERTs).
+func copyPairs(ctx context.Context, conn *sql.Conn, table, col1, col2 string, pairs []any) (copied bool, err error) {
+	err = conn.Raw(func(dc any) error {
+		c, ok := dc.(*stdlib.Conn)
+		if !ok {
+			return nil
+		}
+		copied = true
+		_, err := c.Conn().CopyFrom(ctx, pgx.Identifier{table}, []string{col1, col2},
+			pgx.CopyFromSlice(len(pairs)/2, func(i int) ([]any, error) { return pairs[2*i : 2*i+2], nil }))
+		return err
+	})
+	if err != nil {
+		return copied, fmt.Errorf("transparency: copy into %s: %w", table, err)
+	}
+	return copied, nil
 }
 
 // checkpoint signs and stores a checkpoint of the current tree when one is due (or always,
