@@ -95,7 +95,9 @@ func TestComplianceReportOnAKnownSet(t *testing.T) {
 		rags := domain.Actor{Role: domain.RoleRAGS, Org: domain.OrgRAGS, Unit: office.Unit}
 		_, err = svc.DeclareForceMajeure(ctx, rags, uuid.New(), now, domain.ForceMajeureDeclaredData{
 			From: almaty(2026, 3, 5, 9, 0), To: almaty(2026, 3, 7, 9, 0), Orgs: []domain.Org{domain.OrgRAGS},
-			NotifyingOrg: domain.OrgRAGS, Description: "flood at the office"})
+			NotifyingOrg: domain.OrgRAGS, Description: "flood at the office",
+			Evidence: &domain.FMEvidence{Issuer: "Akimat of Almaty", Number: "EM-12", Date: "2026-03-05"},
+			Notified: []domain.Org{domain.OrgGK}})
 		require.NoError(t, err)
 		_, err = p.CatchUp(ctx)
 		require.NoError(t, err)

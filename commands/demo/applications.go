@@ -11,6 +11,9 @@ import (
 	"github.com/custody-ledger/custody/domain/calendar"
 )
 
+// monthDays is the working days a month of demo applications spreads over.
+const monthDays = 22
+
 // appServices are the services of seed 003 the demo runs, by alias (DOMAIN.md, Other services).
 var appServices = []string{"A1", "A2.death", "A2.correction", "A3"}
 
@@ -34,22 +37,15 @@ func planApp(n int) appPlan {
 	return p
 }
 
-// applications runs count applications of A1–A3 over the working days from start, one or two
-// a day, each step by its own position and unit: some refused at the ЦОН, some extended and
+// applications runs count applications of A1–A3 over the working days of a month from start, each step by its own position and unit: some refused at the ЦОН, some extended and
 // told (one in two weeks never told), some refused on review, some late at a step, the last
 // ones still running at now.
 func (g *gen) applications(ctx context.Context, start time.Time, count int) error {
-	day := start
 	for n := 0; n < count; n++ {
-		for !working(day) {
-			day = day.AddDate(0, 0, 1)
-		}
+		day := nextWorking(start, n*monthDays/count, 9, 0)      // spread over a month of working days
 		at := day.Add(time.Duration(30+90*(n%5)) * time.Minute) // 09:30 … 15:30
 		if err := g.application(ctx, planApp(n), at); err != nil {
 			return err
-		}
-		if n%2 == 1 {
-			day = day.AddDate(0, 0, 1)
 		}
 	}
 	return nil

@@ -23,7 +23,7 @@ func TestDemoApplications(t *testing.T) {
 	now := time.Date(2026, 4, 15, 18, 0, 0, 0, domain.Almaty)
 	m := memory.New()
 	svc := commands.New(m, commands.WithClock(func() time.Time { return now }))
-	sum, err := demo.Generate(ctx, svc, demo.Options{Documents: 12, PerDay: 12, Now: now})
+	sum, err := demo.Generate(ctx, svc, demo.Options{Documents: 12, PerDay: 12, Now: now, Applications: 48})
 	require.NoError(t, err)
 	assert.Greater(t, sum.Applications, 40, "about a month of applications, the last ones after now")
 	assert.Positive(t, sum.RefusedAtIntake)

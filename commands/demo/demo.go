@@ -18,7 +18,8 @@ type Options struct {
 	PerDay    int       // documents entering per working day (default 20)
 	Now       time.Time // the data set ends before this moment (default: the service's clock)
 	City      City      // default Almaty
-	// Applications of the services of seed 003 over the last month (default 48; negative: none).
+	// Applications of the services of seed 003 over the last month (default a fifth of the
+	// documents, at least 12; negative: none).
 	Applications int
 }
 
@@ -77,7 +78,7 @@ func Generate(ctx context.Context, svc *commands.Service, o Options) (Summary, e
 		n += count
 	}
 	if o.Applications == 0 {
-		o.Applications = 48
+		o.Applications = max(12, o.Documents/5) // 60 for the 300 documents of custody demo
 	}
 	if o.Applications > 0 {
 		y, m, d := now.AddDate(0, 0, -35).Date()
