@@ -9,7 +9,7 @@ run: ## serve on the embedded SQLite store (DEMO=1 loads the demo data set first
 	$(GO) run ./cmd/custody serve --store $(STORE) --listen $(LISTEN) $(if $(DEMO),--demo,)
 
 test: ## every test, with the race detector
-	$(GO) test -race -count=1 ./...
+	$(GO) test -race -count=1 -timeout 30m ./...
 
 lint: ## gofmt and go vet
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

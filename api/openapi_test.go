@@ -198,7 +198,7 @@ func public(o obj) obj {
 // openAPIDoc is the API's OpenAPI 3.1 document.
 func openAPIDoc() obj {
 	writeErrs := []string{"400", "401", "403", "404", "409", "413", "415", "422", "503"}
-	readErrs := []string{"400", "401", "503"}
+	readErrs := []string{"400", "401", "403", "503"} // 403: outside the key's read scope (README)
 	idem := []any{param("Idempotency-Key"), param("X-Request-Id")}
 	withID := func(ps ...any) []any { return append([]any{param("id")}, ps...) }
 
@@ -337,7 +337,7 @@ func openAPIDoc() obj {
 
 	// The read models' answers (projections/query), by reflection like the payloads.
 	for name, v := range map[string]any{"RegistryList": query.RegistryList{}, "RegistryDetail": query.RegistryDetail{},
-		"OverdueList": query.OverdueList{}, "Custody": query.Custody{}, "LiabilityReport": query.LiabilityReport{},
+		"OverdueList": query.OverdueList{}, "Custody": query.Custody{}, "TransmissionList": query.TransmissionList{}, "LiabilityReport": query.LiabilityReport{},
 		"NotificationList": query.NotificationList{}} {
 		schemas[name] = schemaOf(reflect.TypeOf(v))
 	}
@@ -366,7 +366,7 @@ func openAPIDoc() obj {
 		"responses": obj{
 			"400": problemResp("malformed: bad JSON, unknown field, invalid value"),
 			"401": problemResp("unauthenticated: no valid API key"),
-			"403": problemResp("forbidden: the role may not record this, or acts for another unit"),
+			"403": problemResp("forbidden: the role may not record this, or acts for another unit, or reads outside its scope"),
 			"404": problemResp("not_found"),
 			"409": problemResp("version_conflict (with current_version) or duplicate_conflict"),
 			"413": problemResp("too_large: the body exceeds the limit"),
@@ -390,7 +390,8 @@ func openAPIDoc() obj {
 			"RegistryFormRequest", "RegistryResult", "formed; Location names the registry", idem, writeErrs...),
 			"get": op("listRegistries", "Registries with their lines and reconciliation (read model)", "RegistryList", "200",
 				"a page of registries", []any{query_("kind", "dispatch, rags_issuance, intake_acceptance or return_collection"),
-					query_("unit", "the giving or receiving unit"), query_("date", "YYYY-MM-DD (Almaty) of formation"),
+					query_("unit", "the giving or receiving unit"), query_("org", "the giving or receiving organisation"),
+					query_("date", "YYYY-MM-DD (Almaty) of formation"),
 					param("cursor"), param("limit")}, readErrs...)},
 		"/v1/registries/{id}": obj{"get": op("getRegistry", "One registry: lines, the state of each, reconciliation of dispatch against acceptance",
 			"RegistryDetail", "200", "the registry", withID(), append(readErrs, "404")...)},
@@ -399,6 +400,9 @@ func openAPIDoc() obj {
 				query_("rule", "a rule id of the deadline table"), query_("unit", "the holder's unit"), param("cursor"), param("limit")}, readErrs...)},
 		"/v1/documents/{id}/custody": obj{"get": op("getCustody", "Custody intervals with holders, and liability with its reasons",
 			"Custody", "200", "the document's custody", withID(), append(readErrs, "404")...)},
+		"/v1/documents/{id}/transmissions": obj{"get": op("listTransmissions",
+			"Statuses passed to ИИС ЦОН (P.9, P.20, P.22(3), P.31): delivery state and acknowledgement",
+			"TransmissionList", "200", "the document's transmissions", withID(), append(readErrs, "404")...)},
 		"/v1/liability": obj{"get": op("getLiability", "Losses and missed deadlines charged to each organisation",
 			"LiabilityReport", "200", "charges by organisation", []any{query_("org", "rags, gk or kaspi"),
 				query_("from", "RFC 3339 or a date YYYY-MM-DD (midnight in Almaty): charges at or after"),
@@ -417,9 +421,9 @@ func openAPIDoc() obj {
 		"/v1/disputes/{id}/resolution": obj{"post": post("resolveDispute", "The commission's decision with its protocol number (P.36)",
 			"ResolutionRequest", "RecordResult", "resolved", withID(idem...), writeErrs...)},
 		"/v1/feed": obj{"get": op("getFeed", "The global log in commit order", "FeedPage", "200", "a page of the log",
-			[]any{param("after"), param("cursor"), param("limit")}, "400", "401", "503")},
+			[]any{param("after"), param("cursor"), param("limit")}, "400", "401", "403", "503")},
 		"/v1/ledger/verify": obj{"get": op("verifyLedger", "Recompute every stream's hash chain; report the first break",
-			"VerifyReport", "200", "the report (ok=false with the break when a chain is broken)", nil, "401", "503")},
+			"VerifyReport", "200", "the report (ok=false with the break when a chain is broken)", nil, "401", "403", "503")},
 		"/healthz": obj{"get": public(op("healthz", "Liveness", "Health", "200", "serving", nil))},
 		"/readyz": obj{"get": public(op("readyz", "Readiness: the store answers and the projections are caught up",
 			"Ready", "200", "ready", nil, "503"))},

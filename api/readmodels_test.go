@@ -61,6 +61,9 @@ func (s *stubModels) Compliance(_ context.Context, f query.ComplianceFilter) (qu
 	s.comp = f
 	return query.ComplianceReport{Service: f.Service, Steps: []query.StepCompliance{}}, s.err
 }
+func (s *stubModels) Transmissions(_ context.Context, id uuid.UUID) (query.TransmissionList, error) {
+	return query.TransmissionList{DocumentID: id, Items: []query.Transmission{}}, s.err
+}
 
 // readServer serves models behind the API with an auditor's key.
 func readServer(t *testing.T, models api.ReadModels) func(path string, auth bool) (*httptest.ResponseRecorder, map[string]any) {

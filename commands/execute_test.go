@@ -127,3 +127,46 @@ func TestRegistryStepRaces(t *testing.T) {
 		}
 	})
 }
+
+// Issue 10 §3: a registry step by a right-role key of another unit is refused (403) at every
+// step, and writes nothing.
+func TestRegistryStepsCheckTheUnit(t *testing.T) {
+	ctx := context.Background()
+	svc, st := newService(t)
+	t0 := now.Add(-72 * time.Hour)
+	var docs []uuid.UUID
+	for n := 60; n < 62; n++ {
+		d, _ := journey(t, svc, n, t0, toPacked...)
+		docs = append(docs, d)
+	}
+	acc := demo.ActorOf(domain.RoleGKAccumulation, c.GKAccumulation)
+	accAst := acc
+	accAst.Unit = "GK-AST-ACC"
+	at := t0.Add(8 * time.Hour)
+	var fe *domain.ForbiddenError
+	head, _ := st.Head(ctx)
+
+	_, err := svc.FormRegistry(ctx, accAst, commands.RegistryForm{EventID: uuid.New(), Kind: domain.RegistryDispatch,
+		FromUnit: accAst.Unit, ToUnit: c.KaspiIntake.Unit, DocumentIDs: docs, OccurredAt: at})
+	require.ErrorAs(t, err, &fe, "P.13 another sector may not list documents this one holds")
+	after, _ := st.Head(ctx)
+	assert.Equal(t, head, after, "nothing written")
+
+	formed, err := svc.FormRegistry(ctx, acc, commands.RegistryForm{EventID: uuid.New(), Kind: domain.RegistryDispatch,
+		FromUnit: c.GKAccumulation.Unit, ToUnit: c.KaspiIntake.Unit, DocumentIDs: docs, OccurredAt: at})
+	require.NoError(t, err)
+	h := commands.Handover{EventID: uuid.New(), RegistryID: formed.RegistryID, Courier: c.GKCourier, OccurredAt: at.Add(time.Hour)}
+	_, err = svc.HandOverRegistry(ctx, accAst, h)
+	require.ErrorAs(t, err, &fe, "P.17 only the giving sector hands its registry over")
+	_, err = svc.HandOverRegistry(ctx, acc, h)
+	require.NoError(t, err)
+
+	intake := demo.ActorOf(domain.RoleKaspiIntake, c.KaspiIntake)
+	intakeAst := intake
+	intakeAst.Unit = "KSP-AST-IN1"
+	a := commands.Acceptance{EventID: uuid.New(), RegistryID: formed.RegistryID, Accepted: docs, OccurredAt: at.Add(3 * time.Hour)}
+	_, err = svc.AcceptRegistry(ctx, intakeAst, a)
+	require.ErrorAs(t, err, &fe, "P.18 only the receiving intake point accepts")
+	_, err = svc.AcceptRegistry(ctx, intake, a)
+	require.NoError(t, err)
+}

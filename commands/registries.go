@@ -135,7 +135,7 @@ func (s *Service) FormRegistry(ctx context.Context, actor domain.Actor, f Regist
 			}
 			e := domain.Event{ID: stepEventID(id, "formed", doc, 0), DocumentID: doc, Type: domain.AddedToRegistry,
 				OccurredAt: f.OccurredAt, Actor: actor,
-				Payload: &domain.AddedToRegistryData{RegistryID: id, Kind: f.Kind, Line: i + 1}}
+				Payload: &domain.AddedToRegistryData{RegistryID: id, Kind: f.Kind, Line: i + 1, To: &formed.To}}
 			plans = append(plans, docPlan{id: doc, state: st, events: []domain.Event{e}})
 		}
 		return plans, nil
@@ -156,6 +156,12 @@ func (s *Service) HandOverRegistry(ctx context.Context, actor domain.Actor, h Ha
 	if actor.Role != rule.handedBy {
 		return RegistryResult{}, &domain.ForbiddenError{Role: actor.Role, Event: domain.RegistryHandedOver,
 			Reason: fmt.Sprintf("a %s registry is handed over by %s", r.Formed.Kind, rule.handedBy)}
+	}
+	// The giving unit hands its registry over; a courier collecting a return registry records
+	// the collection for itself (P.33), which the documents' hand-overs check.
+	if actor.Role != domain.RoleGKCourier && actor.Unit != r.Formed.From.Unit {
+		return RegistryResult{}, &domain.ForbiddenError{Role: actor.Role, Event: domain.RegistryHandedOver,
+			Reason: fmt.Sprintf("this registry is handed over by its giving unit %s", r.Formed.From.Unit)}
 	}
 	courier := h.Courier
 	if actor.Role == domain.RoleGKCourier { // the courier records their own collection

@@ -325,7 +325,7 @@ func checkApplicationUnit(a Application, actor Actor, e Event, svc ApplicationSe
 		return forbid("%s sends this service's result out", svc.DispatchRole)
 	}
 	if t, ok := TransferOf(e); ok {
-		return checkUnit(actor, e.Type, t)
+		return checkSides(actor, e.Type, t)
 	}
 	if p, ok := e.Payload.(*ApplicationRegisteredData); ok && a.Status == AppNew {
 		if p.To == nil || p.To.Unit != actor.Unit {

@@ -25,7 +25,8 @@ var writerRoles = []Role{RoleRAGS, RoleGKCourier, RoleGKAccumulation, RoleGKIssu
 
 func plus(a []Status, b ...Status) []Status { return append(slices.Clone(a), b...) }
 
-// specs is the custody state machine of DOMAIN.md: the postomat journey (P.3–P.35), the ЦОН
+// specs is the custody state machine of DOMAIN.md (the units that may record each step are its
+// other half, unitSpecs in units.go): the postomat journey (P.3–P.35), the ЦОН
 // route (P.14), delays (P.27), discrepancies (P.18), loss (P.22–P.26) and the deadline watch.
 var specs = map[EventType]spec{
 	DeliveryRequested: {roles: []Role{RoleKaspiPlatform}, from: []Status{StatusNew}, to: StatusRequested, source: "P.3, P.4"},
@@ -81,7 +82,8 @@ var specs = map[EventType]spec{
 	DuplicateRequested: {roles: []Role{RoleGKIssuance, RoleGKAccumulation, RoleRAGS}, from: []Status{StatusCancelled}, source: "P.26"},
 	DuplicateIssued: {roles: []Role{RoleRAGS, RoleGKIssuance}, from: []Status{StatusCancelled}, to: StatusDuplicateIssued,
 		source: "P.26"},
-	DeadlineMissed: {roles: []Role{RoleSystem}, from: plus(custodyStatuses, StatusCancelled), source: "DOMAIN.md Deadlines"},
+	StatusTransmissionAcknowledged: {roles: []Role{RoleIISCON}, from: everyStatus(), source: "P.9, P.20, P.22(3), P.31"},
+	DeadlineMissed:                 {roles: []Role{RoleSystem}, from: plus(custodyStatuses, StatusCancelled), source: "DOMAIN.md Deadlines"},
 	EventCorrected: {roles: append(slices.Clone(writerRoles), RoleAdmin, RoleCommission),
 		from: plus(custodyStatuses, StatusRequested, StatusCollected, StatusIssuedToRecipient, StatusStored,
 			StatusLost, StatusLossActRegistered, StatusCancelled, StatusDuplicateIssued), source: "DOMAIN.md: corrections"},
@@ -185,10 +187,10 @@ func DecideValid(s State, actor Actor, e Event, now time.Time) error {
 		}
 		return refuse("not a step that follows %s", s.Status)
 	}
+	if err := checkUnit(s, actor, e); err != nil {
+		return err
+	}
 	if t, ok := TransferOf(e); ok {
-		if err := checkUnit(actor, e.Type, t); err != nil {
-			return err
-		}
 		if err := checkTransfer(sp, s, t); err != nil {
 			return refuse("%s", err)
 		}
@@ -201,28 +203,6 @@ func DecideValid(s State, actor Actor, e Event, now time.Time) error {
 			Reason: fmt.Sprintf("the act is drawn up by the party that lost the document, %s (P.22, P.23)", s.LostBy)}
 	}
 	return nil
-}
-
-// checkUnit enforces that a unit records only its own hand-overs: the actor's unit must be
-// one of the two sides (the Kaspi platform may act for Kaspi's units, P.9).
-func checkUnit(a Actor, et EventType, t Transfer) error {
-	forbid := func(reason string) error { return &ForbiddenError{Role: a.Role, Event: et, Reason: reason} }
-	if a.Role == RoleKaspiPlatform {
-		if t.From.Org != OrgKaspi && t.To.Org != OrgKaspi {
-			return forbid("the platform acts only for Kaspi's side of a hand-over (P.9)")
-		}
-		return nil
-	}
-	if a.Role == RolePostomat {
-		if t.From.Unit != a.Unit {
-			return forbid("a postomat records only its own cells")
-		}
-		return nil
-	}
-	if (t.From.Org == a.Org && t.From.Unit == a.Unit) || (t.To.Org == a.Org && t.To.Unit == a.Unit) {
-		return nil
-	}
-	return forbid("the actor's unit is neither the giving nor the receiving side of this hand-over")
 }
 
 func checkTransfer(sp spec, s State, t Transfer) error {
@@ -305,6 +285,10 @@ func checkRule(s State, e Event) string {
 		}
 		if !p.NewDate.After(e.OccurredAt) {
 			return "the new delivery date must lie after the notice"
+		}
+	case *StatusTransmissionAcknowledgedData:
+		if !s.unacknowledged(p.Transmitted) {
+			return "transmitted_event_id names no status of this document awaiting ИИС ЦОН's acknowledgement (P.9, P.20)"
 		}
 	case *LossActDrawnUpData:
 		if s.LossAct != nil {

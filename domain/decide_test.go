@@ -101,7 +101,9 @@ func TestJourneysAccepted(t *testing.T) {
 // Every state reached by the journeys, with every event type: the allowed ones are accepted
 // from the roles listed (a proposal may still fail a payload rule, tested separately), the
 // others are refused with the state and the list of accepted types; roles not listed are 403.
-func TestEveryTransitionPerRole(t *testing.T) {
+// reached returns a state of every status the test journeys reach, each with a moment at
+// which every step its status allows may be recorded.
+func reached(t *testing.T) (map[Status]State, map[Status]time.Time) {
 	seen := map[Status]State{}
 	for _, j := range journeys {
 		doc := uuid.New()
@@ -114,6 +116,7 @@ func TestEveryTransitionPerRole(t *testing.T) {
 		seen[Fold(doc, evs).Status] = Fold(doc, evs)
 	}
 	seen[StatusNew] = State{DocumentID: uuid.New(), Status: StatusNew}
+	when := map[Status]time.Time{}
 	for status, s := range seen {
 		at := s.LastOccurred.Add(time.Hour)
 		if s.LastOccurred.IsZero() {
@@ -125,6 +128,15 @@ func TestEveryTransitionPerRole(t *testing.T) {
 		if status == StatusAtIssuance {
 			at = AddMonth(s.HolderSince)
 		}
+		when[status] = at
+	}
+	return seen, when
+}
+
+func TestEveryTransitionPerRole(t *testing.T) {
+	seen, when := reached(t)
+	for status, s := range seen {
+		at := when[status]
 		for _, et := range EventTypes {
 			e, a := propose(s, et, at)
 			err := Decide(s, a, e, at)
@@ -307,7 +319,9 @@ func TestCONDocumentHasACity(t *testing.T) {
 func TestStatusTerminal(t *testing.T) {
 	for _, s := range []Status{StatusCollected, StatusIssuedToRecipient, StatusStored, StatusDuplicateIssued} {
 		assert.True(t, s.Terminal(), s)
-		assert.Equal(t, []EventType{EventCorrected}, Allowed(s), "P.35/P.29 terminal %s accepts only corrections", s)
+		// and ИИС ЦОН's acknowledgement of a status passed before the end (P.20).
+		assert.Equal(t, []EventType{StatusTransmissionAcknowledged, EventCorrected}, Allowed(s),
+			"P.35/P.29 terminal %s accepts only corrections and acknowledgements", s)
 	}
 	assert.False(t, StatusInCell.Terminal())
 }

@@ -184,6 +184,8 @@ type AddedToRegistryData struct {
 	RegistryID uuid.UUID    `json:"registry_id"`
 	Kind       RegistryKind `json:"kind"`
 	Line       int          `json:"line"`
+	// To is the unit the registry goes to: due to receive the document until it does.
+	To *Holder `json:"to,omitempty"`
 }
 
 // PackedData: the envelope is labelled with the waybill and sealed (P.15, P.16).

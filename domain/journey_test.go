@@ -27,6 +27,17 @@ func actorOf(r Role, h Holder) Actor {
 	return Actor{Role: r, Org: OrgOf(r), Unit: h.Unit, EmployeeID: h.EmployeeID}
 }
 
+// holderActor is the actor working at one of the test's units.
+func holderActor(h Holder) Actor {
+	role := map[string]Role{hRAGS.Unit: RoleRAGS, hGKCour.Unit: RoleGKCourier, hGKAcc.Unit: RoleGKAccumulation,
+		hGKIss.Unit: RoleGKIssuance, hKIntake.Unit: RoleKaspiIntake, hKCour.Unit: RoleKaspiCourier, hPostomat.Unit: RolePostomat,
+		platform().Unit: RoleKaspiPlatform}[h.Unit]
+	if role == "" { // the recipient: no unit of a writer role
+		return actorOf(RoleGKAccumulation, hGKAcc)
+	}
+	return actorOf(role, h)
+}
+
 func platform() Actor { return Actor{Role: RoleKaspiPlatform, Org: OrgKaspi, Unit: "KASPI-APP"} }
 
 // propose builds a plausible event of type t for a document in state s at time at, and the
@@ -113,21 +124,13 @@ func propose(s State, t EventType, at time.Time) (Event, Actor) {
 	case IntakeDiscrepancy:
 		p, a = &IntakeDiscrepancyData{RegistryID: registry, Kind: DiscrepancyDamaged, Giver: hGKCour, Receiver: hKIntake},
 			actorOf(RoleKaspiIntake, hKIntake)
-	case DocumentLost:
-		who := actorOf(RoleGKAccumulation, hGKAcc)
-		if cur.Org == OrgKaspi {
-			who = actorOf(RoleKaspiIntake, hKIntake)
-		} else if cur.Org == OrgRAGS {
-			who = actorOf(RoleRAGS, hRAGS)
-		}
+	case DocumentLost: // the holder reports it (P.22, P.23)
 		p, a = &DocumentLostData{Cause: "envelope not found at shift change", LastSeen: cur, LossAct: LossAct{ActNumber: "LOSS-7",
-			ActDate: at.In(Almaty).Format(time.DateOnly), Circumstances: "the envelope was not in the safe at the shift hand-over"}}, who
-	case LossActDrawnUp:
-		who := actorOf(RoleGKAccumulation, hGKAcc)
-		if s.LostBy == OrgKaspi {
-			who = actorOf(RoleKaspiIntake, hKIntake)
-		} else if s.LostBy == OrgRAGS {
-			who = actorOf(RoleRAGS, hRAGS)
+			ActDate: at.In(Almaty).Format(time.DateOnly), Circumstances: "the envelope was not in the safe at the shift hand-over"}}, holderActor(cur)
+	case LossActDrawnUp: // by the unit that reported the loss
+		who := holderActor(cur)
+		if s.Units.Reporter != nil {
+			who = holderActor(*s.Units.Reporter)
 		}
 		p, a = &LossActDrawnUpData{LossAct{ActNumber: "LOSS-8", ActDate: at.In(Almaty).Format(time.DateOnly),
 			Circumstances: "found missing at the shift hand-over"}}, who
@@ -139,6 +142,14 @@ func propose(s State, t EventType, at time.Time) (Event, Actor) {
 		p, a = &DuplicateRequestedData{DuplicateDocumentID: dupDoc}, actorOf(RoleGKIssuance, hGKIss)
 	case DuplicateIssued:
 		p, a = &DuplicateIssuedData{DuplicateDocumentID: dupDoc}, actorOf(RoleRAGS, hRAGS)
+	case StatusTransmissionAcknowledged:
+		var last uuid.UUID
+		if n := len(s.Transmissions); n > 0 {
+			last = s.Transmissions[n-1]
+		} else {
+			last = uuid.NewSHA1(uuid.NameSpaceOID, []byte("none"))
+		}
+		p, a = &StatusTransmissionAcknowledgedData{Transmitted: last, ReceivedAt: at}, Actor{Role: RoleIISCON, Org: OrgGK, Unit: "IIS-CON"}
 	case DeadlineMissed:
 		p, a = &DeadlineMissedData{Rule: "intake_wait", Deadline: at.Add(-time.Hour), Holder: cur,
 			ChargedTo: []Org{OrgKaspi}, Source: "P.11"}, Actor{Role: RoleSystem, Org: OrgLedger}

@@ -58,6 +58,7 @@ type State struct {
 	Waybill       string         `json:"waybill,omitempty"`
 	Certificate   string         `json:"certificate,omitempty"`
 	Holder        *Holder        `json:"holder,omitempty"` // nil until issued
+	Units         Units          `json:"-"`                // the units the regulation names for it (units.go)
 	HolderSince   time.Time      `json:"holder_since,omitzero"`
 	LastOccurred  time.Time      `json:"last_occurred_at,omitzero"`
 	PlacedAt      time.Time      `json:"placed_at,omitzero"`
@@ -68,11 +69,13 @@ type State struct {
 	LostFrom Status `json:"lost_from,omitempty"`
 	// LostBy is the organisation that reported the loss; LossAct its act (P.22, P.23), once
 	// complete; SectorAct the accumulation sector's loss act number (P.24).
-	LostBy      Org        `json:"lost_by,omitempty"`
-	LossAct     *LossAct   `json:"loss_act,omitempty"`
-	SectorAct   string     `json:"sector_act,omitempty"`
-	Duplicate   *uuid.UUID `json:"duplicate_document_id,omitempty"`
-	DuplicateOf *uuid.UUID `json:"duplicate_of,omitempty"`
+	LostBy Org `json:"lost_by,omitempty"`
+	// Transmissions are the statuses passed to ИИС ЦОН and not yet acknowledged (P.9, P.20).
+	Transmissions []uuid.UUID `json:"-"`
+	LossAct       *LossAct    `json:"loss_act,omitempty"`
+	SectorAct     string      `json:"sector_act,omitempty"`
+	Duplicate     *uuid.UUID  `json:"duplicate_document_id,omitempty"`
+	DuplicateOf   *uuid.UUID  `json:"duplicate_of,omitempty"`
 }
 
 // Flags are facts about a document that do not change where it is.
@@ -115,6 +118,9 @@ func Evolve(s State, e Event) State {
 		return s // Decide refuses such an event; replay stays total
 	}
 	before := s.Status
+	if _, ok := Transmitted(s, e); ok {
+		s.Transmissions = append(slices.Clip(s.Transmissions), e.ID)
+	}
 	if sp.to != "" {
 		s.Status = sp.to
 	}
@@ -122,6 +128,7 @@ func Evolve(s State, e Event) State {
 		h := t.To
 		s.Holder, s.HolderSince = &h, e.OccurredAt
 	}
+	s.Units = s.Units.next(e)
 	switch p := e.Payload.(type) {
 	case *DeliveryRequestedData:
 		s.ApplicationNo, s.ServiceCode, s.Method, s.City, s.PostomatID = p.ApplicationNo, p.ServiceCode, p.Method, p.City, p.PostomatID
@@ -182,6 +189,8 @@ func Evolve(s State, e Event) State {
 		s.LossAct = &a
 	case *LossActRegisteredData:
 		s.SectorAct = p.ActNumber
+	case *StatusTransmissionAcknowledgedData:
+		s.Transmissions = slices.DeleteFunc(slices.Clone(s.Transmissions), func(id uuid.UUID) bool { return id == p.Transmitted })
 	case *DuplicateRequestedData:
 		d := p.DuplicateDocumentID
 		s.Duplicate = &d

@@ -252,6 +252,11 @@ func (d *AddedToRegistryData) Validate() error {
 	if d.Line < 1 {
 		return invalid("line", "must be 1 or more")
 	}
+	if d.To != nil {
+		if err := d.To.validate("to", true); err != nil {
+			return err
+		}
+	}
 	return validKind(d.Kind)
 }
 

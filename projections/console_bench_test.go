@@ -57,6 +57,16 @@ func BenchmarkConsolePages(b *testing.B) {
 	cookie := rec.Result().Cookies()[0]
 
 	get := func(path string) (int, string) {
+		// The aggregates behind the overview and the notifications page, uncached (the pages
+		// serve them from a cache refreshed in the background).
+		switch path {
+		case "query:Overview":
+			_, err := q.Overview(ctx)
+			return statusOf(err), ""
+		case "query:Deliveries":
+			_, err := q.Deliveries(ctx)
+			return statusOf(err), ""
+		}
 		rec := httptest.NewRecorder()
 		req := httptest.NewRequest(http.MethodGet, path, nil)
 		req.AddCookie(cookie)
@@ -75,7 +85,8 @@ func BenchmarkConsolePages(b *testing.B) {
 	pages := []string{"/v1/overdue?limit=100", "/console/", "/console/overdue", "/console/overdue?show=soon",
 		"/console/overdue?org=kaspi&rule=intake_wait", "/console/registries", m, m + "/registry.pdf", "/console/documents",
 		"/console/documents?state=lost", doc, doc + "/case", doc + "/case.pdf", doc + "/loss-act", "/console/liability",
-		"/console/disputes", "/console/notifications", "/console/notifications?status=delivered&channel=sms_1414"}
+		"/console/disputes", "/console/notifications", "/console/notifications?status=delivered&channel=sms_1414",
+		"query:Overview", "query:Deliveries"}
 	for _, path := range pages {
 		code, body := get(path)
 		require.Equal(b, http.StatusOK, code, "%s: %.300s", path, body)
@@ -117,11 +128,18 @@ func BenchmarkConsolePages(b *testing.B) {
 		}
 		b.Logf("%-60s p50 %7.1f  p95 %7.1f [%0.1f–%0.1f]  p99 %7.1f ms  p95/baseline %.2f", path, median(p50), med95,
 			slices.Min(p95), slices.Max(p95), median(p99), med95/base)
-		if med95 > 200 {
+		if med95 > 200 && !strings.HasPrefix(path, "query:") {
 			b.Errorf("%s: p95 %.1f ms is over the 200 ms goal", path, med95)
 		}
 	}
 	b.ReportMetric(float64(len(recs)), "events")
+}
+
+func statusOf(err error) int {
+	if err != nil {
+		return http.StatusInternalServerError
+	}
+	return http.StatusOK
 }
 
 func pct(sorted []time.Duration, p int) time.Duration {

@@ -102,8 +102,18 @@ func TestLiability(t *testing.T) {
 		s.step(kaspiLoss, domain.OutForPostomatDelivery, day(1, 11, 0))
 		s.step(kaspiLoss, domain.DocumentLost, day(1, 16, 0)) // reported by the Kaspi courier who held it
 		s.step(gkLoss, domain.DocumentLost, day(1, 12, 0))    // reported by the GK courier who held it
-		// GK reports a loss of a document the ledger shows at Kaspi intake.
-		s.record(demo.ActorOf(domain.RoleGKAccumulation, s.c.GKAccumulation), disputed, day(1, 17, 0),
+		// GK may not report a loss of a document the ledger shows at Kaspi intake (issue 10 §4):
+		// its concern goes to the commission (P.36).
+		gk := demo.ActorOf(domain.RoleGKAccumulation, s.c.GKAccumulation)
+		s.at(day(1, 17, 0))
+		_, err := s.svc.AppendEvent(s.ctx, gk, domain.Event{ID: uuid.New(), DocumentID: disputed, Type: domain.DocumentLost,
+			OccurredAt: day(1, 17, 0), Actor: gk, Payload: &domain.DocumentLostData{Cause: "not in the intake's count", LastSeen: s.c.GKCourier}}, nil)
+		var fe *domain.ForbiddenError
+		require.ErrorAs(t, err, &fe)
+		assert.Contains(t, fe.Reason, "POST /v1/disputes")
+		// The intake point that holds it reports the loss, naming the GK courier as the last
+		// holder: the ledger disagrees, so the charge is for the commission (P.36).
+		s.record(demo.ActorOf(domain.RoleKaspiIntake, s.c.KaspiIntake), disputed, day(1, 17, 0),
 			&domain.DocumentLostData{Cause: "not in the intake's count", LastSeen: s.c.GKCourier})
 		commission := domain.Actor{Role: domain.RoleCommission}
 		s.at(day(2, 10, 0))
@@ -143,7 +153,7 @@ func TestLiability(t *testing.T) {
 			require.Len(t, l, 1)
 			assert.Equal(t, domain.OrgKaspi, l[0].Org, "charged to the ledger's last holder")
 			assert.True(t, l[0].ForCommission)
-			assert.Len(t, l[0].Reasons, 3)
+			assert.Len(t, l[0].Reasons, 2, "last seen, and the report names another holder")
 			require.Len(t, c.Disputes, 1)
 			assert.Equal(t, "resolved", c.Disputes[0].Status)
 			assert.Equal(t, "PR-17", c.Disputes[0].Protocol)
@@ -250,7 +260,11 @@ func TestNotifications(t *testing.T) {
 		msgs := subscribe(t, s.p.Subscriber(), projections.ChannelKaspiApp, projections.ChannelSMS1414)
 		n, err := s.p.Deliver(s.ctx)
 		require.NoError(t, err)
-		assert.Equal(t, len(want), n)
+		var statuses int // the outbox also carries the statuses passed to ИИС ЦОН (P.9, P.20)
+		for _, doc := range []uuid.UUID{placed, delayed, lost, returned} {
+			statuses += len(s.transmissions(doc))
+		}
+		assert.Equal(t, len(want)+statuses, n)
 		seen := map[string]bool{}
 		for range want {
 			m := <-msgs

@@ -69,6 +69,9 @@ type Config struct {
 	// SecureCookies marks cookies Secure even when the request did not come over TLS here (a
 	// TLS-terminating proxy in front).
 	SecureCookies bool
+	// CacheTTL is how long the overview's counts and the deliveries by channel are served
+	// before a background refresh (see cached); 0: 10 seconds, negative: never cached.
+	CacheTTL time.Duration
 	// VerifyEvery is how often Run re-verifies the whole ledger's hash chains; 0: 15 minutes.
 	VerifyEvery time.Duration
 }
@@ -81,6 +84,9 @@ type Console struct {
 	sessions *sessions
 	pages    *pages
 	mux      *http.ServeMux
+
+	overviewCache   cached[query.Overview]
+	deliveriesCache cached[[]query.ChannelCount]
 
 	mu     sync.Mutex
 	verify *verification // the last whole-ledger check, nil before the first
@@ -107,6 +113,9 @@ func New(cfg Config) (*Console, error) {
 	}
 	if cfg.SessionTTL <= 0 {
 		c.cfg.SessionTTL = 8 * time.Hour
+	}
+	if cfg.CacheTTL == 0 {
+		c.cfg.CacheTTL = 10 * time.Second
 	}
 	if cfg.VerifyEvery <= 0 {
 		c.cfg.VerifyEvery = 15 * time.Minute

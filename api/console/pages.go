@@ -136,7 +136,7 @@ func (c *Console) overview(w http.ResponseWriter, r *http.Request) error {
 		http.Redirect(w, r, "/console/overdue", http.StatusSeeOther)
 		return nil
 	}
-	o, err := c.cfg.Reads.Overview(r.Context())
+	o, err := c.overviewCache.get(r.Context(), c.cfg.CacheTTL, c.now, c.cfg.Reads.Overview)
 	if err != nil {
 		return err
 	}
@@ -389,7 +389,7 @@ func (c *Console) notifications(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	counts, err := c.cfg.Reads.Deliveries(r.Context())
+	counts, err := c.deliveriesCache.get(r.Context(), c.cfg.CacheTTL, c.now, c.cfg.Reads.Deliveries)
 	if err != nil {
 		return err
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/custody-ledger/custody/api"
 	"github.com/custody-ledger/custody/domain"
 )
 
@@ -24,6 +25,7 @@ func cmdKeys(ctx context.Context, args []string, out io.Writer) error {
 	org := fs.String("org", "", "organisation: rags, gk, kaspi (empty for auditor, commission, admin)")
 	unit := fs.String("unit", "", "the unit the key acts for")
 	role := fs.String("role", "", "role, e.g. kaspi_platform, gk_accumulation, auditor")
+	recipient := fs.String("recipient", "", "a recipient's key for the documents addressed to this phone or IIN (stored as a digest)")
 	pos, err := parse(fs, args[1:])
 	if err != nil {
 		return err
@@ -39,6 +41,9 @@ func cmdKeys(ctx context.Context, args []string, out io.Writer) error {
 	}
 	switch args[0] {
 	case "create":
+		if *recipient != "" { // read scope: their own documents only (api/scope.go)
+			*org, *unit, *role = string(domain.OrgRecipient), api.RecipientUnit(*recipient), string(domain.RoleRecipient)
+		}
 		secret, k, err := ks.Create(ctx, domain.Org(*org), *unit, domain.Role(*role))
 		if err != nil {
 			return err

@@ -75,6 +75,21 @@ func Evidence(day time.Time) *domain.FMEvidence {
 		Date: day.In(domain.Almaty).Format(time.DateOnly)}
 }
 
+// holderActor is the actor working at unit h of the city (the accumulation sector when h is
+// none of them).
+func (c City) holderActor(h domain.Holder) domain.Actor {
+	for _, u := range []struct {
+		r domain.Role
+		h domain.Holder
+	}{{domain.RoleRAGS, c.RAGS}, {domain.RoleGKCourier, c.GKCourier}, {domain.RoleGKIssuance, c.GKIssuance},
+		{domain.RoleKaspiIntake, c.KaspiIntake}, {domain.RoleKaspiCourier, c.KaspiCourier}, {domain.RolePostomat, c.Postomat}} {
+		if u.h.SamePlace(h) {
+			return ActorOf(u.r, u.h)
+		}
+	}
+	return ActorOf(domain.RoleGKAccumulation, c.GKAccumulation)
+}
+
 // NotifiedBy lists the parties an organisation notifies of its force majeure (P.38): the others.
 func NotifiedBy(org domain.Org) []domain.Org {
 	var out []domain.Org
@@ -152,15 +167,7 @@ func Next(c City, s domain.State, n int, t domain.EventType, at time.Time) (doma
 	case domain.DeliveryDelayed:
 		p, a = &domain.DeliveryDelayedData{NewDate: at.Add(48 * time.Hour), Reason: "courier route cancelled"}, Platform
 	case domain.DocumentLost:
-		who := ActorOf(domain.RoleGKAccumulation, c.GKAccumulation)
-		switch cur.Unit {
-		case c.GKCourier.Unit:
-			who = ActorOf(domain.RoleGKCourier, c.GKCourier)
-		case c.KaspiIntake.Unit:
-			who = ActorOf(domain.RoleKaspiIntake, c.KaspiIntake)
-		case c.KaspiCourier.Unit:
-			who = ActorOf(domain.RoleKaspiCourier, c.KaspiCourier)
-		}
+		who := c.holderActor(cur) // the holder reports it (P.22, P.23)
 		p, a = &domain.DocumentLostData{Cause: "envelope not found at the shift hand-over", LastSeen: cur,
 			LossAct: domain.LossAct{ActNumber: fmt.Sprintf("LOSS-%06d", n), ActDate: at.In(domain.Almaty).Format(time.DateOnly),
 				Circumstances: "the envelope was not in the safe at the shift hand-over; the shift log and the CCTV were checked"}}, who

@@ -80,6 +80,7 @@ type RegistryDetail struct {
 type RegistryFilter struct {
 	Kind string
 	Unit string // the giving, receiving or courier unit
+	Org  string // the giving or receiving organisation
 	Date string // YYYY-MM-DD (Almaty) the registry was formed
 	Page
 }
@@ -129,6 +130,10 @@ func (q *Queries) Registries(ctx context.Context, f RegistryFilter) (RegistryLis
 	arg := func(v any) string { args = append(args, v); return fmt.Sprintf("$%d", len(args)) }
 	if f.Kind != "" {
 		where = append(where, "kind = "+arg(f.Kind))
+	}
+	if f.Org != "" {
+		p := arg(f.Org)
+		where = append(where, fmt.Sprintf("(from_org = %s OR to_org = %s)", p, p))
 	}
 	if f.Unit != "" {
 		p := arg(f.Unit)

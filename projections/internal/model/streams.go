@@ -55,7 +55,7 @@ type Message struct {
 	CreatedAt  time.Time
 	Payload    []byte // JSON, with the recipient's raw contact (see Encode)
 	NoContact  bool   // the document has no recipient contact (a ЦОН-route document)
-	body       *Payload
+	body       any    // *Payload, or *Transmission for ИИС ЦОН
 }
 
 // Encode fills Payload. Only new messages are encoded: a document's older notifications are
@@ -134,8 +134,17 @@ func Document(id uuid.UUID, events []Event, env Env) Result {
 		cal = calendar.Default()
 	}
 	recordable := slices.Contains(domain.Allowed(st.Status), domain.DeadlineMissed)
-	clockRows(&res, ids, deadline.Clocks(evs, cal, env.ForceMajeure, st.City), missedEvents(evs), recordable)
-	chargeRows(&res, ids, rp.Charges)
+	clocks := deadline.Clocks(evs, cal, env.ForceMajeure, st.City)
+	clockRows(&res, ids, clocks, missedEvents(evs), recordable)
+
+	charges := rp.Charges
+	if moved := slices.ContainsFunc(clocks, func(c deadline.Clock) bool { return len(c.ForceMajeure) > 0 }); moved &&
+		len(st.Flags.DeadlineMissed) > 0 {
+		// Force majeure moved a clock of a document with recorded misses: a miss it moved
+		// is superseded, kept and shown as such (issue 10 §5).
+		charges = domain.LiabilityWith(evs, deadline.Supersession(clocks))
+	}
+	chargeRows(&res, ids, charges)
 
 	for _, e := range events {
 		if p, ok := e.Payload.(*domain.IntakeDiscrepancyData); ok {
@@ -167,12 +176,15 @@ func intervalRows(res *Result, ids string, intervals []domain.Interval) {
 // chargeRows adds a stream's liability charges.
 func chargeRows(res *Result, ids string, charges []domain.Charge) {
 	for i, ch := range charges {
-		corrected := ""
+		corrected, superseded := "", ""
 		if ch.CorrectedBy != nil {
 			corrected = ch.CorrectedBy.String()
 		}
+		if len(ch.SupersededBy) > 0 {
+			superseded = JSON(ch.SupersededBy)
+		}
 		res.Rows.Add(Charges, Row{ids, int64(i + 1), string(ch.Org), string(ch.Kind), ch.Rule, ch.Source, Micros(ch.At),
-			holderJSON(ch.Holder), JSON(ch.EventIDs), JSON(ch.Reasons), b2i(ch.ForCommission), corrected})
+			holderJSON(ch.Holder), JSON(ch.EventIDs), JSON(ch.Reasons), b2i(ch.ForCommission), corrected, superseded})
 	}
 }
 
@@ -214,7 +226,7 @@ func clockRows(res *Result, ids string, clocks []deadline.Clock, missed missed, 
 			res.Rows.Add(Clocks, Row{ids, string(c.Rule), c.StartEvent.String(), string(o),
 				Micros(c.Start), Micros(c.Deadline), Micros(adj), b2i(c.Breach), c.Source, JSON(c.Charged),
 				holderJSON(c.Holder), b2i(c.Stopped), stoppedAt, stopEvent, string(c.StopType),
-				JSON(fm), errText, missedBy, due, b2i(c.Notice != "" && !c.NoticeGiven)})
+				JSON(fm), errText, missedBy, due, b2i(c.Unnotified())})
 		}
 	}
 }
