@@ -1,10 +1,12 @@
 // Package api is the ledger's HTTP interface (shared/design/API.md): writing custody events,
 // registries, force majeure and disputes through commands; reading documents, their streams,
-// the global feed and the hash-chain verification; health, readiness and Prometheus metrics.
+// the global feed and the hash-chain verification; the read models through ReadModels
+// (readmodels.go), each key within its read scope (scope.go); health, readiness and metrics.
 //
 // Every route lives in one table (Server.Routes). The mux is built from it and a test checks
 // that api/openapi.json, served at /v1/openapi.json, describes exactly those routes, so a
-// route added later (the read models' endpoints) fails the build until it is documented.
+// route added later fails the build until it is documented; api/apitest checks the suite's
+// every request and answer against the same document.
 //
 // Errors are RFC 9457 problem details with a stable code (see problem.go). Requests are
 // authenticated with `Authorization: Bearer <key>` (package keys); the key's role,

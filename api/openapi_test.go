@@ -337,7 +337,7 @@ func openAPIDoc() obj {
 
 	// The read models' answers (projections/query), by reflection like the payloads.
 	for name, v := range map[string]any{"RegistryList": query.RegistryList{}, "RegistryDetail": query.RegistryDetail{},
-		"OverdueList": query.OverdueList{}, "Custody": query.Custody{}, "LiabilityReport": query.LiabilityReport{},
+		"OverdueList": query.OverdueList{}, "Custody": query.Custody{}, "TransmissionList": query.TransmissionList{}, "LiabilityReport": query.LiabilityReport{},
 		"NotificationList": query.NotificationList{}} {
 		schemas[name] = schemaOf(reflect.TypeOf(v))
 	}
@@ -400,6 +400,9 @@ func openAPIDoc() obj {
 				query_("rule", "a rule id of the deadline table"), query_("unit", "the holder's unit"), param("cursor"), param("limit")}, readErrs...)},
 		"/v1/documents/{id}/custody": obj{"get": op("getCustody", "Custody intervals with holders, and liability with its reasons",
 			"Custody", "200", "the document's custody", withID(), append(readErrs, "404")...)},
+		"/v1/documents/{id}/transmissions": obj{"get": op("listTransmissions",
+			"Statuses passed to ИИС ЦОН (P.9, P.20, P.22(3), P.31): delivery state and acknowledgement",
+			"TransmissionList", "200", "the document's transmissions", withID(), append(readErrs, "404")...)},
 		"/v1/liability": obj{"get": op("getLiability", "Losses and missed deadlines charged to each organisation",
 			"LiabilityReport", "200", "charges by organisation", []any{query_("org", "rags, gk or kaspi"),
 				query_("from", "RFC 3339 or a date YYYY-MM-DD (midnight in Almaty): charges at or after"),

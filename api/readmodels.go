@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -30,6 +31,8 @@ type ReadModels interface {
 	Notifications(ctx context.Context, f query.NotificationFilter) (query.NotificationList, error)
 	// ActiveDeadlines lists the clocks running on a document at a moment.
 	ActiveDeadlines(ctx context.Context, id uuid.UUID, at time.Time) ([]query.ActiveDeadline, error)
+	// Transmissions lists the statuses a document passed to ИИС ЦОН (P.9, P.20, P.22(3), P.31).
+	Transmissions(ctx context.Context, id uuid.UUID) (query.TransmissionList, error)
 }
 
 var _ ReadModels = (*query.Queries)(nil)
@@ -40,6 +43,7 @@ func (s *Server) readModelRoutes() []Route {
 		{Method: http.MethodGet, Path: "/v1/registries/{id}", Handler: s.getRegistry},
 		{Method: http.MethodGet, Path: "/v1/overdue", Handler: s.getOverdue},
 		{Method: http.MethodGet, Path: "/v1/documents/{id}/custody", Handler: s.getCustody},
+		{Method: http.MethodGet, Path: "/v1/documents/{id}/transmissions", Handler: s.getTransmissions},
 		{Method: http.MethodGet, Path: "/v1/liability", Handler: s.getLiability},
 		{Method: http.MethodGet, Path: "/v1/notifications", Handler: s.getNotifications},
 	}
@@ -102,6 +106,31 @@ func readID(r *http.Request) (uuid.UUID, error) {
 	return id, nil
 }
 
+// listRequest is what every read-model list starts from: the read models, the page (one limit
+// rule) and the query, its org checked.
+func (s *Server) listRequest(r *http.Request) (ReadModels, query.Page, url.Values, error) {
+	m, err := s.models()
+	if err != nil {
+		return nil, query.Page{}, nil, err
+	}
+	p, err := readPage(r)
+	if err != nil {
+		return nil, query.Page{}, nil, err
+	}
+	q := r.URL.Query()
+	return m, p, q, checkOrg(q.Get("org"))
+}
+
+// oneRequest is what a read model of one thing starts from: the read models and the path's id.
+func (s *Server) oneRequest(r *http.Request) (ReadModels, uuid.UUID, error) {
+	m, err := s.models()
+	if err != nil {
+		return nil, uuid.Nil, err
+	}
+	id, err := readID(r)
+	return m, id, err
+}
+
 var readOrgs = []string{string(domain.OrgRAGS), string(domain.OrgGK), string(domain.OrgKaspi)}
 
 func checkOrg(org string) error {
@@ -112,22 +141,14 @@ func checkOrg(org string) error {
 }
 
 func (s *Server) getRegistries(w http.ResponseWriter, r *http.Request) error {
-	m, err := s.models()
+	m, p, q, err := s.listRequest(r)
 	if err != nil {
 		return err
 	}
-	p, err := readPage(r)
-	if err != nil {
-		return err
-	}
-	q := r.URL.Query()
 	switch domain.RegistryKind(q.Get("kind")) {
 	case "", domain.RegistryDispatch, domain.RegistryRagsIssuance, domain.RegistryIntakeAcceptance, domain.RegistryReturnCollection:
 	default:
 		return malformed("kind", "kind must be dispatch, rags_issuance, intake_acceptance or return_collection")
-	}
-	if err := checkOrg(q.Get("org")); err != nil {
-		return err
 	}
 	res, err := m.Registries(r.Context(), query.RegistryFilter{Kind: q.Get("kind"), Unit: q.Get("unit"), Org: q.Get("org"),
 		Date: q.Get("date"), Page: p})
@@ -135,11 +156,7 @@ func (s *Server) getRegistries(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) getRegistry(w http.ResponseWriter, r *http.Request) error {
-	m, err := s.models()
-	if err != nil {
-		return err
-	}
-	id, err := readID(r)
+	m, id, err := s.oneRequest(r)
 	if err != nil {
 		return err
 	}
@@ -151,16 +168,8 @@ func (s *Server) getRegistry(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) getOverdue(w http.ResponseWriter, r *http.Request) error {
-	m, err := s.models()
+	m, p, q, err := s.listRequest(r)
 	if err != nil {
-		return err
-	}
-	p, err := readPage(r)
-	if err != nil {
-		return err
-	}
-	q := r.URL.Query()
-	if err := checkOrg(q.Get("org")); err != nil {
 		return err
 	}
 	if rule := q.Get("rule"); rule != "" {
@@ -173,6 +182,17 @@ func (s *Server) getOverdue(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) getCustody(w http.ResponseWriter, r *http.Request) error {
+	m, id, err := s.oneRequest(r)
+	if err != nil {
+		return err
+	}
+	res, err := m.Custody(r.Context(), id)
+	return answer(w, res, err)
+}
+
+// getTransmissions: GET /v1/documents/{id}/transmissions, what the document passed to ИИС ЦОН
+// and how far each status got (delivered, acknowledged).
+func (s *Server) getTransmissions(w http.ResponseWriter, r *http.Request) error {
 	m, err := s.models()
 	if err != nil {
 		return err
@@ -181,21 +201,13 @@ func (s *Server) getCustody(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	res, err := m.Custody(r.Context(), id)
+	res, err := m.Transmissions(r.Context(), id)
 	return answer(w, res, err)
 }
 
 func (s *Server) getLiability(w http.ResponseWriter, r *http.Request) error {
-	m, err := s.models()
+	m, p, q, err := s.listRequest(r)
 	if err != nil {
-		return err
-	}
-	p, err := readPage(r)
-	if err != nil {
-		return err
-	}
-	q := r.URL.Query()
-	if err := checkOrg(q.Get("org")); err != nil {
 		return err
 	}
 	f := query.LiabilityFilter{Org: q.Get("org"), Page: p}
@@ -226,15 +238,10 @@ func parseTimeOrDate(field, s string) (time.Time, error) {
 var statuses = []string{notify.StatusPending, notify.StatusDelivered, notify.StatusPoison, notify.StatusUndeliverable, notify.StatusExpired}
 
 func (s *Server) getNotifications(w http.ResponseWriter, r *http.Request) error {
-	m, err := s.models()
+	m, p, q, err := s.listRequest(r)
 	if err != nil {
 		return err
 	}
-	p, err := readPage(r)
-	if err != nil {
-		return err
-	}
-	q := r.URL.Query()
 	f := query.NotificationFilter{Status: q.Get("status"), Page: p}
 	if f.Status != "" && !slices.Contains(statuses, f.Status) {
 		return malformed("status", "status must be one of pending, delivered, poison, undeliverable, expired")

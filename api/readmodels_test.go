@@ -56,6 +56,9 @@ func (s *stubModels) Notifications(_ context.Context, f query.NotificationFilter
 func (s *stubModels) ActiveDeadlines(context.Context, uuid.UUID, time.Time) ([]query.ActiveDeadline, error) {
 	return nil, s.err
 }
+func (s *stubModels) Transmissions(_ context.Context, id uuid.UUID) (query.TransmissionList, error) {
+	return query.TransmissionList{DocumentID: id, Items: []query.Transmission{}}, s.err
+}
 
 // readServer serves models behind the API with an auditor's key.
 func readServer(t *testing.T, models api.ReadModels) func(path string, auth bool) (*httptest.ResponseRecorder, map[string]any) {

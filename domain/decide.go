@@ -82,7 +82,8 @@ var specs = map[EventType]spec{
 	DuplicateRequested: {roles: []Role{RoleGKIssuance, RoleGKAccumulation, RoleRAGS}, from: []Status{StatusCancelled}, source: "P.26"},
 	DuplicateIssued: {roles: []Role{RoleRAGS, RoleGKIssuance}, from: []Status{StatusCancelled}, to: StatusDuplicateIssued,
 		source: "P.26"},
-	DeadlineMissed: {roles: []Role{RoleSystem}, from: plus(custodyStatuses, StatusCancelled), source: "DOMAIN.md Deadlines"},
+	StatusTransmissionAcknowledged: {roles: []Role{RoleIISCON}, from: everyStatus(), source: "P.9, P.20, P.22(3), P.31"},
+	DeadlineMissed:                 {roles: []Role{RoleSystem}, from: plus(custodyStatuses, StatusCancelled), source: "DOMAIN.md Deadlines"},
 	EventCorrected: {roles: append(slices.Clone(writerRoles), RoleAdmin, RoleCommission),
 		from: plus(custodyStatuses, StatusRequested, StatusCollected, StatusIssuedToRecipient, StatusStored,
 			StatusLost, StatusLossActRegistered, StatusCancelled, StatusDuplicateIssued), source: "DOMAIN.md: corrections"},
@@ -284,6 +285,10 @@ func checkRule(s State, e Event) string {
 		}
 		if !p.NewDate.After(e.OccurredAt) {
 			return "the new delivery date must lie after the notice"
+		}
+	case *StatusTransmissionAcknowledgedData:
+		if !s.unacknowledged(p.Transmitted) {
+			return "transmitted_event_id names no status of this document awaiting ИИС ЦОН's acknowledgement (P.9, P.20)"
 		}
 	case *LossActDrawnUpData:
 		if s.LossAct != nil {

@@ -319,7 +319,9 @@ func TestCONDocumentHasACity(t *testing.T) {
 func TestStatusTerminal(t *testing.T) {
 	for _, s := range []Status{StatusCollected, StatusIssuedToRecipient, StatusStored, StatusDuplicateIssued} {
 		assert.True(t, s.Terminal(), s)
-		assert.Equal(t, []EventType{EventCorrected}, Allowed(s), "P.35/P.29 terminal %s accepts only corrections", s)
+		// and ИИС ЦОН's acknowledgement of a status passed before the end (P.20).
+		assert.Equal(t, []EventType{StatusTransmissionAcknowledged, EventCorrected}, Allowed(s),
+			"P.35/P.29 terminal %s accepts only corrections and acknowledgements", s)
 	}
 	assert.False(t, StatusInCell.Terminal())
 }

@@ -142,6 +142,14 @@ func propose(s State, t EventType, at time.Time) (Event, Actor) {
 		p, a = &DuplicateRequestedData{DuplicateDocumentID: dupDoc}, actorOf(RoleGKIssuance, hGKIss)
 	case DuplicateIssued:
 		p, a = &DuplicateIssuedData{DuplicateDocumentID: dupDoc}, actorOf(RoleRAGS, hRAGS)
+	case StatusTransmissionAcknowledged:
+		var last uuid.UUID
+		if n := len(s.Transmissions); n > 0 {
+			last = s.Transmissions[n-1]
+		} else {
+			last = uuid.NewSHA1(uuid.NameSpaceOID, []byte("none"))
+		}
+		p, a = &StatusTransmissionAcknowledgedData{Transmitted: last, ReceivedAt: at}, Actor{Role: RoleIISCON, Org: OrgGK, Unit: "IIS-CON"}
 	case DeadlineMissed:
 		p, a = &DeadlineMissedData{Rule: "intake_wait", Deadline: at.Add(-time.Hour), Holder: cur,
 			ChargedTo: []Org{OrgKaspi}, Source: "P.11"}, Actor{Role: RoleSystem, Org: OrgLedger}

@@ -67,8 +67,20 @@ type Replay struct {
 // and Liability each give, for the cost of one of them.
 func ReplayStream(id uuid.UUID, events []Event) Replay {
 	f := folder{s: State{DocumentID: id, Status: StatusNew}, before: make([]State, 0, len(events))}
-	charges := liability(&f, events)
+	charges := liability(&f, events, nil)
 	return Replay{State: f.s, Before: f.before, Intervals: f.intervals, Charges: charges}
+}
+
+// Moved tells whether a later force majeure moved a recorded missed deadline (rule, org, the
+// deadline recorded): the periods that moved it and the deadline as it stands now; none when
+// the record still stands.
+type Moved func(rule string, org Org, at time.Time) (by []uuid.UUID, now time.Time)
+
+// LiabilityWith is Liability with the deadlines as force majeure leaves them (moved, from
+// deadline.Supersession): a DeadlineMissed whose deadline a later period moved is kept,
+// marked superseded, and is no live charge, so one clock carries at most one (issue 10 §5).
+func LiabilityWith(events []Event, moved Moved) []Charge {
+	return liability(&folder{s: State{Status: StatusNew}}, events, moved)
 }
 
 // After is the state right after events[i].
@@ -116,16 +128,22 @@ type Charge struct {
 	Reasons       []string    `json:"reasons"`
 	ForCommission bool        `json:"for_commission,omitempty"` // P.36: disputed attribution
 	CorrectedBy   *uuid.UUID  `json:"corrected_by,omitempty"`
+	// SupersededBy: the force-majeure periods that moved this missed deadline after it was
+	// recorded; the record stays on the stream, but the charge is no longer live.
+	SupersededBy []uuid.UUID `json:"superseded_by,omitempty"`
 }
+
+// Live reports whether the charge still counts: neither corrected nor superseded.
+func (c Charge) Live() bool { return c.CorrectedBy == nil && len(c.SupersededBy) == 0 }
 
 // Liability derives every charge on a document from its events (P.22–P.24, P.18, P.36 and the
 // deadline table). A charge whose event was later corrected stays listed, marked CorrectedBy.
 func Liability(events []Event) []Charge {
-	return liability(&folder{s: State{Status: StatusNew}}, events)
+	return liability(&folder{s: State{Status: StatusNew}}, events, nil)
 }
 
 // liability folds events with f and derives the charges as it goes.
-func liability(f *folder, events []Event) []Charge {
+func liability(f *folder, events []Event, moved Moved) []Charge {
 	var (
 		out       []Charge
 		corrected = map[uuid.UUID]uuid.UUID{}
@@ -146,6 +164,16 @@ func liability(f *folder, events []Event) []Charge {
 			out = append(out, lossCharge(st, e, p, intervals))
 		case *DeadlineMissedData:
 			for _, org := range p.ChargedTo {
+				if moved != nil {
+					if by, now := moved(p.Rule, org, p.Deadline); len(by) > 0 {
+						c := deadlineCharge(e, p, org)
+						c.SupersededBy = by
+						c.Reasons = append(c.Reasons, fmt.Sprintf("superseded: force majeure %v moved the deadline to %s (P.37)",
+							by, now.In(Almaty).Format(time.RFC3339)))
+						out = append(out, c)
+						continue
+					}
+				}
 				if i := sameMovement(out, p.Rule, org); i >= 0 {
 					out[i] = joinMovement(out[i], e, p)
 					continue
@@ -193,7 +221,7 @@ func sameMovement(charges []Charge, rule string, org Org) int {
 		return -1
 	}
 	for i, c := range charges {
-		if c.Kind == ChargeDeadlineMissed && c.Org == org && toKaspiIntake[c.Rule] && c.Rule != rule {
+		if c.Kind == ChargeDeadlineMissed && c.Org == org && toKaspiIntake[c.Rule] && c.Rule != rule && len(c.SupersededBy) == 0 {
 			return i
 		}
 	}

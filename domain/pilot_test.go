@@ -148,3 +148,36 @@ func TestP38ForceMajeureCarriesTheAuthorisedBodysDocument(t *testing.T) {
 	d.Notified = []Org{"bank"}
 	require.Error(t, d.Validate(), "P.38 the parties notified are organisations of the pilot")
 }
+
+// TestCollectReceivePack covers P.6 (the GK courier collects from RAGS), P.7 (the
+// accumulation sector receives and registers) and P.15 (only postomat deliveries are packed).
+func TestCollectReceivePack(t *testing.T) {
+	evs, _ := run(t, uuid.New(), conToIssuance[:1]) // a ЦОН-route document issued at RAGS
+	issued := Fold(evs[0].DocumentID, evs)
+
+	collected, err := decideNext(issued, CollectedFromRags, nil)
+	require.NoError(t, err, "P.6 the GK courier collects the issued document from RAGS")
+	require.NotNil(t, collected.Holder)
+	assert.Equal(t, OrgGK, collected.Holder.Org)
+	_, err = decideNext(issued, CollectedFromRags, func(_ *Event, a *Actor) { *a = actorOf(RoleGKAccumulation, hGKAcc) })
+	var fe *ForbiddenError
+	require.ErrorAs(t, err, &fe, "P.6 only the GK courier collects")
+	_, err = decideNext(issued, ReceivedAtAccumulation, nil)
+	var tr *TransitionError
+	require.ErrorAs(t, err, &tr, "P.7 nothing to receive before the courier collected it")
+
+	received, err := decideNext(collected, ReceivedAtAccumulation, nil)
+	require.NoError(t, err, "P.7 the accumulation sector receives from the courier")
+	assert.Equal(t, StatusAtAccumulation, received.Status)
+	_, err = decideNext(collected, ReceivedAtAccumulation, func(e *Event, _ *Actor) {
+		e.Payload.(*ReceivedAtAccumulationData).From = hRAGS
+	})
+	require.ErrorAs(t, err, &tr, "P.7 the giving side is the courier who holds it")
+
+	routed, err := decideNext(received, RoutedForDelivery, nil)
+	require.NoError(t, err)
+	require.Equal(t, MethodCON, routed.Method)
+	_, err = decideNext(routed, Packed, nil)
+	require.ErrorAs(t, err, &tr, "P.15 a ЦОН-route document is not packed for a postomat")
+	assert.Contains(t, tr.Reason, "P.15")
+}

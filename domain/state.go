@@ -69,11 +69,13 @@ type State struct {
 	LostFrom Status `json:"lost_from,omitempty"`
 	// LostBy is the organisation that reported the loss; LossAct its act (P.22, P.23), once
 	// complete; SectorAct the accumulation sector's loss act number (P.24).
-	LostBy      Org        `json:"lost_by,omitempty"`
-	LossAct     *LossAct   `json:"loss_act,omitempty"`
-	SectorAct   string     `json:"sector_act,omitempty"`
-	Duplicate   *uuid.UUID `json:"duplicate_document_id,omitempty"`
-	DuplicateOf *uuid.UUID `json:"duplicate_of,omitempty"`
+	LostBy Org `json:"lost_by,omitempty"`
+	// Transmissions are the statuses passed to ИИС ЦОН and not yet acknowledged (P.9, P.20).
+	Transmissions []uuid.UUID `json:"-"`
+	LossAct       *LossAct    `json:"loss_act,omitempty"`
+	SectorAct     string      `json:"sector_act,omitempty"`
+	Duplicate     *uuid.UUID  `json:"duplicate_document_id,omitempty"`
+	DuplicateOf   *uuid.UUID  `json:"duplicate_of,omitempty"`
 }
 
 // Flags are facts about a document that do not change where it is.
@@ -116,6 +118,9 @@ func Evolve(s State, e Event) State {
 		return s // Decide refuses such an event; replay stays total
 	}
 	before := s.Status
+	if _, ok := Transmitted(s, e); ok {
+		s.Transmissions = append(slices.Clip(s.Transmissions), e.ID)
+	}
 	if sp.to != "" {
 		s.Status = sp.to
 	}
@@ -184,6 +189,8 @@ func Evolve(s State, e Event) State {
 		s.LossAct = &a
 	case *LossActRegisteredData:
 		s.SectorAct = p.ActNumber
+	case *StatusTransmissionAcknowledgedData:
+		s.Transmissions = slices.DeleteFunc(slices.Clone(s.Transmissions), func(id uuid.UUID) bool { return id == p.Transmitted })
 	case *DuplicateRequestedData:
 		d := p.DuplicateDocumentID
 		s.Duplicate = &d

@@ -77,13 +77,14 @@ var unitSpecs = map[EventType]unitSpec{
 	IntakeDiscrepancy:        {[]UnitRule{UnitSide}, "a discrepancy is recorded by the giving or the receiving side it names (P.18)"},
 	DocumentLost: {[]UnitRule{UnitHolder, UnitDue}, "a loss is reported by the holder (P.22, P.23) or the unit due to receive the document; " +
 		"any other party takes its concern to the commission (P.36, POST /v1/disputes)"},
-	LossActDrawnUp:       {[]UnitRule{UnitReporter}, "the act is drawn up by the unit that reported the loss (P.22, P.23)"},
-	LossActRegistered:    byAccSect,
-	ApplicationCancelled: {[]UnitRule{UnitIssuer}, "the RAGS office that issued the document cancels the application (P.24)"},
-	DuplicateRequested:   {[]UnitRule{UnitAny}, "the recipient asks for the duplicate at the ЦОН of their choice (P.25, P.26)"},
-	DuplicateIssued:      {[]UnitRule{UnitIssuer, UnitDuplicate}, "the duplicate is issued by the RAGS office that issued the document or the ЦОН it was asked at (P.26)"},
-	DeadlineMissed:       {[]UnitRule{UnitAny}, "the ledger's own watch acts for no unit"},
-	EventCorrected:       {[]UnitRule{UnitRecorder}, "a unit corrects only a document it has recorded on"},
+	LossActDrawnUp:                 {[]UnitRule{UnitReporter}, "the act is drawn up by the unit that reported the loss (P.22, P.23)"},
+	LossActRegistered:              byAccSect,
+	ApplicationCancelled:           {[]UnitRule{UnitIssuer}, "the RAGS office that issued the document cancels the application (P.24)"},
+	DuplicateRequested:             {[]UnitRule{UnitAny}, "the recipient asks for the duplicate at the ЦОН of their choice (P.25, P.26)"},
+	DuplicateIssued:                {[]UnitRule{UnitIssuer, UnitDuplicate}, "the duplicate is issued by the RAGS office that issued the document or the ЦОН it was asked at (P.26)"},
+	DeadlineMissed:                 {[]UnitRule{UnitAny}, "the ledger's own watch acts for no unit"},
+	StatusTransmissionAcknowledged: {[]UnitRule{UnitAny}, "ИИС ЦОН acknowledges as GK's information system, for no unit (P.9, P.20)"},
+	EventCorrected:                 {[]UnitRule{UnitRecorder}, "a unit corrects only a document it has recorded on"},
 }
 
 // UnitRulesFor returns the units that may record event type t, and why.

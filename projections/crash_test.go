@@ -140,8 +140,11 @@ func TestCrashBetweenWriteAndAnythingElse(t *testing.T) {
 				// None lost: every notification of the read model was delivered; none twice
 				// unless a crash came between publishing and marking.
 				var want []string
-				rows, err := b.db.Query(fmt.Sprintf(`SELECT dedup_key FROM rm%d_notifications WHERE dedup_key IN
-					(SELECT dedup_key FROM projections_outbox WHERE status = 'delivered')`, st.Generation))
+				// The outbox carries the notifications and the statuses passed to ИИС ЦОН alike.
+				messages := fmt.Sprintf(`(SELECT dedup_key FROM rm%d_notifications UNION ALL SELECT dedup_key FROM rm%d_transmissions) m`,
+					st.Generation, st.Generation)
+				rows, err := b.db.Query(fmt.Sprintf(`SELECT dedup_key FROM %s WHERE dedup_key IN
+					(SELECT dedup_key FROM projections_outbox WHERE status = 'delivered')`, messages))
 				require.NoError(t, err)
 				for rows.Next() {
 					var k string
@@ -150,7 +153,7 @@ func TestCrashBetweenWriteAndAnythingElse(t *testing.T) {
 				}
 				require.NoError(t, rows.Close())
 				var total, undelivered int
-				require.NoError(t, b.db.QueryRow(fmt.Sprintf(`SELECT COUNT(*) FROM rm%d_notifications`, st.Generation)).Scan(&total))
+				require.NoError(t, b.db.QueryRow(`SELECT COUNT(*) FROM `+messages).Scan(&total))
 				require.NoError(t, b.db.QueryRow(`SELECT COUNT(*) FROM projections_outbox WHERE status <> 'delivered'`).Scan(&undelivered))
 				assert.Zero(t, undelivered)
 				assert.Len(t, want, total, "every notification delivered")

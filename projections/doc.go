@@ -81,4 +81,13 @@
 // each event (custody_projection_apply_delay_seconds). Ready fails until a generation first
 // met (on start, after a rebuild's switch) has reached the head of that moment, and then
 // beyond Options.ReadyMaxLagSecs or ReadyMaxLagCount.
+//
+// # Poison events
+//
+// No event stops the runner (quarantine.go). One that does not decode is quarantined where it
+// is met; when a batch fails otherwise (a panic while planning it, rows the database refuses),
+// its events are applied again one per batch and the one that fails alone is quarantined: a
+// row of the generation's quarantine table (position, stream, version, type, error; never the
+// payload), skipped by every later batch and read-back of its stream. Quarantine lists them,
+// custody_projection_quarantined counts them; a rebuild of fixed code projects them.
 package projections

@@ -50,6 +50,8 @@ type Options struct {
 	// Notifications' content.
 	NotifyMaxAge time.Duration     // triggers older than this when projected are recorded "expired", not sent; 0: no limit
 	CONAddresses map[string]string // ЦОН unit → address told after a return (P.34) or a loss (P.25)
+	// TransmitDelay: a status undelivered to ИИС ЦОН this long is overdue, default 1h (P.9, P.20).
+	TransmitDelay time.Duration
 
 	// Readiness (Ready, /readyz).
 	ReadyMaxLagSecs  float64 // Ready fails beyond this many seconds behind, default 5

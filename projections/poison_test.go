@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"path/filepath"
 	"regexp"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -20,6 +21,7 @@ import (
 	"github.com/custody-ledger/custody/eventstore/memory"
 	"github.com/custody-ledger/custody/eventstore/sqlite"
 	"github.com/custody-ledger/custody/projections"
+	"github.com/custody-ledger/custody/projections/query"
 )
 
 // memoryBackend is the in-memory event store with its read models in an SQLite file.
@@ -233,4 +235,49 @@ func TestWatchGoesOnPastADocumentItCannotLoad(t *testing.T) {
 		}
 	}
 	assert.Positive(t, missed, "the readable document's miss is recorded")
+}
+
+// TestRunnerSurvivesPanics: a panic in delivery (here right after a publish) fails that round
+// only; the runner keeps following the log and the notification is delivered on a later round
+// (issue 10 §1: no part of serve ends the process).
+func TestRunnerSurvivesPanics(t *testing.T) {
+	var panicked atomic.Bool
+	o := projections.Options{Poll: 20 * time.Millisecond, DeliveryPoll: 10 * time.Millisecond, DisableWatch: true}
+	projections.SetFailpoint(&o, func(point string) error {
+		if point == "after-publish" && panicked.CompareAndSwap(false, true) {
+			panic("delivery bug")
+		}
+		return nil
+	})
+	s := newScen(t, sqliteBackend, o)
+	doc := s.newDoc()
+	s.delivered(doc) // PlacedInCell notifies the recipient (P.28)
+	msgs := subscribe(t, s.p.Subscriber(), projections.ChannelKaspiApp)
+	ctx, cancel := context.WithCancel(s.ctx)
+	done := make(chan error, 1)
+	go func() { done <- s.p.Run(ctx) }()
+	defer func() {
+		cancel()
+		require.NoError(t, <-done)
+	}()
+	require.Eventually(t, func() bool {
+		list, err := s.p.Queries().Notifications(s.ctx, query.NotificationFilter{Status: "delivered", DocumentID: doc})
+		return err == nil && len(list.Items) == 1
+	}, 20*time.Second, 20*time.Millisecond)
+	assert.True(t, panicked.Load())
+	m := <-msgs
+	m.Ack()
+	assert.Equal(t, doc.String(), m.Metadata.Get("document_id"))
+
+	after := s.newDoc() // the runner still follows the log
+	s.walk(after, day(3, 9, 0), 10*time.Minute, toPacked...)
+	require.Eventually(t, func() bool {
+		c, err := s.p.Queries().Custody(s.ctx, after)
+		return err == nil && c.State == string(domain.StatusPacked)
+	}, 20*time.Second, 20*time.Millisecond)
+	select {
+	case err := <-done:
+		t.Fatalf("the runner stopped: %v", err)
+	default:
+	}
 }

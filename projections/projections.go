@@ -36,6 +36,8 @@ const (
 const (
 	ChannelKaspiApp = model.ChannelKaspiApp
 	ChannelSMS1414  = model.ChannelSMS1414
+	// ChannelIISCON carries the statuses Kaspi passes to ИИС ЦОН (P.9, P.20, P.22(3), P.31).
+	ChannelIISCON = model.ChannelIISCON
 )
 
 // Projections builds and serves the read models of one database.
@@ -75,7 +77,7 @@ func Open(ctx context.Context, db *sql.DB, dialect Dialect, store eventstore.Sto
 	}
 	p := &Projections{db: db, dialect: dialect, store: store, svc: svc, opts: opts, log: opts.Logger, owner: newOwner()}
 	p.metrics = newMetrics(p)
-	p.queries = query.New(db).WithClock(opts.Now)
+	p.queries = query.New(db).WithClock(opts.Now).WithTransmitDelay(opts.TransmitDelay)
 	pub := opts.Publisher
 	if pub == nil {
 		p.channel = gochannel.NewGoChannel(gochannel.Config{OutputChannelBuffer: 1024}, watermill.NewSlogLogger(opts.Logger))

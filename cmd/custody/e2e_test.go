@@ -32,14 +32,7 @@ func TestEndToEndKillAndRestart(t *testing.T) {
 	dir, bin := buildBinary(t)
 	store := "sqlite:" + filepath.Join(dir, "custody.db")
 
-	secrets := map[domain.Role]string{}
-	for _, s := range append(benchUnits(), keySpec{domain.RoleAuditor, ""}) {
-		out, err := exec.Command(bin, "keys", "create", "--store", store, "--org", string(domain.OrgOf(s.role)),
-			"--unit", s.unit, "--role", string(s.role)).Output()
-		require.NoError(t, err)
-		lines := strings.Split(strings.TrimSpace(string(out)), "\n")
-		secrets[s.role] = lines[len(lines)-1]
-	}
+	secrets := createKeys(t, bin, store)
 
 	srv := startServer(t, bin, store)
 	cl := &client{t: t, base: srv.url, keys: secrets}

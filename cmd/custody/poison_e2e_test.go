@@ -24,6 +24,20 @@ import (
 	"github.com/custody-ledger/custody/eventstore/sqlite"
 )
 
+// createKeys makes, with the binary, a key for each unit the journeys use and an auditor's.
+func createKeys(t *testing.T, bin, store string) map[domain.Role]string {
+	t.Helper()
+	secrets := map[domain.Role]string{}
+	for _, s := range append(benchUnits(), keySpec{domain.RoleAuditor, ""}) {
+		out, err := exec.Command(bin, "keys", "create", "--store", store, "--org", string(domain.OrgOf(s.role)),
+			"--unit", s.unit, "--role", string(s.role)).Output()
+		require.NoError(t, err)
+		lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+		secrets[s.role] = lines[len(lines)-1]
+	}
+	return secrets
+}
+
 // buildBinary builds custody into a temporary directory.
 func buildBinary(t *testing.T) (dir, bin string) {
 	t.Helper()
@@ -47,14 +61,7 @@ func TestServeSurvivesPoisonEvent(t *testing.T) {
 	dir, bin := buildBinary(t)
 	path := filepath.Join(dir, "custody.db")
 	store := "sqlite:" + path
-	secrets := map[domain.Role]string{}
-	for _, s := range append(benchUnits(), keySpec{domain.RoleAuditor, ""}) {
-		out, err := exec.Command(bin, "keys", "create", "--store", store, "--org", string(domain.OrgOf(s.role)),
-			"--unit", s.unit, "--role", string(s.role)).Output()
-		require.NoError(t, err)
-		lines := strings.Split(strings.TrimSpace(string(out)), "\n")
-		secrets[s.role] = lines[len(lines)-1]
-	}
+	secrets := createKeys(t, bin, store)
 	srv := startServer(t, bin, store)
 	cl := &client{t: t, base: srv.url, keys: secrets}
 	doc := cl.journey(1, false) // packed, with a Kaspi order

@@ -45,6 +45,14 @@ func openProjections(ctx context.Context, b *backend, svc *commands.Service, not
 		return nil, err
 	}
 	opts := projections.Options{Logger: log}
+	if v := os.Getenv("CUSTODY_TRANSMIT_DELAY"); v != "" {
+		// How long a status may wait for delivery to ИИС ЦОН before it is overdue (P.9, P.20).
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return nil, fmt.Errorf("CUSTODY_TRANSMIT_DELAY %q: a positive duration such as 1h", v)
+		}
+		opts.TransmitDelay = d
+	}
 	for _, f := range with {
 		f(&opts)
 	}

@@ -47,7 +47,7 @@ type Clock struct {
 // NoticeOwed reports whether the clock ran out (by now, or before it stopped) with no notice
 // to the recipient recorded though its rule wants one (P.27 for intake_wait).
 func (c Clock) NoticeOwed(now time.Time) bool {
-	if c.Notice == "" || c.NoticeGiven || c.Err != nil {
+	if !c.Unnotified() || c.Err != nil {
 		return false
 	}
 	end := now
@@ -56,6 +56,10 @@ func (c Clock) NoticeOwed(now time.Time) bool {
 	}
 	return end.After(c.Adjusted)
 }
+
+// Unnotified reports whether the clock's rule wants the recipient told of a delay and no
+// notice was recorded while it ran; once it runs out, a notice is owed (P.27).
+func (c Clock) Unnotified() bool { return c.Notice != "" && !c.NoticeGiven }
 
 // Late reports whether the clock was stopped after its adjusted deadline.
 func (c Clock) Late() bool {

@@ -141,3 +141,30 @@ func extend(start, base time.Time, periods []ForceMajeure) time.Time {
 func overlaps(f ForceMajeure, start, end time.Time) bool {
 	return f.From.Before(end) && f.To.After(start)
 }
+
+// Supersession answers, for a document's clocks, whether a recorded missed deadline (rule,
+// charged organisation, the deadline recorded) was moved by force majeure declared after it
+// was recorded: the clock's deadline for that organisation now lies later (issue 10 §5). The
+// clock is the latest of the rule started by then whose base deadline is not after the record.
+func Supersession(clocks []Clock) domain.Moved {
+	return func(rule string, org domain.Org, at time.Time) ([]uuid.UUID, time.Time) {
+		var match *Clock
+		for i := range clocks {
+			c := &clocks[i]
+			if string(c.Rule) != rule || c.Err != nil || c.Start.After(at) || c.Deadline.After(at) {
+				continue
+			}
+			if match == nil || c.Start.After(match.Start) {
+				match = c
+			}
+		}
+		if match == nil || len(match.ForceMajeure) == 0 {
+			return nil, time.Time{}
+		}
+		now, ok := match.AdjustedFor[org]
+		if !ok || !now.After(at) {
+			return nil, time.Time{}
+		}
+		return slices.Clone(match.ForceMajeure), now
+	}
+}

@@ -2,7 +2,9 @@ package deadline
 
 import (
 	"testing"
+	"time"
 
+	"github.com/google/uuid"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -94,4 +96,22 @@ func TestP37EmptyOrgsInAnOldRecordCoverOnlyTheNotifyingOrganisation(t *testing.T
 	// GK's clock (P.17) is not moved by Kaspi's period.
 	c := one(t, Clocks([]domain.Event{handed(at(2026, 2, 9, 16, 0))}, cal, []ForceMajeure{f}, ""), IntakeDelivery)
 	sameTime(t, c.Deadline, c.Adjusted, "P.37 another organisation's force majeure")
+}
+
+func TestForceMajeureSupersedesMissedDeadlines(t *testing.T) {
+	// Issue 10 §5: handed Friday 20 March 10:00, due 26 March 12:00 (P.17); GK's period
+	// 08:00–14:00 moves it to 18:00 (P.37).
+	evs := []domain.Event{handed(at(2026, 3, 20, 10, 0))}
+	f := fmPeriod(at(2026, 3, 26, 8, 0), at(2026, 3, 26, 14, 0), domain.OrgGK, at(2026, 3, 26, 12, 45))
+	f.Orgs = []domain.Org{domain.OrgGK}
+	moved := Supersession(Clocks(evs, cal, []ForceMajeure{f}, ""))
+	by, now := moved(string(IntakeDelivery), domain.OrgGK, at(2026, 3, 26, 12, 0))
+	assert.Equal(t, []uuid.UUID{f.ID}, by, "the 12:00 record is superseded by the period")
+	sameTime(t, at(2026, 3, 26, 18, 0), now, "the deadline as it stands")
+	by, _ = moved(string(IntakeDelivery), domain.OrgGK, at(2026, 3, 26, 18, 0))
+	assert.Empty(t, by, "the moved deadline's own record stands")
+	by, _ = moved(string(IntakeDelivery), domain.OrgGK, at(2026, 3, 26, 12, 0).Add(-24*time.Hour))
+	assert.Empty(t, by, "no clock of the rule had its deadline by then")
+	by, _ = Supersession(Clocks(evs, cal, nil, ""))(string(IntakeDelivery), domain.OrgGK, at(2026, 3, 26, 12, 0))
+	assert.Empty(t, by, "without force majeure every record stands")
 }

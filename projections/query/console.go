@@ -282,7 +282,7 @@ func (q *Queries) DueSoon(ctx context.Context, f DueSoonFilter) (OverdueList, er
 	where := []string{"c.stopped = 0", "c.error = ''", "c.adjusted >= " + a.add(model.Micros(now)),
 		"c.adjusted < " + a.add(model.Micros(now.Add(f.Within)))}
 	where = append(where, clockFilters(a, f.Org, f.Rule, f.Unit, f.Region)...)
-	return q.clockList(ctx, gen, now, where, a, f.Page)
+	return q.clockList(ctx, gen, now, model.Clocks.Name(gen), where, a, f.Page)
 }
 
 // sqlArgs collects a statement's arguments and names their placeholders ($1, $2, ...).
@@ -311,8 +311,9 @@ func clockFilters(a *sqlArgs, org, rule, unit, region string) []string {
 	return where
 }
 
-// clockList reads a page of clocks joined with their documents, by deadline.
-func (q *Queries) clockList(ctx context.Context, gen int64, now time.Time, where []string, a *sqlArgs, p Page) (OverdueList, error) {
+// clockList reads a page of clocks (from src: the clocks table, or a query with its columns)
+// joined with their documents, by deadline.
+func (q *Queries) clockList(ctx context.Context, gen int64, now time.Time, src string, where []string, a *sqlArgs, p Page) (OverdueList, error) {
 	var (
 		cAdj                int64
 		cDoc, cRule, cStart string
@@ -331,7 +332,7 @@ func (q *Queries) clockList(ctx context.Context, gen int64, now time.Time, where
 		d.holder_since
 		FROM %s c JOIN %s d ON d.document_id = c.document_id WHERE %s
 		ORDER BY c.adjusted, c.document_id, c.rule, c.start_event, c.org LIMIT %s`,
-		model.Clocks.Name(gen), model.Documents.Name(gen), strings.Join(where, " AND "), a.add(lim+1)), a.vals,
+		src, model.Documents.Name(gen), strings.Join(where, " AND "), a.add(lim+1)), a.vals,
 		func(s rowScanner) error {
 			var (
 				o                                  Overdue

@@ -39,6 +39,9 @@ type Charge struct {
 	Reasons       []string      `json:"reasons"`
 	ForCommission bool          `json:"for_commission,omitempty"`
 	CorrectedBy   string        `json:"corrected_by,omitempty"`
+	// SupersededBy names the force-majeure periods that moved this missed deadline after the
+	// watch recorded it: the record is kept and shown, but no longer counts (issue 10 §5).
+	SupersededBy []uuid.UUID `json:"superseded_by,omitempty"`
 }
 
 // Clock is a deadline clock of a document, per charged organisation.
@@ -187,17 +190,18 @@ func (q *Queries) each(ctx context.Context, query string, args []any, fn func(ro
 	return rows.Err()
 }
 
-const chargeCols = "document_id, org, kind, rule, source, at, holder, event_ids, reasons, for_commission, corrected_by"
+const chargeCols = "document_id, org, kind, rule, source, at, holder, event_ids, reasons, for_commission, corrected_by, superseded_by"
 
 func scanCharge(s rowScanner) (Charge, error) {
 	var (
-		c                   Charge
-		doc, org, h, ev, rs string
-		t, fc               int64
+		c                       Charge
+		doc, org, h, ev, rs, sb string
+		t, fc                   int64
 	)
-	if err := s.Scan(&doc, &org, &c.Kind, &c.Rule, &c.Source, &t, &h, &ev, &rs, &fc, &c.CorrectedBy); err != nil {
+	if err := s.Scan(&doc, &org, &c.Kind, &c.Rule, &c.Source, &t, &h, &ev, &rs, &fc, &c.CorrectedBy, &sb); err != nil {
 		return c, err
 	}
+	c.SupersededBy = decodeJSON[[]uuid.UUID](sb)
 	c.DocumentID, _ = uuid.Parse(doc)
 	c.Org, c.At, c.ForCommission = domain.Org(org), at(t), fc == 1
 	if hp := holder(h); hp != nil {
@@ -207,7 +211,7 @@ func scanCharge(s rowScanner) (Charge, error) {
 	return c, nil
 }
 
-// OrgLiability sums an organisation's charges (corrected ones not counted).
+// OrgLiability sums an organisation's live charges (corrected and superseded ones not counted).
 type OrgLiability struct {
 	Org             domain.Org `json:"org"`
 	Losses          int64      `json:"losses"`
@@ -261,7 +265,7 @@ func (q *Queries) Liability(ctx context.Context, f LiabilityFilter) (LiabilityRe
 	if err := q.each(ctx, fmt.Sprintf(`SELECT org,
 		SUM(CASE WHEN kind = 'loss' THEN 1 ELSE 0 END), SUM(CASE WHEN kind = 'deadline_missed' THEN 1 ELSE 0 END),
 		SUM(CASE WHEN kind = 'missing_line' THEN 1 ELSE 0 END), SUM(for_commission)
-		FROM %s WHERE %s AND corrected_by = '' GROUP BY org ORDER BY org`, model.Charges.Name(gen), base), sumArgs,
+		FROM %s WHERE %s AND corrected_by = '' AND superseded_by = '' GROUP BY org ORDER BY org`, model.Charges.Name(gen), base), sumArgs,
 		func(s rowScanner) error {
 			var o OrgLiability
 			var org string
@@ -295,12 +299,13 @@ func (q *Queries) Liability(ctx context.Context, f LiabilityFilter) (LiabilityRe
 		func(s rowScanner) error {
 			var k keyed
 			var (
-				doc, org, h, ev, rs string
-				t, fc               int64
+				doc, org, h, ev, rs, sb string
+				t, fc                   int64
 			)
-			if err := s.Scan(&doc, &org, &k.Kind, &k.Rule, &k.Source, &t, &h, &ev, &rs, &fc, &k.CorrectedBy, &k.seq); err != nil {
+			if err := s.Scan(&doc, &org, &k.Kind, &k.Rule, &k.Source, &t, &h, &ev, &rs, &fc, &k.CorrectedBy, &sb, &k.seq); err != nil {
 				return err
 			}
+			k.SupersededBy = decodeJSON[[]uuid.UUID](sb)
 			k.DocumentID, _ = uuid.Parse(doc)
 			k.Org, k.At, k.ForCommission = domain.Org(org), at(t), fc == 1
 			if hp := holder(h); hp != nil {

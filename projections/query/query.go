@@ -30,10 +30,28 @@ var (
 type Queries struct {
 	db  *sql.DB
 	now func() time.Time
+	// transmitDelay: a status still undelivered to ИИС ЦОН this long after it happened is
+	// overdue (P.9, P.20).
+	transmitDelay time.Duration
 }
 
+// DefaultTransmitDelay is how long a status may wait for delivery to ИИС ЦОН before it is
+// listed overdue.
+const DefaultTransmitDelay = time.Hour
+
 // New returns the read side over db (the database the projections write).
-func New(db *sql.DB) *Queries { return &Queries{db: db, now: time.Now} }
+func New(db *sql.DB) *Queries {
+	return &Queries{db: db, now: time.Now, transmitDelay: DefaultTransmitDelay}
+}
+
+// WithTransmitDelay sets how long a status may wait for delivery to ИИС ЦОН (default 1 h).
+func (q *Queries) WithTransmitDelay(d time.Duration) *Queries {
+	c := *q
+	if d > 0 {
+		c.transmitDelay = d
+	}
+	return &c
+}
 
 // WithClock sets the clock "overdue" is judged by (tests).
 func (q *Queries) WithClock(now func() time.Time) *Queries {

@@ -59,7 +59,12 @@ func TestDocumentRows(t *testing.T) {
 	assert.Len(t, res.Rows[Intervals], 7, "RAGS, GK courier, accumulation, GK courier, Kaspi intake, Kaspi courier, postomat")
 	// P.28: one Kaspi app notification for the placement, with the raw contact only in the message.
 	require.Len(t, res.Rows[Notifications], 1)
-	require.Len(t, res.Messages, 1)
+	// and one message per status passed to ИИС ЦОН (P.9 order, P.20 intake, out, cell).
+	require.Len(t, res.Rows[Transmissions], 4)
+	require.Len(t, res.Messages, 1+4)
+	for _, r := range res.Rows[Transmissions] {
+		assert.NotContains(t, string(res.Messages[r[0].(string)].Encode().Payload), demo.Recipient(7).Phone, "no personal data to ИИС ЦОН")
+	}
 	for k, n := range res.Rows[Notifications] {
 		assert.Equal(t, ChannelKaspiApp, n[Notifications.Col("channel")])
 		assert.NotContains(t, n[Notifications.Col("recipient")], demo.Recipient(7).Phone)

@@ -68,11 +68,15 @@ const dateFmt = "02.01.2006 15:04"
 func notifications(res *Result, id uuid.UUID, events []Event, rp domain.Replay, env Env) {
 	var lost, returned bool
 	accumulation := "" // the ЦОН whose accumulation sector took the document in (P.7)
+	acks := acknowledgements(events, rp)
 	for i, e := range events {
 		if !rp.Fitted(i, e.Type) {
 			continue // replay stays total: an event that did not fit triggers nothing
 		}
 		s := rp.After(i)
+		if src, ok := domain.Transmitted(rp.Before[i], e.Event); ok {
+			transmission(res, id, e, s, src, acks[e.ID])
+		}
 		var (
 			channels []string
 			text     Text

@@ -49,7 +49,7 @@ type Message struct {
 	CreatedAt  time.Time
 	Payload    []byte // JSON, with the recipient's raw contact (see Encode)
 	NoContact  bool   // the document has no recipient contact (a ЦОН-route document)
-	body       *Payload
+	body       any    // *Payload, or *Transmission for ИИС ЦОН
 }
 
 // Encode fills Payload. Only new messages are encoded: a document's older notifications are
@@ -137,7 +137,10 @@ func Document(id uuid.UUID, events []Event, env Env) Result {
 	}
 	missed := missedEvents(evs)
 	recordable := slices.Contains(domain.Allowed(st.Status), domain.DeadlineMissed)
-	for _, c := range deadline.Clocks(evs, cal, env.ForceMajeure, st.City) {
+	clocks := deadline.Clocks(evs, cal, env.ForceMajeure, st.City)
+	moved := false
+	for _, c := range clocks {
+		moved = moved || len(c.ForceMajeure) > 0
 		orgs := c.Charged
 		if len(orgs) == 0 {
 			orgs = []domain.Org{""}
@@ -172,17 +175,26 @@ func Document(id uuid.UUID, events []Event, env Env) Result {
 			res.Rows.Add(Clocks, Row{ids, string(c.Rule), c.StartEvent.String(), string(o),
 				Micros(c.Start), Micros(c.Deadline), Micros(adj), b2i(c.Breach), c.Source, JSON(c.Charged),
 				holderJSON(c.Holder), b2i(c.Stopped), stoppedAt, stopEvent, string(c.StopType),
-				JSON(fm), errText, missedBy, due, b2i(c.Notice != "" && !c.NoticeGiven)})
+				JSON(fm), errText, missedBy, due, b2i(c.Unnotified())})
 		}
 	}
 
-	for i, ch := range rp.Charges {
-		corrected := ""
+	charges := rp.Charges
+	if moved && len(st.Flags.DeadlineMissed) > 0 {
+		// Force majeure moved a clock of a document with recorded misses: a miss it moved
+		// is superseded, kept and shown as such (issue 10 §5).
+		charges = domain.LiabilityWith(evs, deadline.Supersession(clocks))
+	}
+	for i, ch := range charges {
+		corrected, superseded := "", ""
 		if ch.CorrectedBy != nil {
 			corrected = ch.CorrectedBy.String()
 		}
+		if len(ch.SupersededBy) > 0 {
+			superseded = JSON(ch.SupersededBy)
+		}
 		res.Rows.Add(Charges, Row{ids, int64(i + 1), string(ch.Org), string(ch.Kind), ch.Rule, ch.Source, Micros(ch.At),
-			holderJSON(ch.Holder), JSON(ch.EventIDs), JSON(ch.Reasons), b2i(ch.ForCommission), corrected})
+			holderJSON(ch.Holder), JSON(ch.EventIDs), JSON(ch.Reasons), b2i(ch.ForCommission), corrected, superseded})
 	}
 
 	for _, e := range events {

@@ -122,6 +122,7 @@ var (
 	Charges = &Table{Base: "charges", PK: 2, Cols: []Column{
 		txt("document_id"), num("seq"), txt("org"), txt("kind"), txt("rule"), txt("source"), num("at"),
 		txt("holder"), txt("event_ids"), txt("reasons"), num("for_commission"), txt("corrected_by"),
+		txt("superseded_by"), // JSON list of the force-majeure periods that moved a recorded miss; '' when live
 	}, Indexes: []Index{ix("org", "at"), ix("at")}}
 
 	// Notifications: every notification a trigger of DOMAIN.md produced, with masked contact.
@@ -179,8 +180,16 @@ var Quarantine = &Table{Base: "quarantine", PK: 1, Cols: []Column{
 
 // Tables lists every read-model table of a generation.
 var Tables = []*Table{Documents, Intervals, Clocks, Charges, Notifications, Registries, RegistryLines,
-	Discrepancies, ForceMajeure, Disputes, DisputeDocuments, Quarantine}
+	Discrepancies, ForceMajeure, Disputes, DisputeDocuments, Quarantine, Transmissions}
+
+// Transmissions: the statuses Kaspi passes to ИИС ЦОН (P.9, P.20, P.22(3), P.31), one per
+// status event, and ИИС ЦОН's acknowledgement (StatusTransmissionAcknowledged). Delivery
+// status lives in the outbox, as for notifications.
+var Transmissions = &Table{Base: "transmissions", PK: 1, Cols: []Column{
+	txt("dedup_key"), txt("document_id"), txt("trigger_event"), txt("status"), txt("source"), num("position"),
+	num("created_at"), txt("ack_event"), num("acked_at"), num("received_at"),
+}, Indexes: []Index{ix("document_id"), ix("created_at")}}
 
 // Version is the read models' version: change it whenever a table or a row function
 // changes, so that a generation built by older code is rebuilt instead of read.
-const Version = 2
+const Version = 4
