@@ -153,7 +153,9 @@ func OrgReadsDocument(org domain.Org, events []domain.Event) bool {
 }
 
 // OrgReadsRegistry: a unit's organisation reads the registries with one end in it.
-func OrgReadsRegistry(org domain.Org, r query.Registry) bool { return r.From.Org == org || r.To.Org == org }
+func OrgReadsRegistry(org domain.Org, r query.Registry) bool {
+	return r.From.Org == org || r.To.Org == org
+}
 
 // mayReadRegistry: a unit reads the registries with one end in its organisation.
 func mayReadRegistry(k keys.Key, d query.RegistryDetail) error {

@@ -44,4 +44,6 @@ func (s scope) orgFilter(asked string) string {
 
 func (s scope) registry(r query.Registry) bool { return s.All || api.OrgReadsRegistry(s.Org, r) }
 
-func (s scope) document(events []domain.Event) bool { return s.All || api.OrgReadsDocument(s.Org, events) }
+func (s scope) document(events []domain.Event) bool {
+	return s.All || api.OrgReadsDocument(s.Org, events)
+}
