@@ -3,7 +3,7 @@ GO ?= go
 STORE ?= sqlite:./data/custody.db
 LISTEN ?= :8080
 
-.PHONY: run test lint bench bench-http bench-projections bench-tlog build cover fuzz
+.PHONY: run test lint bench bench-http bench-projections bench-nationwide bench-tlog build cover fuzz
 
 run: ## serve on the embedded SQLite store (DEMO=1 loads the demo data set first)
 	$(GO) run ./cmd/custody serve --store $(STORE) --listen $(LISTEN) $(if $(DEMO),--demo,)
@@ -27,6 +27,9 @@ bench-http: ## HTTP appends against store appends in one process, interleaved (H
 
 bench-projections: ## rebuild over one million events (CUSTODY_BENCH_EVENTS to change) and projection lag
 	$(GO) test -run '^$$' -bench 'Rebuild|Lag' -benchtime 1x -timeout 60m ./projections/
+
+bench-nationwide: ## PostgreSQL at NATIONWIDE documents (default 83000, about 1M events): rebuild, query p50/p95/p99, size on disk
+	CUSTODY_BENCH_NATIONWIDE=$(or $(NATIONWIDE),83000) $(GO) test -run '^$$' -bench 'BenchmarkNationwide$$' -benchtime 1x -timeout 120m ./projections/
 
 bench-tlog: ## the verifiable log: appends with/without the sequencer, catch-up, checkpoint lag, proofs on 1M leaves
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 60m ./projections/transparency/

@@ -56,65 +56,81 @@ func readBody(r *http.Request) ([]byte, error) {
 type frame struct {
 	object  bool
 	wantKey bool
-	keys    map[string]bool
+	keys    map[string]struct{}
 	path    string // where the frame is, for error messages
 	key     string // the member whose value comes next (objects)
 }
 
 // scanJSON refuses nesting deeper than maxDepth and a member given twice in one object
 // (encoding/json would keep the last silently: two readers could see two requests). A syntax
-// error is left to the decoder, which names it.
+// error is left to the decoder, which names it. It walks the bytes itself rather than
+// json.Decoder.Token, which allocates for every token (issue 14: most of a write request's
+// allocations).
 func scanJSON(b []byte) error {
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.UseNumber()
-	var stack []*frame
-	value := func() { // a value ended: the enclosing object wants a key again
-		if n := len(stack); n > 0 && stack[n-1].object {
-			stack[n-1].wantKey = true
-		}
-	}
-	for {
-		tok, err := dec.Token()
-		if err != nil {
-			return nil
-		}
-		top := (*frame)(nil)
-		if n := len(stack); n > 0 {
-			top = stack[n-1]
-		}
-		switch v := tok.(type) {
-		case json.Delim:
-			switch v {
-			case '{', '[':
-				if len(stack) >= maxDepth {
-					return malformed("", fmt.Sprintf("the body nests deeper than %d levels", maxDepth))
+	var stack []frame
+	for i := 0; i < len(b); i++ {
+		switch c := b[i]; c {
+		case '{', '[':
+			if len(stack) >= maxDepth {
+				return malformed("", fmt.Sprintf("the body nests deeper than %d levels", maxDepth))
+			}
+			path := ""
+			if n := len(stack); n > 0 {
+				top := &stack[n-1]
+				path = top.path
+				if top.object {
+					path = join(top.path, safeName(top.key))
 				}
-				path := ""
-				if top != nil {
-					path = top.path
-					if top.object {
-						path = join(top.path, safeName(top.key))
+			}
+			stack = append(stack, frame{object: c == '{', wantKey: c == '{', path: path})
+		case '}', ']':
+			if len(stack) == 0 {
+				return nil // the decoder reports it
+			}
+			stack = stack[:len(stack)-1]
+		case ',':
+			if n := len(stack); n > 0 && stack[n-1].object {
+				stack[n-1].wantKey = true
+			}
+		case '"':
+			end := stringEnd(b, i)
+			if end < 0 {
+				return nil
+			}
+			if n := len(stack); n > 0 && stack[n-1].object && stack[n-1].wantKey {
+				top := &stack[n-1]
+				name := string(b[i+1 : end])
+				if bytes.IndexByte(b[i+1:end], '\\') >= 0 {
+					if err := json.Unmarshal(b[i:end+1], &name); err != nil {
+						return nil
 					}
 				}
-				stack = append(stack, &frame{object: v == '{', wantKey: v == '{', keys: map[string]bool{}, path: path})
-			default:
-				stack = stack[:len(stack)-1]
-				value()
-			}
-		case string:
-			if top != nil && top.object && top.wantKey {
-				if top.keys[v] {
-					name := join(top.path, safeName(v)) // only now: a name costs an allocation
-					return malformed(name, fmt.Sprintf("member %s is given twice", name))
+				if _, dup := top.keys[name]; dup {
+					f := join(top.path, safeName(name))
+					return malformed(f, fmt.Sprintf("member %s is given twice", f))
 				}
-				top.keys[v], top.wantKey, top.key = true, false, v
-				continue
+				if top.keys == nil {
+					top.keys = map[string]struct{}{}
+				}
+				top.keys[name], top.wantKey, top.key = struct{}{}, false, name
 			}
-			value()
-		default:
-			value()
+			i = end
 		}
 	}
+	return nil
+}
+
+// stringEnd returns the index of the quote closing the string that opens at b[start], or -1.
+func stringEnd(b []byte, start int) int {
+	for j := start + 1; j < len(b); j++ {
+		switch b[j] {
+		case '\\':
+			j++
+		case '"':
+			return j
+		}
+	}
+	return -1
 }
 
 func join(prefix, name string) string {
@@ -141,6 +157,9 @@ var (
 // exactNames refuses a member whose name matches a field of t only when case is ignored
 // (encoding/json's default: "TYPE" would be read as "type"). The contract's names are exact.
 func exactNames(prefix string, b []byte, t reflect.Type) error {
+	if plainNames(b) && lowerNames(t) {
+		return nil // a lower-case ASCII name matches another only if it is that name
+	}
 	var v any
 	if err := json.Unmarshal(b, &v); err != nil {
 		return nil // the decoder reports it
@@ -194,6 +213,76 @@ func walkNames(path string, v any, t reflect.Type) error {
 		}
 	}
 	return nil
+}
+
+// plainNames reports whether every member name in b is ASCII without capitals or escapes.
+// b is valid JSON (the decoder has read it): a member name is a string followed by ':'.
+func plainNames(b []byte) bool {
+	for i := 0; i < len(b); i++ {
+		if b[i] != '"' {
+			continue
+		}
+		end := stringEnd(b, i)
+		if end < 0 {
+			return false
+		}
+		j := end + 1
+		for j < len(b) && (b[j] == ' ' || b[j] == '\t' || b[j] == '\n' || b[j] == '\r') {
+			j++
+		}
+		if j < len(b) && b[j] == ':' {
+			for _, c := range b[i+1 : end] {
+				if c >= 0x80 || c == '\\' || ('A' <= c && c <= 'Z') {
+					return false
+				}
+			}
+		}
+		i = end
+	}
+	return true
+}
+
+// lowerOf caches lowerNames per type.
+var lowerOf sync.Map // reflect.Type → bool
+
+// lowerNames reports whether every member name walkNames would check in t is ASCII without
+// capitals.
+func lowerNames(t reflect.Type) bool {
+	if v, ok := lowerOf.Load(t); ok {
+		return v.(bool)
+	}
+	ok := lowerWalk(t, map[reflect.Type]bool{})
+	lowerOf.Store(t, ok)
+	return ok
+}
+
+func lowerWalk(t reflect.Type, seen map[reflect.Type]bool) bool {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if seen[t] || t.Implements(jsonUnmarshaler) || reflect.PointerTo(t).Implements(jsonUnmarshaler) ||
+		t.Implements(textUnmarshaler) || reflect.PointerTo(t).Implements(textUnmarshaler) {
+		return true
+	}
+	seen[t] = true
+	switch t.Kind() {
+	case reflect.Struct:
+		for name, ft := range jsonFields(t) {
+			for _, c := range []byte(name) {
+				if c >= 0x80 || ('A' <= c && c <= 'Z') {
+					return false
+				}
+			}
+			if !lowerWalk(ft, seen) {
+				return false
+			}
+		}
+	case reflect.Slice, reflect.Array, reflect.Map:
+		return lowerWalk(t.Elem(), seen)
+	case reflect.Interface:
+		return false // not known here: take the full walk
+	}
+	return true
 }
 
 // fieldsOf caches jsonFields per type: every request of a route asks for the same ones.

@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -59,6 +60,7 @@ type Service struct {
 	now       func() time.Time
 	retries   int
 	pilot     *domain.Pilot        // nil: the embedded catalogue's (pilot.go)
+	cache     *streamCache         // nil: every load reads and decodes the whole stream
 	catalogue *catalogue.Catalogue // the services applications name (applications.go)
 	hours     services.OfficeHours // the units' office hours for their clocks (applications.go)
 }
@@ -72,9 +74,13 @@ func WithClock(now func() time.Time) Option { return func(s *Service) { s.now = 
 // WithRetries bounds how often a command re-reads and decides again after a version conflict.
 func WithRetries(n int) Option { return func(s *Service) { s.retries = n } }
 
+// WithCache keeps up to n recently used streams decoded (0: none); DefaultCacheStreams
+// otherwise.
+func WithCache(n int) Option { return func(s *Service) { s.cache = newStreamCache(n) } }
+
 // New returns a Service on store.
 func New(store eventstore.Store, opts ...Option) *Service {
-	s := &Service{store: store, now: time.Now, retries: 8}
+	s := &Service{store: store, now: time.Now, retries: 8, cache: newStreamCache(DefaultCacheStreams)}
 	for _, o := range opts {
 		o(s)
 	}
@@ -107,23 +113,43 @@ type Stored struct {
 }
 
 // load reads a whole stream and decodes it. A missing stream is empty, not an error.
+// A cached prefix is continued: the read starts at its last event, which must come back the
+// same (it proves the prefix is this stream's), and only the events after it are decoded.
 func (s *Service) load(ctx context.Context, stream string) ([]Stored, error) {
-	recs, err := s.store.ReadStream(ctx, stream, 1, 0)
+	prefix := s.cache.get(stream)
+	from := uint64(1)
+	if n := len(prefix); n > 0 {
+		from = uint64(n)
+	}
+	recs, err := s.store.ReadStream(ctx, stream, from, 0)
 	if errors.Is(err, eventstore.ErrNotFound) {
+		if prefix != nil { // a store reset under us
+			s.cache.drop(stream)
+			return s.load(ctx, stream)
+		}
 		return nil, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", stream, err)
 	}
-	out := make([]Stored, len(recs))
-	for i, r := range recs {
+	if len(prefix) > 0 {
+		if len(recs) == 0 || recs[0].EventID != prefix[len(prefix)-1].EventID {
+			s.cache.drop(stream) // not this stream's prefix (a store reset under us): read it whole
+			return s.load(ctx, stream)
+		}
+		recs = recs[1:]
+	}
+	out := make([]Stored, len(prefix), len(prefix)+len(recs))
+	copy(out, prefix)
+	for _, r := range recs {
 		e, err := domain.Decode(r.Data)
 		if err != nil {
 			return nil, fmt.Errorf("decode %s@%d: %w", stream, r.Version, err)
 		}
-		out[i] = Stored{Record: r, Event: e}
+		out = append(out, Stored{Record: r, Event: e})
 	}
-	return out, nil
+	s.cache.put(stream, out)
+	return slices.Clip(out), nil
 }
 
 // loadExisting is load for a stream that must hold events: an empty one is ErrNotFound.

@@ -29,7 +29,7 @@ func newService(t *testing.T) (*commands.Service, eventstore.Store) {
 }
 
 // journey records the given steps on a new document n, one hour apart from at.
-func journey(t *testing.T, svc *commands.Service, n int, at time.Time, ts ...domain.EventType) (uuid.UUID, domain.State) {
+func journey(t testing.TB, svc *commands.Service, n int, at time.Time, ts ...domain.EventType) (uuid.UUID, domain.State) {
 	t.Helper()
 	doc := uuid.NewSHA1(uuid.NameSpaceOID, []byte{byte(n), byte(n >> 8)})
 	s := domain.State{DocumentID: doc, Status: domain.StatusNew}

@@ -87,6 +87,9 @@ func (s *Service) execute(ctx context.Context, c command) (outcome, error) {
 			return out, nil // a retry of a completed step: the first answer
 		}
 		written, err := s.store.AppendMulti(ctx, parts...)
+		if overtaken(err, c.head.ID) || errors.Is(err, eventstore.ErrDuplicateConflict) {
+			s.cache.drop(c.stream) // read the stream whole again: what we had did not hold
+		}
 		if c.ifMatch == nil && attempt < s.retries && overtaken(err, c.head.ID) {
 			continue
 		}

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -50,7 +51,14 @@ type storedRecord struct {
 // minutes, so the log is cached in the temporary directory.
 func benchLog(b *testing.B, n int) []eventstore.Record {
 	b.Helper()
-	path := filepath.Join(os.TempDir(), fmt.Sprintf("custody-bench-log-%d-cities.gob", n))
+	return benchGenerate(b, fmt.Sprintf("custody-bench-log-%d-cities.gob", n), func(_ int, head uint64) bool { return int(head) >= n })
+}
+
+// benchGenerate writes demo runs until done(document streams so far, events so far), caching
+// the log in the temporary directory under name.
+func benchGenerate(b *testing.B, name string, done func(docs int, head uint64) bool) []eventstore.Record {
+	b.Helper()
+	path := filepath.Join(os.TempDir(), name)
 	if f, err := os.Open(path); err == nil {
 		defer f.Close()
 		var srs []storedRecord
@@ -65,10 +73,17 @@ func benchLog(b *testing.B, n int) []eventstore.Record {
 	// documents a working day (the demo's ЦОН documents of a day must be routed before its
 	// RAGS registry at 17:00), in a city of its own (the pilot runs in every city at once, each
 	// with its own force-majeure days); successive runs are a day apart.
-	for run := 0; ; run++ {
-		head, err := m.Head(ctx)
+	var head uint64
+	for run, docs := 0, 0; ; run++ {
+		recs, err := m.ReadAll(ctx, head, 0)
 		require.NoError(b, err)
-		if int(head) >= n {
+		for _, r := range recs {
+			if r.Version == 1 && strings.HasPrefix(r.StreamID, domain.DocumentPrefix) {
+				docs++
+			}
+		}
+		head += uint64(len(recs))
+		if done(docs, head) {
 			break
 		}
 		now := almaty(2026, 3, 1, 18, 0).AddDate(0, 0, run)

@@ -16,6 +16,7 @@ import (
 
 	"github.com/custody-ledger/custody/commands"
 	"github.com/custody-ledger/custody/eventstore"
+	"github.com/custody-ledger/custody/internal/election"
 	"github.com/custody-ledger/custody/projections/internal/model"
 	"github.com/custody-ledger/custody/projections/internal/sqldb"
 	"github.com/custody-ledger/custody/projections/notify"
@@ -75,7 +76,7 @@ func Open(ctx context.Context, db *sql.DB, dialect Dialect, store eventstore.Sto
 	if err := sqldb.Migrate(ctx, db, dialect); err != nil {
 		return nil, err
 	}
-	p := &Projections{db: db, dialect: dialect, store: store, svc: svc, opts: opts, log: opts.Logger, owner: newOwner()}
+	p := &Projections{db: db, dialect: dialect, store: store, svc: svc, opts: opts, log: opts.Logger, owner: election.NewOwner()}
 	p.metrics = newMetrics(p)
 	p.queries = query.New(db).WithClock(opts.Now).WithTransmitDelay(opts.TransmitDelay)
 	pub := opts.Publisher

@@ -15,6 +15,7 @@ import (
 	"github.com/transparency-dev/merkle/compact"
 
 	"github.com/custody-ledger/custody/eventstore"
+	"github.com/custody-ledger/custody/internal/election"
 	"github.com/custody-ledger/custody/projections/internal/sqldb"
 )
 
@@ -83,7 +84,7 @@ var ErrFenced = errors.New("transparency: the tree was moved by another sequence
 // NewSequencer prepares a sequencer of the log over the store's global log.
 func NewSequencer(l *Log, store eventstore.LogReader, opts Options) *Sequencer {
 	opts.defaults()
-	return &Sequencer{log: l, store: store, opts: opts, owner: newOwner()}
+	return &Sequencer{log: l, store: store, opts: opts, owner: election.NewOwner()}
 }
 
 // Run leads or stands by until ctx ends: once elected it follows the log, adding events as

@@ -1,0 +1,69 @@
+package api
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+)
+
+// scanJSON walks the bytes itself: strings that hold brackets, quotes or escapes must not
+// confuse it, escaped names are compared decoded, and names repeat freely across objects.
+func TestScanJSON(t *testing.T) {
+	nest := func(n int) string { return strings.Repeat(`[`, n) + `1` + strings.Repeat(`]`, n) }
+	for _, tc := range []struct {
+		name, body, field string
+		refused           bool
+	}{
+		{"plain", `{"a":1,"b":{"a":2},"c":[{"a":3},{"a":4}]}`, "", false},
+		{"brackets and quotes inside strings", `{"a":"{[\"}]","b":"\\"}`, "", false},
+		{"duplicate", `{"a":1,"b":2,"a":3}`, "a", true},
+		{"duplicate, one name escaped", `{"type":1,"ty\u0070e":2}`, "type", true},
+		{"duplicate in a nested object", `{"data":{"x":{"city":1,"city":2}}}`, "data.x.city", true},
+		{"duplicate in an object in an array", `{"lines":[{"id":1,"id":2}]}`, "lines.id", true},
+		{"a value equal to a key is no key", `{"a":"b","b":"a"}`, "", false},
+		{"32 levels", nest(32), "", false},
+		{"33 levels", nest(33), "", true},
+		{"syntax errors are the decoder's", `{"a":1,"a`, "", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := scanJSON([]byte(tc.body))
+			if !tc.refused {
+				assert.NoError(t, err)
+				return
+			}
+			var e *Error
+			if assert.ErrorAs(t, err, &e) {
+				assert.Equal(t, tc.field, e.Field)
+			}
+		})
+	}
+}
+
+// exactNames skips its walk only when no member name can fold onto another: every name plain
+// ASCII lower case, in the body and in the type.
+func TestExactNamesShortcut(t *testing.T) {
+	for body, plain := range map[string]bool{
+		`{"type":"TYPE","data":{"city":"X"}}`: true, // values may be anything
+		`{"TYPE":1}`:                          false,
+		`{"ty\u0070e":1}`:                     false, // an escape could spell a capital
+		"{\"\u212aey\":1}":                    false, // the Kelvin sign folds onto k
+		`{"a" : {"b":1}}`:                     true,
+	} {
+		assert.Equal(t, plain, plainNames([]byte(body)), body)
+	}
+	type inner struct {
+		City string `json:"city"`
+	}
+	type lower struct {
+		Data inner `json:"data"`
+	}
+	type untagged struct{ Data inner }
+	assert.True(t, lowerNames(reflect.TypeOf(lower{})))
+	assert.False(t, lowerNames(reflect.TypeOf(untagged{})), "Go's own field name has a capital")
+	err := exactNames("", []byte("{\"\u212aity\":1}"), reflect.TypeOf(struct {
+		Kity string `json:"kity"`
+	}{}))
+	assert.Error(t, err, "the Kelvin sign takes the full walk, which refuses it")
+}
