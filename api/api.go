@@ -128,7 +128,7 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.metrics, s.promHandler = m, promHandler(s.registry)
-	s.routes = slices.Concat(s.builtinRoutes(), s.readModelRoutes(), s.transparencyRoutes(), cfg.Routes)
+	s.routes = slices.Concat(s.builtinRoutes(), s.readModelRoutes(), s.transparencyRoutes(), s.applicationRoutes(), cfg.Routes)
 	s.mux = http.NewServeMux()
 	for _, rt := range s.routes {
 		if err := register(s.mux, rt.Pattern(), s.route(rt)); err != nil {

@@ -432,7 +432,8 @@ func openAPIDoc() obj {
 		"/v1/openapi.json": obj{"get": public(obj{"operationId": "openapi", "summary": "This document",
 			"responses": obj{"200": obj{"description": "OpenAPI 3.1", "content": obj{"application/json": obj{"schema": obj{"type": "object"}}}}}})},
 	}
-	addTransparency(schemas, paths) // openapi_transparency_test.go
+	addTransparency(schemas, paths)    // openapi_transparency_test.go
+	applicationOpenAPI(schemas, paths) // openapi_applications_test.go
 	return obj{
 		"openapi": "3.1.0",
 		"info": obj{"title": "custody ledger API", "version": "1",

@@ -195,6 +195,9 @@ func eventOf(rec eventstore.Record, pii bool) eventOut {
 
 // present prepares a payload for a reader: times in Almaty, the recipient masked unless pii.
 func present(p domain.Payload, pii bool) domain.Payload {
+	if m, ok := p.(domain.Maskable); ok && !pii {
+		return m.MaskedPayload()
+	}
 	switch v := p.(type) {
 	case *domain.DeliveryRequestedData:
 		c := *v
@@ -258,6 +261,12 @@ func (s *Server) getDocumentEvents(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return err
 	}
+	return s.streamEvents(w, r, commands.DocumentStream(id), "no document "+id.String())
+}
+
+// streamEvents answers a page of one stream's events, oldest first; missing names the stream
+// in the 404 when it does not exist.
+func (s *Server) streamEvents(w http.ResponseWriter, r *http.Request, stream, missing string) error {
 	limit, err := parseLimit(r)
 	if err != nil {
 		return err
@@ -268,9 +277,9 @@ func (s *Server) getDocumentEvents(w http.ResponseWriter, r *http.Request) error
 			return err
 		}
 	}
-	recs, err := s.svc.Store().ReadStream(r.Context(), commands.DocumentStream(id), from, limit+1)
+	recs, err := s.svc.Store().ReadStream(r.Context(), stream, from, limit+1)
 	if errors.Is(err, eventstore.ErrNotFound) {
-		return notFound("no document " + id.String())
+		return notFound(missing)
 	}
 	if err != nil {
 		return err

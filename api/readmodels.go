@@ -6,14 +6,12 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/google/uuid"
 
 	"github.com/custody-ledger/custody/domain"
-	"github.com/custody-ledger/custody/domain/deadline"
 	"github.com/custody-ledger/custody/internal/cursor"
 	"github.com/custody-ledger/custody/projections/notify"
 	"github.com/custody-ledger/custody/projections/query"
@@ -29,6 +27,8 @@ type ReadModels interface {
 	Custody(ctx context.Context, id uuid.UUID) (query.Custody, error)
 	Liability(ctx context.Context, f query.LiabilityFilter) (query.LiabilityReport, error)
 	Notifications(ctx context.Context, f query.NotificationFilter) (query.NotificationList, error)
+	// Compliance reports a service's per-step compliance (DOMAIN.md, Other services).
+	Compliance(ctx context.Context, f query.ComplianceFilter) (query.ComplianceReport, error)
 	// ActiveDeadlines lists the clocks running on a document at a moment.
 	ActiveDeadlines(ctx context.Context, id uuid.UUID, at time.Time) ([]query.ActiveDeadline, error)
 	// Transmissions lists the statuses a document passed to ИИС ЦОН (P.9, P.20, P.22(3), P.31).
@@ -172,12 +172,15 @@ func (s *Server) getOverdue(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if rule := q.Get("rule"); rule != "" {
-		if _, known := deadline.RuleByID(deadline.RuleID(rule)); !known {
-			return malformed("rule", "unknown rule "+strconv.Quote(rule))
-		}
+	if err := checkRule(q.Get("rule")); err != nil {
+		return err
 	}
-	res, err := m.Overdue(r.Context(), query.OverdueFilter{Org: q.Get("org"), Rule: q.Get("rule"), Unit: q.Get("unit"), Page: p})
+	service, err := s.serviceParam(q.Get("service"))
+	if err != nil {
+		return err
+	}
+	res, err := m.Overdue(r.Context(), query.OverdueFilter{Org: q.Get("org"), Rule: q.Get("rule"), Unit: q.Get("unit"),
+		Service: service, Page: p})
 	return answer(w, res, err)
 }
 
@@ -210,7 +213,14 @@ func (s *Server) getLiability(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	f := query.LiabilityFilter{Org: q.Get("org"), Page: p}
+	if err := checkRule(q.Get("rule")); err != nil {
+		return err
+	}
+	service, err := s.serviceParam(q.Get("service"))
+	if err != nil {
+		return err
+	}
+	f := query.LiabilityFilter{Org: q.Get("org"), Rule: q.Get("rule"), Service: service, Page: p}
 	for name, dst := range map[string]*time.Time{"from": &f.From, "to": &f.To} {
 		if *dst, err = parseTimeOrDate(name, q.Get(name)); err != nil {
 			return err

@@ -27,6 +27,7 @@ type stubModels struct {
 	err     error
 	overdue query.OverdueFilter
 	liab    query.LiabilityFilter
+	comp    query.ComplianceFilter
 	notif   query.NotificationFilter
 	regs    query.RegistryFilter
 }
@@ -55,6 +56,10 @@ func (s *stubModels) Notifications(_ context.Context, f query.NotificationFilter
 }
 func (s *stubModels) ActiveDeadlines(context.Context, uuid.UUID, time.Time) ([]query.ActiveDeadline, error) {
 	return nil, s.err
+}
+func (s *stubModels) Compliance(_ context.Context, f query.ComplianceFilter) (query.ComplianceReport, error) {
+	s.comp = f
+	return query.ComplianceReport{Service: f.Service, Steps: []query.StepCompliance{}}, s.err
 }
 func (s *stubModels) Transmissions(_ context.Context, id uuid.UUID) (query.TransmissionList, error) {
 	return query.TransmissionList{DocumentID: id, Items: []query.Transmission{}}, s.err
@@ -111,6 +116,7 @@ func TestReadModelMalformed(t *testing.T) {
 		"/v1/registries/not-a-uuid": "id", "/v1/documents/42/custody": "id", "/v1/liability?from=yesterday": "from",
 		"/v1/liability?org=RAGS": "org", "/v1/notifications?status=lost": "status",
 		"/v1/notifications?document_id=x": "document_id", "/v1/feed?limit=1001": "limit",
+		"/v1/liability?rule=coffee_break": "rule", "/v1/services/A1/compliance?from=soon": "from",
 	} {
 		t.Run(path, func(t *testing.T) {
 			rec, p := get(path, true)
@@ -153,6 +159,18 @@ func TestReadModelFiltersReachTheQueries(t *testing.T) {
 	doc := uuid.New()
 	get("/v1/notifications?document_id="+doc.String()+"&status=poison", true)
 	assert.Equal(t, query.NotificationFilter{DocumentID: doc, Status: "poison", Page: query.Page{Limit: 100}}, s.notif)
+	// Application steps and services (DOMAIN.md, Other services): an alias names its service.
+	get("/v1/overdue?rule=extension_notice&service=A1", true)
+	assert.Equal(t, query.OverdueFilter{Rule: "extension_notice", Service: "restoration", Page: query.Page{Limit: 100}}, s.overdue)
+	get("/v1/liability?rule=review&service=A2.correction", true)
+	assert.Equal(t, "death_registration.correction", s.liab.Service)
+	assert.Equal(t, "review", s.liab.Rule)
+	rec, _ = get("/v1/services/A3/compliance?from=2026-03-01&to=2026-04-01", true)
+	assert.Equal(t, http.StatusOK, rec.Code)
+	assert.Equal(t, "annulment", s.comp.Service)
+	assert.Equal(t, "2026-03-01T00:00:00+05:00", s.comp.From.Format("2006-01-02T15:04:05Z07:00"))
+	rec, _ = get("/v1/services/A9/compliance", true)
+	assert.Equal(t, http.StatusNotFound, rec.Code, "an unknown service")
 	get("/v1/registries?kind=dispatch&unit=KSP-ALA-IN1&date=2026-04-06", true)
 	assert.Equal(t, query.RegistryFilter{Kind: "dispatch", Unit: "KSP-ALA-IN1", Date: "2026-04-06", Page: query.Page{Limit: 100}}, s.regs)
 }

@@ -128,20 +128,38 @@ func (s *Server) mayReadDocument(r *http.Request, k keys.Key, id uuid.UUID) erro
 	}
 	events := make([]domain.Event, len(stored))
 	for i, e := range stored {
-		if e.Event.Actor.Org == k.Org {
-			return nil // its organisation recorded a step (the Kaspi app's request included)
-		}
 		events[i] = e.Event
 	}
-	if slices.ContainsFunc(domain.CustodyIntervals(events), func(iv domain.Interval) bool { return iv.Holder.Org == k.Org }) {
+	if OrgReadsDocument(k.Org, events) {
 		return nil
 	}
 	return hidden
 }
 
+// ReadsAll reports whether a role reads the whole ledger (overseers and integrators); the
+// other roles read their own part. The console (api/console) shares these rules.
+func ReadsAll(r domain.Role) bool {
+	sc := scopeOf(r)
+	return sc == scopeOverseer || sc == scopeIntegrator
+}
+
+// OrgReadsDocument: a unit's organisation reads a document it held, holds or recorded a step
+// of (the Kaspi app's request included).
+func OrgReadsDocument(org domain.Org, events []domain.Event) bool {
+	if slices.ContainsFunc(events, func(e domain.Event) bool { return e.Actor.Org == org }) {
+		return true
+	}
+	return slices.ContainsFunc(domain.CustodyIntervals(events), func(iv domain.Interval) bool { return iv.Holder.Org == org })
+}
+
+// OrgReadsRegistry: a unit's organisation reads the registries with one end in it.
+func OrgReadsRegistry(org domain.Org, r query.Registry) bool {
+	return r.From.Org == org || r.To.Org == org
+}
+
 // mayReadRegistry: a unit reads the registries with one end in its organisation.
 func mayReadRegistry(k keys.Key, d query.RegistryDetail) error {
-	if scopeOf(k.Role) != scopeUnit || d.From.Org == k.Org || d.To.Org == k.Org {
+	if scopeOf(k.Role) != scopeUnit || OrgReadsRegistry(k.Org, d.Registry) {
 		return nil
 	}
 	return notFound("no registry " + d.RegistryID.String())

@@ -50,6 +50,7 @@ func runSuite(t *testing.T, newService newServiceFunc) {
 		{"Disputes", testDisputes},
 		{"HealthReadinessMetrics", testHealthReadinessMetrics},
 		{"RequestID", testRequestID},
+		{"Applications", testApplications},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) { c.fn(t, newService) })

@@ -15,6 +15,8 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/custody-ledger/custody/domain"
+	"github.com/custody-ledger/custody/domain/catalogue"
+	"github.com/custody-ledger/custody/domain/services"
 	"github.com/custody-ledger/custody/eventstore"
 )
 
@@ -54,11 +56,13 @@ var ErrNotFound = errors.New("not found")
 
 // Service runs commands against one event store.
 type Service struct {
-	store   eventstore.Store
-	now     func() time.Time
-	retries int
-	pilot   *domain.Pilot // nil: the embedded catalogue's (pilot.go)
-	cache   *streamCache  // nil: every load reads and decodes the whole stream
+	store     eventstore.Store
+	now       func() time.Time
+	retries   int
+	pilot     *domain.Pilot        // nil: the embedded catalogue's (pilot.go)
+	cache     *streamCache         // nil: every load reads and decodes the whole stream
+	catalogue *catalogue.Catalogue // the services applications name (applications.go)
+	hours     services.OfficeHours // the units' office hours for their clocks (applications.go)
 }
 
 // Option configures a Service.

@@ -237,9 +237,9 @@ func applicationHandover(e Event) (Holder, bool) {
 }
 
 // DecideApplication checks whether actor may record e on application a at time now, with the
-// service's terms from lookup. It returns nil, a *ValidationError (bad fields, an unknown
-// service, an extension beyond the limit), a *ForbiddenError (role, unit or employee) or a
-// *TransitionError (does not fit the state).
+// service's terms from lookup. It returns nil, a *ValidationError (bad fields), a
+// *ForbiddenError (role, unit or employee) or a *TransitionError (does not fit the state, an
+// unknown service, an extension beyond the limit: 422).
 func DecideApplication(a Application, actor Actor, e Event, now time.Time, lookup ServiceLookup) error {
 	if err := ValidateEvent(e); err != nil {
 		return err
@@ -283,10 +283,7 @@ func DecideApplication(a Application, actor Actor, e Event, now time.Time, looku
 	svc, known := ApplicationService{}, false
 	if code != "" {
 		if svc, known = lookup(code); !known {
-			if a.Status == AppNew {
-				return invalid("data.service_code", "no service %q in the catalogue", code)
-			}
-			return refuse("service %q is no longer in the catalogue", code)
+			return refuse("no service %q in the catalogue", code) // 422, like a step that does not fit
 		}
 	}
 	if err := checkApplicationUnit(a, actor, e, svc); err != nil {
@@ -394,8 +391,8 @@ func checkApplicationRule(a Application, e Event, svc ApplicationService) (strin
 			return "this service's review cannot be extended", nil
 		}
 		if a.ExtendedDays+p.Days > svc.ExtensionMaxDays {
-			return "", invalid("data.days", "the review is extended by at most %d calendar days in all (%s); %d used",
-				svc.ExtensionMaxDays, svc.ExtensionSource, a.ExtendedDays)
+			return fmt.Sprintf("the review is extended by at most %d calendar days in all (%s); %d used",
+				svc.ExtensionMaxDays, svc.ExtensionSource, a.ExtendedDays), nil
 		}
 	case *ExtensionNotifiedData:
 		if a.Notified >= a.Extensions {

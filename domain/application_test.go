@@ -218,13 +218,13 @@ func TestApplicationRules(t *testing.T) {
 		actor   *Actor
 		check   func(*testing.T, error)
 	}{
-		{"A1 §5 extension of 31 calendar days refused", "restoration", gkHead, ReviewExtended, ext(31), nil, validation},
-		{"A1 §5 extensions add up: 10 + 21 refused", "restoration", append(slices.Clone(gkHead), ReviewExtended), ReviewExtended, ext(21), nil, validation},
+		{"A1 §5 extension of 31 calendar days refused", "restoration", gkHead, ReviewExtended, ext(31), nil, transition},
+		{"A1 §5 extensions add up: 10 + 21 refused", "restoration", append(slices.Clone(gkHead), ReviewExtended), ReviewExtended, ext(21), nil, transition},
 		{"A1 §5 extensions add up: 10 + 20 accepted", "restoration", append(slices.Clone(gkHead), ReviewExtended), ReviewExtended, ext(20), nil,
 			func(t *testing.T, err error) { assert.NoError(t, err) }},
 		{"A1 §5 extension needs a reason", "restoration", gkHead, ReviewExtended, &ReviewExtendedData{Days: 5}, nil, validation},
 		{"A1 §5 no extension to tell", "restoration", gkHead, ExtensionNotified, nil, nil, transition},
-		{"A1–A3 §9 unknown service code", "A9", nil, ApplicationAccepted, nil, nil, validation},
+		{"A1–A3 §9 unknown service code", "A9", nil, ApplicationAccepted, nil, nil, transition},
 		{"A1–A3 §9 the receipt precedes the submission", "restoration", nil, ApplicationAccepted,
 			&ApplicationAcceptedData{Transfer: Transfer{To: hCON}, ReceiptNo: "R-1", ServiceCode: "restoration", Applicant: applicant,
 				SubmittedAt: ptr(appStart.Add(3 * time.Hour))}, nil, validation},

@@ -9,12 +9,14 @@ const (
 	RegistryPrefix     = "registry-"
 	ForceMajeurePrefix = "forcemajeure-"
 	DisputePrefix      = "dispute-"
+	// ApplicationPrefix names the streams of the services of seed 003 (DOMAIN.md, Other services).
+	ApplicationPrefix = "application-"
 )
 
 // StreamPrefixes lists every family of the ledger's streams, e.g. for a store that keeps only
 // these categories in its global log (eventstore/esdb).
 func StreamPrefixes() []string {
-	return []string{DocumentPrefix, RegistryPrefix, DisputePrefix, ForceMajeurePrefix}
+	return []string{DocumentPrefix, RegistryPrefix, DisputePrefix, ForceMajeurePrefix, ApplicationPrefix}
 }
 
 // DocumentStream names a document's stream.
@@ -28,3 +30,6 @@ func ForceMajeureStream(id uuid.UUID) string { return ForceMajeurePrefix + id.St
 
 // DisputeStream names a dispute's stream.
 func DisputeStream(id uuid.UUID) string { return DisputePrefix + id.String() }
+
+// ApplicationStream names an application's stream.
+func ApplicationStream(id uuid.UUID) string { return ApplicationPrefix + id.String() }

@@ -10,7 +10,7 @@ import (
 
 func TestStreamNamesFallUnderTheirPrefixes(t *testing.T) {
 	id := uuid.MustParse("6f1c2d3e-0000-4000-8000-000000000001")
-	names := []string{DocumentStream(id), RegistryStream(id), DisputeStream(id), ForceMajeureStream(id)}
+	names := []string{DocumentStream(id), RegistryStream(id), DisputeStream(id), ForceMajeureStream(id), ApplicationStream(id)}
 	for i, p := range StreamPrefixes() {
 		assert.Equal(t, p+id.String(), names[i])
 		for j, q := range StreamPrefixes() {

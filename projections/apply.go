@@ -97,7 +97,8 @@ func classify(stream string) (model.StreamKind, uuid.UUID) {
 		prefix string
 		kind   model.StreamKind
 	}{{domain.DocumentPrefix, model.KindDocument}, {domain.RegistryPrefix, model.KindRegistry},
-		{domain.ForceMajeurePrefix, model.KindForceMajeure}, {domain.DisputePrefix, model.KindDispute}} {
+		{domain.ForceMajeurePrefix, model.KindForceMajeure}, {domain.DisputePrefix, model.KindDispute},
+		{domain.ApplicationPrefix, model.KindApplication}} {
 		if strings.HasPrefix(stream, k.prefix) {
 			id, err := uuid.Parse(stream[len(k.prefix):])
 			if err != nil {

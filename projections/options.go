@@ -8,6 +8,8 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/custody-ledger/custody/domain/calendar"
+	"github.com/custody-ledger/custody/domain/catalogue"
+	"github.com/custody-ledger/custody/domain/services"
 )
 
 // Options configure Projections. The zero value works. Fields are grouped by the part of the
@@ -16,6 +18,10 @@ type Options struct {
 	// Common.
 	Logger   *slog.Logger
 	Calendar *calendar.Calendar // default calendar.Default()
+	// Catalogue and OfficeHours drive application clocks (DOMAIN.md, Other services); nil and
+	// zero: the embedded catalogue, Monday–Friday 09:00–18:00.
+	Catalogue   *catalogue.Catalogue
+	OfficeHours services.OfficeHours
 	// Now is the clock of the deadline watch, of "overdue" and of the outbox's retry schedule;
 	// tests move it instead of sleeping. Default time.Now.
 	Now func() time.Time

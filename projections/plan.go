@@ -12,6 +12,7 @@ import (
 
 	"github.com/custody-ledger/custody/domain"
 	"github.com/custody-ledger/custody/domain/deadline"
+	"github.com/custody-ledger/custody/domain/services"
 	"github.com/custody-ledger/custody/eventstore"
 	"github.com/custody-ledger/custody/projections/internal/model"
 )
@@ -44,7 +45,8 @@ type batchPlan struct {
 }
 
 func (a *applier) env(fms []fmPos, upTo uint64) model.Env {
-	env := model.Env{Calendar: a.p.opts.Calendar, CONAddress: a.p.conAddress}
+	env := model.Env{Calendar: a.p.opts.Calendar, CONAddress: a.p.conAddress, Catalogue: a.p.opts.Catalogue,
+		Hours: a.p.opts.OfficeHours}
 	for _, f := range fms {
 		if f.pos <= upTo {
 			env.ForceMajeure = append(env.ForceMajeure, f.f)
@@ -106,9 +108,12 @@ func (a *applier) plan(ctx context.Context, cp uint64, b decoded) (*batchPlan, e
 			return nil, err
 		}
 		for _, d := range docs {
-			s := domain.DocumentStream(d)
+			s, kind := domain.DocumentStream(d.id), model.KindDocument
+			if d.application {
+				s, kind = domain.ApplicationStream(d.id), model.KindApplication
+			}
 			if byStream[s] == nil {
-				g := &group{stream: s, kind: model.KindDocument, id: d}
+				g := &group{stream: s, kind: kind, id: d.id}
 				byStream[s] = g
 				groups = append(groups, g)
 			}
@@ -214,7 +219,14 @@ func (a *applier) prior(ctx context.Context, g *group, cp uint64, env model.Env)
 
 // affected lists the documents with a clock that period f may move: in its region (when it
 // names one), started before it ends, deadline after it begins (or not computable).
-func (a *applier) affected(ctx context.Context, f deadline.ForceMajeure) ([]uuid.UUID, error) {
+// clockStream is a stream with clocks: a document's, or an application's (DOMAIN.md, Other
+// services), told apart by its rules.
+type clockStream struct {
+	id          uuid.UUID
+	application bool
+}
+
+func (a *applier) affected(ctx context.Context, f deadline.ForceMajeure) ([]clockStream, error) {
 	// Range scans on (stopped, adjusted) and (error) rather than one OR that scans everything.
 	c, d := model.Clocks.Name(a.gen), model.Documents.Name(a.gen)
 	region := ""
@@ -224,27 +236,29 @@ func (a *applier) affected(ctx context.Context, f deadline.ForceMajeure) ([]uuid
 		args = append(args, f.Region)
 	}
 	rows, err := a.p.db.QueryContext(ctx, fmt.Sprintf(`
-		SELECT c.document_id FROM %s c WHERE c.stopped = 0 AND c.adjusted > $2 AND c.start_at < $1%s
-		UNION SELECT c.document_id FROM %s c WHERE c.stopped = 1 AND c.adjusted > $2 AND c.start_at < $1%s
-		UNION SELECT c.document_id FROM %s c WHERE c.error > ''`, c, region, c, region, c), args...)
+		SELECT c.document_id, c.rule FROM %s c WHERE c.stopped = 0 AND c.adjusted > $2 AND c.start_at < $1%s
+		UNION SELECT c.document_id, c.rule FROM %s c WHERE c.stopped = 1 AND c.adjusted > $2 AND c.start_at < $1%s
+		UNION SELECT c.document_id, c.rule FROM %s c WHERE c.error > ''`, c, region, c, region, c), args...)
 	if err != nil {
 		return nil, fmt.Errorf("projections: documents under force majeure %s: %w", f.ID, err)
 	}
 	defer rows.Close()
-	var out []uuid.UUID
+	seen := map[uuid.UUID]bool{}
+	var out []clockStream
 	for rows.Next() {
-		var s string
-		if err := rows.Scan(&s); err != nil {
+		var s, rule string
+		if err := rows.Scan(&s, &rule); err != nil {
 			return nil, err
 		}
-		if id, err := uuid.Parse(s); err == nil {
-			out = append(out, id)
+		if id, err := uuid.Parse(s); err == nil && !seen[id] {
+			seen[id] = true
+			out = append(out, clockStream{id: id, application: services.IsRule(deadline.RuleID(rule))})
 		}
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	slices.SortFunc(out, func(x, y uuid.UUID) int { return strings.Compare(x.String(), y.String()) })
+	slices.SortFunc(out, func(x, y clockStream) int { return strings.Compare(x.id.String(), y.id.String()) })
 	return out, nil
 }
 

@@ -91,7 +91,7 @@ func Open(ctx context.Context, db *sql.DB, dialect Dialect, store eventstore.Sto
 		p.dispatcher.Failpoint = opts.failpoint
 	}
 	p.dispatcher.Init()
-	p.watch = &watch.Watch{Source: p.queries, Service: svc, Calendar: opts.Calendar, Now: opts.Now,
+	p.watch = &watch.Watch{Source: p.queries, Service: svc, Calendar: opts.Calendar, Hours: opts.OfficeHours, Now: opts.Now,
 		Interval: opts.WatchInterval, Logger: opts.Logger, Appended: p.metrics.watchAppended}
 	return p, nil
 }

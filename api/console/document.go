@@ -35,6 +35,7 @@ type eventRow struct {
 	Hash, PrevHash    string
 	Summary           string
 	payload           domain.Payload
+	event             domain.Event
 }
 
 // streamHead is the ledger's hash of what a page or a form prints: the last event of the
@@ -91,7 +92,7 @@ func (c *Console) readStream(ctx context.Context, stream string) ([]eventRow, er
 		row := eventRow{Version: rec.Version, Position: rec.Position, EventID: rec.EventID, Type: rec.Type,
 			RecordedAt: rec.RecordedAt, Hash: rec.Hash.String(), PrevHash: rec.PrevHash.String()}
 		if e, err := domain.Decode(rec.Data); err == nil {
-			row.Actor, row.OccurredAt, row.payload, row.Summary = e.Actor, e.OccurredAt, e.Payload, summarise(e.Payload)
+			row.Actor, row.OccurredAt, row.payload, row.Summary, row.event = e.Actor, e.OccurredAt, e.Payload, summarise(e.Payload), e
 		}
 		out = append(out, row)
 	}
@@ -163,13 +164,17 @@ func (c *Console) loadDocument(r *http.Request) (documentData, error) {
 	if err != nil {
 		return documentData{}, err
 	}
-	if !viewerOf(ctx).Scope.document(cust) {
-		return documentData{}, errNotFound
-	}
 	stream := "document-" + id.String()
 	events, err := c.readStream(ctx, stream)
 	if err != nil && !errors.Is(err, eventstore.ErrNotFound) {
 		return documentData{}, err
+	}
+	decoded := make([]domain.Event, len(events))
+	for i, e := range events {
+		decoded[i] = e.event
+	}
+	if !viewerOf(ctx).Scope.document(decoded) {
+		return documentData{}, errNotFound // as the API: a document outside the scope does not exist
 	}
 	chain, err := eventstore.VerifyStream(ctx, c.cfg.Store, stream)
 	if err != nil {

@@ -263,16 +263,11 @@ func (c *Console) registries(w http.ResponseWriter, r *http.Request) error {
 	}
 	unit, date := strings.TrimSpace(q.Get("unit")), q.Get("date")
 	list, err := c.cfg.Reads.Registries(r.Context(), query.RegistryFilter{Kind: kind, Unit: unit, Date: date,
-		Page: query.Page{Cursor: q.Get("cursor"), Limit: 100}})
+		Org: v.Scope.orgFilter(""), Page: query.Page{Cursor: q.Get("cursor"), Limit: 100}})
 	if err != nil {
 		return err
 	}
-	d := registriesData{Kinds: regKinds, F: map[string]string{"kind": kind, "unit": unit, "date": date}}
-	for _, it := range list.Items {
-		if v.Scope.registry(it) {
-			d.Items = append(d.Items, it)
-		}
-	}
+	d := registriesData{Kinds: regKinds, Items: list.Items, F: map[string]string{"kind": kind, "unit": unit, "date": date}}
 	if list.NextCursor != "" {
 		d.Next = link("/console/registries", "kind", kind, "unit", unit, "date", date, "cursor", list.NextCursor)
 	}

@@ -2,8 +2,8 @@ package console
 
 import (
 	"errors"
-	"slices"
 
+	"github.com/custody-ledger/custody/api"
 	"github.com/custody-ledger/custody/api/keys"
 	"github.com/custody-ledger/custody/domain"
 	"github.com/custody-ledger/custody/projections/query"
@@ -12,10 +12,11 @@ import (
 // errForbidden: the viewer's role may not see this page or this record.
 var errForbidden = errors.New("console: outside the key's read scope")
 
-// scope is what a viewer may read. Auditors, the commission and administrators read
-// everything (API.md); a unit's key reads its organisation's part: the overdue list and the
-// liability charged to it, the registries with one end in it and the documents it held. The
-// recipient, the postomat, the Kaspi platform and ИИС ЦОН are integrations with no console.
+// scope is what a viewer may read: the API's read scopes (api/scope.go). Overseers (auditor,
+// commission, admin) read everything; a unit's key reads its organisation's part: the overdue
+// list and liability charged to it, the registries with an end in it, the documents it held or
+// recorded a step of. Integrations (the Kaspi platform, ИИС ЦОН, postomats) and recipients have
+// no console.
 type scope struct {
 	All bool
 	Org domain.Org
@@ -23,13 +24,13 @@ type scope struct {
 
 func scopeOf(k keys.Key) (scope, bool) {
 	switch k.Role {
-	case domain.RoleAuditor, domain.RoleCommission, domain.RoleAdmin:
-		return scope{All: true}, true
-	case domain.RoleRAGS, domain.RoleGKCourier, domain.RoleGKAccumulation, domain.RoleGKIssuance,
-		domain.RoleKaspiIntake, domain.RoleKaspiCourier:
-		return scope{Org: k.Org}, k.Org != ""
+	case domain.RoleKaspiPlatform, domain.RoleIISCON, domain.RolePostomat, domain.RoleRecipient:
+		return scope{}, false
 	}
-	return scope{}, false
+	if api.ReadsAll(k.Role) {
+		return scope{All: true}, true
+	}
+	return scope{Org: k.Org}, k.Org != ""
 }
 
 // orgFilter is the organisation a list must be narrowed to ("" for everything); a viewer
@@ -41,12 +42,8 @@ func (s scope) orgFilter(asked string) string {
 	return string(s.Org)
 }
 
-// registry reports whether a registry is in scope: one of its ends is the organisation.
-func (s scope) registry(r query.Registry) bool {
-	return s.All || r.From.Org == s.Org || r.To.Org == s.Org || (r.Courier != nil && r.Courier.Org == s.Org)
-}
+func (s scope) registry(r query.Registry) bool { return s.All || api.OrgReadsRegistry(s.Org, r) }
 
-// document reports whether a document is in scope: the organisation held it at some time.
-func (s scope) document(c query.Custody) bool {
-	return s.All || slices.ContainsFunc(c.Intervals, func(iv query.Interval) bool { return iv.Holder.Org == s.Org })
+func (s scope) document(events []domain.Event) bool {
+	return s.All || api.OrgReadsDocument(s.Org, events)
 }

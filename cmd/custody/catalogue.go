@@ -25,5 +25,6 @@ func serviceOptions(path string) ([]commands.Option, error) {
 	if err != nil {
 		return nil, fmt.Errorf("--catalogue: %w", err)
 	}
-	return []commands.Option{commands.WithPilot(c.Pilot())}, nil
+	// The same catalogue decides applications and times their steps (DOMAIN.md, Other services).
+	return []commands.Option{commands.WithPilot(c.Pilot()), commands.WithCatalogue(c)}, nil
 }

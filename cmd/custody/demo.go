@@ -47,10 +47,14 @@ func loadDemo(ctx context.Context, b *backend, docs int, out io.Writer, opts ...
 			sum.Start.Format("2006-01-02"), sum.End.Format("2006-01-02"))
 		fmt.Fprintf(out, "      %d collected from postomats, %d returned, %d issued at the ЦОН, %d stored, %d lost, %d missing at acceptance, %d delayed, %d force-majeure day\n",
 			sum.Collected, sum.Returned, sum.Issued, sum.Stored, sum.Lost, sum.Missing, sum.Delayed, sum.ForceMajeure)
+		fmt.Fprintf(out, "      %d applications of A1–A3 (seed 003): %d refused at the ЦОН, %d extended\n",
+			sum.Applications, sum.RefusedAtIntake, sum.Extended)
 	}
 	c := demo.Almaty
 	specs := append(benchUnits(),
 		keySpec{domain.RoleGKIssuance, c.GKIssuance.Unit}, keySpec{domain.RoleAuditor, ""},
+		keySpec{domain.RoleRAGSOffice, c.RAGS.Unit}, keySpec{domain.RoleRAGSHead, c.RAGS.Unit},
+		keySpec{domain.RoleRAGSExecutor, c.RAGS.Unit},
 		keySpec{domain.RoleCommission, ""}, keySpec{domain.RoleAdmin, ""})
 	secrets, err := mintKeys(ctx, b, specs)
 	if err != nil {

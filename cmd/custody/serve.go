@@ -29,6 +29,7 @@ func cmdServe(ctx context.Context, args []string, out io.Writer, log *slog.Logge
 	listen := fs.String("listen", envOr("CUSTODY_LISTEN", ":8080"), "HTTP address (env CUSTODY_LISTEN)")
 	withDemo := fs.Bool("demo", false, "load the demo data set first and print its keys")
 	catFile := catalogueFlag(fs)
+	hoursFile := officeHoursFlag(fs)
 	calFile := calendarFlag(fs)
 	notifyURL := fs.String("notify", envOr("CUSTODY_NOTIFY", ""), "notification channel: empty (in-process), http(s)://… webhook, nats://… JetStream (env CUSTODY_NOTIFY)")
 	maxLag := fs.String("ready-max-lag", envOr("CUSTODY_READY_MAX_LAG", "1000,5s"), "/readyz fails when the read models are more than this many positions or this long behind the log (env CUSTODY_READY_MAX_LAG)")
@@ -43,6 +44,9 @@ func cmdServe(ctx context.Context, args []string, out io.Writer, log *slog.Logge
 	}
 	svcOpts, err := serviceOptions(*catFile)
 	if err != nil {
+		return err
+	}
+	if svcOpts, err = withOfficeHours(svcOpts, *hoursFile); err != nil {
 		return err
 	}
 	cal, err := loadCalendar(*calFile)

@@ -18,6 +18,9 @@ type Options struct {
 	PerDay    int       // documents entering per working day (default 20)
 	Now       time.Time // the data set ends before this moment (default: the service's clock)
 	City      City      // default Almaty
+	// Applications of the services of seed 003 over the last month (default a fifth of the
+	// documents, at least 12; negative: none).
+	Applications int
 }
 
 // Summary counts what a data set holds.
@@ -27,6 +30,8 @@ type Summary struct {
 	Returned, Stored, Issued      int
 	Lost, Delayed, Missing        int
 	ForceMajeure                  int
+	Applications, RefusedAtIntake int
+	Extended                      int
 	Start, End                    time.Time
 	// AlreadyPresent: this day's data set was in the store already; nothing was written.
 	AlreadyPresent bool
@@ -71,6 +76,15 @@ func Generate(ctx context.Context, svc *commands.Service, o Options) (Summary, e
 			return g.sum, err
 		}
 		n += count
+	}
+	if o.Applications == 0 {
+		o.Applications = max(12, o.Documents/5) // 60 for the 300 documents of custody demo
+	}
+	if o.Applications > 0 {
+		y, m, d := now.AddDate(0, 0, -35).Date()
+		if err := g.applications(ctx, time.Date(y, m, d, 9, 0, 0, 0, domain.Almaty), o.Applications); err != nil {
+			return g.sum, err
+		}
 	}
 	g.sum.End = g.last
 	return g.sum, nil

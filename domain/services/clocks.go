@@ -31,9 +31,6 @@ var stepRules = map[domain.EventType]deadline.RuleID{
 	domain.ResultDispatched:      "dispatch",     // §5.6
 }
 
-// StepRule returns the rule id of the step that ends with event t.
-func StepRule(t domain.EventType) (deadline.RuleID, bool) { r, ok := stepRules[t]; return r, ok }
-
 // Rules lists every application rule id, in procedure order.
 func Rules() []deadline.RuleID {
 	return []deadline.RuleID{GKReceipt, GKForward, "registration", "resolution", "review", "record", "signing",

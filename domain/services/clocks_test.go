@@ -291,6 +291,6 @@ func TestExtraServiceFromFile(t *testing.T) {
 	a := domain.Actor{Role: domain.RoleRAGSHead, Org: domain.OrgRAGS, Unit: hOffice.Unit}
 	e := domain.Event{ID: uuid.New(), DocumentID: j.id, Type: domain.ReviewExtended, OccurredAt: at("2026-03-02 11:00"), Actor: a,
 		Payload: &domain.ReviewExtendedData{Days: 11, Reason: "checks"}}
-	var v *domain.ValidationError
-	assert.ErrorAs(t, domain.DecideApplication(j.app, a, e, e.OccurredAt, cat.ApplicationLookup()), &v, "X1 allows 10 days")
+	var tr *domain.TransitionError
+	assert.ErrorAs(t, domain.DecideApplication(j.app, a, e, e.OccurredAt, cat.ApplicationLookup()), &tr, "X1 allows 10 days")
 }

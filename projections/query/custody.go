@@ -224,6 +224,8 @@ type OrgLiability struct {
 type LiabilityFilter struct {
 	Org      string
 	From, To time.Time // zero: open
+	Rule     string    // a deadline rule or an application's step
+	Service  string    // the service code of the document or application
 	Page
 }
 
@@ -248,6 +250,13 @@ func (q *Queries) Liability(ctx context.Context, f LiabilityFilter) (LiabilityRe
 	where := []string{"1 = 1"}
 	if f.Org != "" {
 		where = append(where, "org = "+arg(f.Org))
+	}
+	if f.Rule != "" {
+		where = append(where, "rule = "+arg(f.Rule))
+	}
+	if f.Service != "" {
+		where = append(where, fmt.Sprintf("document_id IN (SELECT document_id FROM %s WHERE service_code = %s)",
+			model.Documents.Name(gen), arg(f.Service)))
 	}
 	rep := LiabilityReport{Organisations: []OrgLiability{}, Charges: []Charge{}}
 	if !f.From.IsZero() {

@@ -43,10 +43,12 @@ const noticeOwed = "P.27: the recipient has not been told of the delay; the plat
 // OverdueFilter narrows the overdue list (API: org, rule, unit).
 type OverdueFilter struct {
 	Org  string // organisation charged
-	Rule string
+	Rule string // a rule of the deadline table, or an application's step (services.Rules)
 	Unit string // the unit holding the document now
 	// Region is the document's city (the region a force-majeure period covers).
 	Region string
+	// Service is the service code of the document or application.
+	Service string
 	Page
 }
 
@@ -67,6 +69,9 @@ func (q *Queries) Overdue(ctx context.Context, f OverdueFilter) (OverdueList, er
 	a := &sqlArgs{}
 	where := []string{"c.stopped = 0", "c.error = ''", "c.adjusted > 0", "c.adjusted < " + a.add(model.Micros(now))}
 	where = append(where, clockFilters(a, f.Org, f.Rule, f.Unit, f.Region)...)
+	if f.Service != "" {
+		where = append(where, "d.service_code = "+a.add(f.Service))
+	}
 	src := model.Clocks.Name(gen)
 	if f.Rule == RuleTransmission {
 		// Asked for by name only: the console's overview counts the clocks alone.

@@ -26,6 +26,7 @@ import (
 	"github.com/custody-ledger/custody/domain"
 	"github.com/custody-ledger/custody/domain/calendar"
 	"github.com/custody-ledger/custody/domain/deadline"
+	"github.com/custody-ledger/custody/domain/services"
 	"github.com/custody-ledger/custody/eventstore"
 	"github.com/custody-ledger/custody/internal/safe"
 	"github.com/custody-ledger/custody/projections/query"
@@ -51,10 +52,11 @@ type Source interface {
 type Watch struct {
 	Source   Source
 	Service  *commands.Service
-	Calendar *calendar.Calendar // default calendar.Default()
-	Now      func() time.Time   // injectable clock; default time.Now
-	Interval time.Duration      // between ticks, default 30s
-	Batch    int                // deadlines per tick, default 500
+	Calendar *calendar.Calendar   // default calendar.Default()
+	Hours    services.OfficeHours // office hours of application clocks; zero: the default
+	Now      func() time.Time     // injectable clock; default time.Now
+	Interval time.Duration        // between ticks, default 30s
+	Batch    int                  // deadlines per tick, default 500
 	Logger   *slog.Logger
 	Appended prometheus.Counter // optional
 
@@ -185,20 +187,15 @@ func (w *Watch) record(ctx context.Context, now time.Time, k key, orgs []domain.
 	if w.refused[id] {
 		return skipped, nil
 	}
-	rp, stored, err := w.Service.Replay(ctx, k.doc) // one fold for the state and the intervals
-	st := rp.State
+	sc, err := w.load(ctx, k, fms)
 	if err != nil {
-		return skipped, fmt.Errorf("deadline watch: load document %s: %w", k.doc, err)
+		return skipped, err
 	}
-	evs := make([]domain.Event, len(stored))
-	for i, s := range stored {
-		if s.Event.ID == id {
-			return already, nil
-		}
-		evs[i] = s.Event
+	if slices.ContainsFunc(sc.events, func(e domain.Event) bool { return e.ID == id }) {
+		return already, nil
 	}
 	var clock *deadline.Clock
-	for _, c := range deadline.Clocks(evs, w.Calendar, fms, st.City) {
+	for _, c := range sc.clocks {
 		if c.Rule == k.rule && c.StartEvent == k.start && c.Err == nil {
 			clock = &c
 			break
@@ -216,19 +213,14 @@ func (w *Watch) record(ctx context.Context, now time.Time, k key, orgs []domain.
 	if len(charged) == 0 {
 		return skipped, nil
 	}
-	holder := domain.Holder{}
-	if iv, ok := domain.HolderAt(rp.Intervals, at); ok {
-		holder = iv.Holder
-	} else if st.Holder != nil {
-		holder = *st.Holder
-	}
+	holder := sc.holder(*clock, at)
 	occurred := at
-	if st.LastOccurred.After(occurred) {
-		occurred = st.LastOccurred // a stream's time never goes back
+	if sc.last.After(occurred) {
+		occurred = sc.last // a stream's time never goes back
 	}
 	e := domain.Event{ID: id, DocumentID: k.doc, Type: domain.DeadlineMissed, OccurredAt: occurred, Actor: Actor,
 		Payload: &domain.DeadlineMissedData{Rule: string(k.rule), Deadline: at, Holder: holder, ChargedTo: charged, Source: clock.Source}}
-	_, err = w.Service.AppendEvent(ctx, Actor, e, nil)
+	err = sc.append(ctx, e)
 	var dup *eventstore.DuplicateConflictError
 	var tr *domain.TransitionError
 	switch {

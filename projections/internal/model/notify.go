@@ -150,15 +150,22 @@ func notifications(res *Result, id uuid.UUID, events []Event, rp domain.Replay, 
 			contact = *s.Recipient
 		}
 		for _, ch := range channels {
-			key := DedupKey(id, e.ID, ch)
-			res.Rows.Add(Notifications, Row{key, id.String(), e.ID.String(), string(e.Type), ch, int64(e.Position),
-				Micros(e.OccurredAt), JSON(contact.Masked()), text.RU, text.KK, source, JSON(det)})
-			res.Messages[key] = Message{DedupKey: key, DocumentID: id.String(), Channel: ch, Position: e.Position,
-				CreatedAt: e.OccurredAt, NoContact: s.Recipient == nil,
-				body: &Payload{DedupKey: key, DocumentID: id, TriggerID: e.ID, TriggerType: e.Type, Channel: ch,
-					Recipient: contact, Text: text, Source: source, Details: det, CreatedAt: e.OccurredAt.In(domain.Almaty)}}
+			addNotification(res, id, e, ch, text, source, det, contact, s.Recipient == nil)
 		}
 	}
+}
+
+// addNotification adds one notification: its read-model row, with the contact masked, and its
+// outbox message, with the raw contact.
+func addNotification(res *Result, id uuid.UUID, e Event, ch string, text Text, source string, det Details,
+	contact domain.RecipientContact, noContact bool) {
+	key := DedupKey(id, e.ID, ch)
+	res.Rows.Add(Notifications, Row{key, id.String(), e.ID.String(), string(e.Type), ch, int64(e.Position),
+		Micros(e.OccurredAt), JSON(contact.Masked()), text.RU, text.KK, source, JSON(det)})
+	res.Messages[key] = Message{DedupKey: key, DocumentID: id.String(), Channel: ch, Position: e.Position,
+		CreatedAt: e.OccurredAt, NoContact: noContact,
+		body: &Payload{DedupKey: key, DocumentID: id, TriggerID: e.ID, TriggerType: e.Type, Channel: ch,
+			Recipient: contact, Text: text, Source: source, Details: det, CreatedAt: e.OccurredAt.In(domain.Almaty)}}
 }
 
 func conAddress(env Env, unit string) string {

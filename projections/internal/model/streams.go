@@ -9,7 +9,9 @@ import (
 
 	"github.com/custody-ledger/custody/domain"
 	"github.com/custody-ledger/custody/domain/calendar"
+	"github.com/custody-ledger/custody/domain/catalogue"
 	"github.com/custody-ledger/custody/domain/deadline"
+	"github.com/custody-ledger/custody/domain/services"
 )
 
 // Event is a stored event with its place in the log.
@@ -27,6 +29,10 @@ type Env struct {
 	Calendar *calendar.Calendar
 	// ForceMajeure: the periods declared so far, for the deadline clocks.
 	ForceMajeure []deadline.ForceMajeure
+	// Catalogue and Hours drive the clocks of application streams (nil, zero: the embedded
+	// catalogue, Monday–Friday 09:00–18:00).
+	Catalogue *catalogue.Catalogue
+	Hours     services.OfficeHours
 	// CONAddress returns the address of a ЦОН's unit (issuance, or accumulation for P.25) told to
 	// the recipient after a return (P.34) when the event does not carry it, or after a loss
 	// (P.25); nil or "" falls back to the unit's name (P.34) or the city (P.25).
@@ -70,6 +76,7 @@ const (
 	KindRegistry
 	KindForceMajeure
 	KindDispute
+	KindApplication
 )
 
 // Project returns the rows a stream owns after events (the whole stream so far, in order).
@@ -83,6 +90,8 @@ func Project(kind StreamKind, id uuid.UUID, events []Event, env Env) Result {
 		return Result{Rows: ForceMajeureRows(events, env.Calendar)}
 	case KindDispute:
 		return Result{Rows: Dispute(id, events)}
+	case KindApplication:
+		return Application(id, events, env)
 	}
 	return Result{Rows: Rows{}}
 }
@@ -118,7 +127,39 @@ func Document(id uuid.UUID, events []Event, env Env) Result {
 		string(ho.Org), ho.Unit, ho.EmployeeID, Micros(st.HolderSince), int64(st.Version), Micros(st.LastOccurred),
 		int64(last.Position), JSON(st.Flags)})
 
-	for i, iv := range rp.Intervals {
+	intervalRows(&res, ids, rp.Intervals)
+
+	cal := env.Calendar
+	if cal == nil {
+		cal = calendar.Default()
+	}
+	recordable := slices.Contains(domain.Allowed(st.Status), domain.DeadlineMissed)
+	clocks := deadline.Clocks(evs, cal, env.ForceMajeure, st.City)
+	clockRows(&res, ids, clocks, missedEvents(evs), recordable)
+
+	charges := rp.Charges
+	if moved := slices.ContainsFunc(clocks, func(c deadline.Clock) bool { return len(c.ForceMajeure) > 0 }); moved &&
+		len(st.Flags.DeadlineMissed) > 0 {
+		// Force majeure moved a clock of a document with recorded misses: a miss it moved
+		// is superseded, kept and shown as such (issue 10 §5).
+		charges = domain.LiabilityWith(evs, deadline.Supersession(clocks))
+	}
+	chargeRows(&res, ids, charges)
+
+	for _, e := range events {
+		if p, ok := e.Payload.(*domain.IntakeDiscrepancyData); ok {
+			res.Rows.Add(Discrepancies, Row{p.RegistryID.String(), ids, string(p.Kind), e.ID.String(), Micros(e.OccurredAt),
+				holderJSON(p.Giver), holderJSON(p.Receiver), p.Note})
+		}
+	}
+
+	notifications(&res, id, events, rp, env)
+	return res
+}
+
+// intervalRows adds a stream's custody intervals.
+func intervalRows(res *Result, ids string, intervals []domain.Interval) {
+	for i, iv := range intervals {
 		var to int64
 		closedBy := ""
 		if iv.To != nil {
@@ -130,17 +171,27 @@ func Document(id uuid.UUID, events []Event, env Env) Result {
 		res.Rows.Add(Intervals, Row{ids, int64(i + 1), string(iv.Holder.Org), iv.Holder.Unit, iv.Holder.EmployeeID,
 			Micros(iv.From), to, iv.OpenedBy.String(), string(iv.OpenedType), closedBy, string(iv.ClosedType)})
 	}
+}
 
-	cal := env.Calendar
-	if cal == nil {
-		cal = calendar.Default()
+// chargeRows adds a stream's liability charges.
+func chargeRows(res *Result, ids string, charges []domain.Charge) {
+	for i, ch := range charges {
+		corrected, superseded := "", ""
+		if ch.CorrectedBy != nil {
+			corrected = ch.CorrectedBy.String()
+		}
+		if len(ch.SupersededBy) > 0 {
+			superseded = JSON(ch.SupersededBy)
+		}
+		res.Rows.Add(Charges, Row{ids, int64(i + 1), string(ch.Org), string(ch.Kind), ch.Rule, ch.Source, Micros(ch.At),
+			holderJSON(ch.Holder), JSON(ch.EventIDs), JSON(ch.Reasons), b2i(ch.ForCommission), corrected, superseded})
 	}
-	missed := missedEvents(evs)
-	recordable := slices.Contains(domain.Allowed(st.Status), domain.DeadlineMissed)
-	clocks := deadline.Clocks(evs, cal, env.ForceMajeure, st.City)
-	moved := false
+}
+
+// clockRows adds a stream's deadline clocks, one row per charged organisation. due is set for
+// a breach the watch still has to record on a stream that can take the record.
+func clockRows(res *Result, ids string, clocks []deadline.Clock, missed missed, recordable bool) {
 	for _, c := range clocks {
-		moved = moved || len(c.ForceMajeure) > 0
 		orgs := c.Charged
 		if len(orgs) == 0 {
 			orgs = []domain.Org{""}
@@ -178,34 +229,6 @@ func Document(id uuid.UUID, events []Event, env Env) Result {
 				JSON(fm), errText, missedBy, due, b2i(c.Unnotified())})
 		}
 	}
-
-	charges := rp.Charges
-	if moved && len(st.Flags.DeadlineMissed) > 0 {
-		// Force majeure moved a clock of a document with recorded misses: a miss it moved
-		// is superseded, kept and shown as such (issue 10 §5).
-		charges = domain.LiabilityWith(evs, deadline.Supersession(clocks))
-	}
-	for i, ch := range charges {
-		corrected, superseded := "", ""
-		if ch.CorrectedBy != nil {
-			corrected = ch.CorrectedBy.String()
-		}
-		if len(ch.SupersededBy) > 0 {
-			superseded = JSON(ch.SupersededBy)
-		}
-		res.Rows.Add(Charges, Row{ids, int64(i + 1), string(ch.Org), string(ch.Kind), ch.Rule, ch.Source, Micros(ch.At),
-			holderJSON(ch.Holder), JSON(ch.EventIDs), JSON(ch.Reasons), b2i(ch.ForCommission), corrected, superseded})
-	}
-
-	for _, e := range events {
-		if p, ok := e.Payload.(*domain.IntakeDiscrepancyData); ok {
-			res.Rows.Add(Discrepancies, Row{p.RegistryID.String(), ids, string(p.Kind), e.ID.String(), Micros(e.OccurredAt),
-				holderJSON(p.Giver), holderJSON(p.Receiver), p.Note})
-		}
-	}
-
-	notifications(&res, id, events, rp, env)
-	return res
 }
 
 // missed indexes a document's DeadlineMissed events by rule, charged organisation and deadline.

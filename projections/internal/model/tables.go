@@ -182,7 +182,7 @@ var Quarantine = &Table{Base: "quarantine", PK: 1, Cols: []Column{
 
 // Tables lists every read-model table of a generation.
 var Tables = []*Table{Documents, Intervals, Clocks, Charges, Notifications, Registries, RegistryLines,
-	Discrepancies, ForceMajeure, Disputes, DisputeDocuments, Quarantine, Transmissions}
+	Discrepancies, ForceMajeure, Disputes, DisputeDocuments, Quarantine, Transmissions, AppSteps}
 
 // Transmissions: the statuses Kaspi passes to ИИС ЦОН (P.9, P.20, P.22(3), P.31), one per
 // status event, and ИИС ЦОН's acknowledgement (StatusTransmissionAcknowledged). Delivery
@@ -194,4 +194,4 @@ var Transmissions = &Table{Base: "transmissions", PK: 1, Cols: []Column{
 
 // Version is the read models' version: change it whenever a table or a row function
 // changes, so that a generation built by older code is rebuilt instead of read.
-const Version = 4
+const Version = 5
