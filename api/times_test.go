@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/url"
 	"testing"
+	"testing/fstest"
 	"time"
 
 	"github.com/google/uuid"
@@ -13,6 +14,7 @@ import (
 	"github.com/custody-ledger/custody/api/keys"
 	"github.com/custody-ledger/custody/commands"
 	"github.com/custody-ledger/custody/domain"
+	"github.com/custody-ledger/custody/domain/calendar"
 	"github.com/custody-ledger/custody/eventstore"
 	"github.com/custody-ledger/custody/eventstore/memory"
 )
@@ -90,4 +92,33 @@ func TestFeedSurvivesAnImplausibleStoredTime(t *testing.T) {
 	require.Equal(t, http.StatusOK, r.Status, "%s", r)
 	require.Len(t, r.Body["events"], 1)
 	assert.Equal(t, "ForceMajeureDeclared", r.Body["events"].([]any)[0].(map[string]any)["type"])
+}
+
+// TestCalendarOverrideYearsBoundTimes: the years an event's times may lie in are those of the
+// calendar the service runs with (serve --calendar), not only the embedded ones: a year an
+// override adds is accepted, a year in no calendar is still a 400.
+func TestCalendarOverrideYearsBoundTimes(t *testing.T) {
+	cal, err := calendar.Default().Load(fstest.MapFS{"2028.json": {Data: []byte(
+		`{"year": 2028, "source": "test: an operator's override", "days_off": [{"date": "2028-01-01", "kind": "holiday", "note": "New Year"}]}`)}})
+	require.NoError(t, err)
+	late := time.Date(2029, 6, 1, 12, 0, 0, 0, domain.Almaty) // the clock, so 2028 and 2029 are not in the future
+	e := newEnv(t, func(t *testing.T) (*commands.Service, keys.Store) {
+		st := memory.New()
+		t.Cleanup(func() { _ = st.Close() })
+		return commands.New(st, commands.WithClock(func() time.Time { return late }), commands.WithCalendar(cal)), keys.NewMemory()
+	})
+	doc, _ := e.packed(41, 0)
+	path := "/v1/documents/" + doc.String() + "/events"
+	delayed := func(at, newDate time.Time) map[string]any {
+		ev := event("DeliveryDelayed", 0, "platform", map[string]any{"new_date": newDate.Format(time.RFC3339), "reason": "snow"})
+		ev["occurred_at"] = at.Format(time.RFC3339)
+		return ev
+	}
+	in2028 := time.Date(2028, 1, 10, 9, 0, 0, 0, domain.Almaty)
+	e.created(e.do("POST", path, "platform", delayed(in2028, in2028.AddDate(0, 0, 7))))
+	in2029 := time.Date(2029, 1, 10, 9, 0, 0, 0, domain.Almaty)
+	r := e.do("POST", path, "platform", delayed(in2029, in2029.AddDate(0, 0, 7)))
+	e.problem(r, http.StatusBadRequest, "malformed")
+	assert.Equal(t, "occurred_at", r.str("field"), "%s", r)
+	assert.Contains(t, r.str("detail"), "2025–2028", "%s", r)
 }

@@ -67,13 +67,13 @@ func (s *Service) AppendToApplication(ctx context.Context, actor domain.Actor, e
 }
 
 func (s *Service) appendApplication(ctx context.Context, actor domain.Actor, e domain.Event, ifMatch *uint64, mustExist bool) (Appended, error) {
-	if err := domain.ValidateEvent(e); err != nil {
+	if err := s.validate(e); err != nil {
 		return Appended{}, err
 	}
 	lookup := s.Catalogue().ApplicationLookup()
 	c := command{stream: domain.ApplicationStream(e.DocumentID), head: e, ifMatch: ifMatch,
 		decide: func(_ context.Context, prior []Stored, _ bool) (step, error) {
-			return step{}, domain.DecideApplication(domain.FoldApplication(e.DocumentID, events(prior)), actor, e, s.now(), lookup)
+			return step{}, domain.DecideApplicationValid(domain.FoldApplication(e.DocumentID, events(prior)), actor, e, s.now(), lookup)
 		}}
 	if mustExist {
 		c.missing = fmt.Errorf("application %s: %w", e.DocumentID, ErrNotFound)

@@ -15,6 +15,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/custody-ledger/custody/domain"
+	"github.com/custody-ledger/custody/domain/calendar"
 	"github.com/custody-ledger/custody/domain/catalogue"
 	"github.com/custody-ledger/custody/domain/services"
 	"github.com/custody-ledger/custody/eventstore"
@@ -63,6 +64,7 @@ type Service struct {
 	cache     *streamCache         // nil: every load reads and decodes the whole stream
 	catalogue *catalogue.Catalogue // the services applications name (applications.go)
 	hours     services.OfficeHours // the units' office hours for their clocks (applications.go)
+	calendar  *calendar.Calendar   // nil: the embedded one; its years bound an event's times
 }
 
 // Option configures a Service.
@@ -77,6 +79,19 @@ func WithRetries(n int) Option { return func(s *Service) { s.retries = n } }
 // WithCache keeps up to n recently used streams decoded (0: none); DefaultCacheStreams
 // otherwise.
 func WithCache(n int) Option { return func(s *Service) { s.cache = newStreamCache(n) } }
+
+// WithCalendar sets the working-day calendar the service runs with (an operator's override
+// applied): an event's times must lie in its years.
+func WithCalendar(c *calendar.Calendar) Option { return func(s *Service) { s.calendar = c } }
+
+// validate checks an event's fields and times against the service's calendar.
+func (s *Service) validate(e domain.Event) error {
+	cal := s.calendar
+	if cal == nil {
+		cal = calendar.Default()
+	}
+	return domain.ValidateEventIn(e, cal)
+}
 
 // New returns a Service on store.
 func New(store eventstore.Store, opts ...Option) *Service {
@@ -239,7 +254,7 @@ func (s *Service) AppendToDocument(ctx context.Context, actor domain.Actor, e do
 }
 
 func (s *Service) appendDocument(ctx context.Context, actor domain.Actor, e domain.Event, ifMatch *uint64, mustExist bool) (Appended, error) {
-	if err := domain.ValidateEvent(e); err != nil {
+	if err := s.validate(e); err != nil {
 		return Appended{}, err
 	}
 	c := command{stream: DocumentStream(e.DocumentID), head: e, ifMatch: ifMatch,
@@ -259,7 +274,7 @@ func (s *Service) appendDocument(ctx context.Context, actor domain.Actor, e doma
 // appendOnce writes a single validated event to a force-majeure or dispute stream, judged by
 // check over the stream's stored events.
 func (s *Service) appendOnce(ctx context.Context, stream string, e domain.Event, missing error, check func([]Stored) error) (Appended, error) {
-	if err := domain.ValidateEvent(e); err != nil {
+	if err := s.validate(e); err != nil {
 		return Appended{}, err
 	}
 	out, err := s.execute(ctx, command{stream: stream, head: e, missing: missing,

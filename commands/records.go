@@ -34,7 +34,7 @@ func (s *Service) DeclareForceMajeure(ctx context.Context, actor domain.Actor, e
 	}
 	id := ForceMajeureIDFor(eventID)
 	e := domain.Event{ID: eventID, DocumentID: id, Type: domain.ForceMajeureDeclared, OccurredAt: at, Actor: actor, Payload: &d}
-	if err := domain.ValidateEvent(e); err != nil {
+	if err := s.validate(e); err != nil {
 		return Appended{}, err // a bad field is 400 before the scope's 403
 	}
 	d, err := domain.ScopeForceMajeure(actor, d)

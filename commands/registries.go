@@ -276,7 +276,7 @@ func (s *Service) registryStep(ctx context.Context, id uuid.UUID, head domain.Ev
 	check func(domain.Registry) error,
 	plan func(domain.Registry, func(uuid.UUID) (domain.State, error)) ([]docPlan, error),
 ) (RegistryResult, error) {
-	if err := domain.ValidateEvent(head); err != nil {
+	if err := s.validate(head); err != nil {
 		return RegistryResult{}, err
 	}
 	out, err := s.execute(ctx, command{stream: RegistryStream(id), head: head, resumable: true,
@@ -330,7 +330,10 @@ func (s *Service) documentsStep(ctx context.Context, actor domain.Actor, reg dom
 				st.done = append(st.done, prior.Record)
 				continue
 			}
-			if err := domain.Decide(state, actor, e, s.now()); err != nil {
+			if err := s.validate(e); err != nil {
+				return step{}, fmt.Errorf("document %s: %w", p.id, err)
+			}
+			if err := domain.DecideValid(state, actor, e, s.now()); err != nil {
 				return step{}, fmt.Errorf("document %s: %w", p.id, err)
 			}
 			data, err := domain.Encode(e)

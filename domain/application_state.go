@@ -244,6 +244,12 @@ func DecideApplication(a Application, actor Actor, e Event, now time.Time, looku
 	if err := ValidateEvent(e); err != nil {
 		return err
 	}
+	return DecideApplicationValid(a, actor, e, now, lookup)
+}
+
+// DecideApplicationValid is DecideApplication for an event already validated (against the
+// service's calendar).
+func DecideApplicationValid(a Application, actor Actor, e Event, now time.Time, lookup ServiceLookup) error {
 	if a.ID != e.DocumentID && a.Status != AppNew {
 		return invalid("application_id", "event belongs to another application")
 	}

@@ -27,14 +27,15 @@ const (
 	ForceMajeureLookback = 30 * 24 * time.Hour
 )
 
-// plausible checks an event's times against the bounds and the calendar's years. A time
-// whose year the working-day calendar lacks could only make an undetermined deadline: it is
-// refused now, with the years the calendar holds.
-func plausible(e Event) error {
+// plausible checks an event's times against the bounds and the years of cal, the calendar
+// the service runs with (an operator's override may add a year). A time whose year the
+// working-day calendar lacks could only make an undetermined deadline: it is refused now,
+// with the years the calendar holds.
+func plausible(e Event, cal *calendar.Calendar) error {
 	if e.OccurredAt.Before(Epoch) {
 		return invalid("occurred_at", "lies before the ledger's epoch %s", Epoch.Format(time.DateOnly))
 	}
-	if err := inCalendar("occurred_at", e.OccurredAt); err != nil {
+	if err := inCalendar("occurred_at", e.OccurredAt, cal); err != nil {
 		return err
 	}
 	switch p := e.Payload.(type) {
@@ -42,7 +43,7 @@ func plausible(e Event) error {
 		if p.NewDate.After(e.OccurredAt.Add(MaxDelay)) {
 			return invalid("data.new_date", "lies more than %d days after the notice", int(MaxDelay.Hours()/24))
 		}
-		return inCalendar("data.new_date", p.NewDate)
+		return inCalendar("data.new_date", p.NewDate, cal)
 	case *ForceMajeureDeclaredData: // its members are the request's own: from, to
 		if p.From.Before(e.OccurredAt.Add(-ForceMajeureLookback)) {
 			return invalid("from", "starts more than %d days before the notice", int(ForceMajeureLookback.Hours()/24))
@@ -50,17 +51,17 @@ func plausible(e Event) error {
 		if p.To.Sub(p.From) > MaxForceMajeure {
 			return invalid("to", "the period is longer than %d days", int(MaxForceMajeure.Hours()/24))
 		}
-		if err := inCalendar("from", p.From); err != nil {
+		if err := inCalendar("from", p.From, cal); err != nil {
 			return err
 		}
-		return inCalendar("to", p.To)
+		return inCalendar("to", p.To, cal)
 	}
 	return nil
 }
 
-// inCalendar refuses a time whose year (in Almaty) the embedded calendar has no data for.
-func inCalendar(field string, t time.Time) error {
-	years := calendar.Default().Years()
+// inCalendar refuses a time whose year (in Almaty) cal has no data for.
+func inCalendar(field string, t time.Time, cal *calendar.Calendar) error {
+	years := cal.Years()
 	if y := t.In(Almaty).Year(); !slices.Contains(years, y) {
 		return invalid(field, "lies in %d; the working-day calendar holds %d–%d only", y, years[0], years[len(years)-1])
 	}

@@ -7,6 +7,8 @@ import (
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/custody-ledger/custody/domain/calendar"
 )
 
 // TestPlausibleTimes: the bounds of issue 10 §2, each refusal naming its field.
@@ -43,7 +45,7 @@ func TestPlausibleTimes(t *testing.T) {
 			fm(time.Date(2027, 12, 30, 9, 0, 0, 0, Almaty), time.Date(2028, 1, 2, 0, 0, 0, 0, Almaty))), "to"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			err := plausible(tc.e)
+			err := plausible(tc.e, calendar.Default())
 			if tc.field == "" {
 				assert.NoError(t, err)
 				return

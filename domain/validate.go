@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/custody-ledger/custody/domain/calendar"
 )
 
 // ValidationError says which field of an event is wrong and why. Messages never repeat
@@ -389,8 +391,13 @@ func (d *EventCorrectedData) Validate() error {
 // MaxClockSkew is how far in the future an occurred_at may lie (clients' clocks drift).
 const MaxClockSkew = 2 * time.Minute
 
-// ValidateEvent checks an event's envelope and payload, independent of the stream's state.
-func ValidateEvent(e Event) error {
+// ValidateEvent checks an event's envelope and payload, independent of the stream's state,
+// against the embedded calendar's years.
+func ValidateEvent(e Event) error { return ValidateEventIn(e, calendar.Default()) }
+
+// ValidateEventIn is ValidateEvent against cal, the calendar the service runs with (the
+// embedded one with an operator's override applied).
+func ValidateEventIn(e Event, cal *calendar.Calendar) error {
 	if e.ID == uuid.Nil {
 		return invalid("event_id", "required")
 	}
@@ -413,5 +420,5 @@ func ValidateEvent(e Event) error {
 		}
 		return err
 	}
-	return plausible(e)
+	return plausible(e, cal)
 }

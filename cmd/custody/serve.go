@@ -53,6 +53,7 @@ func cmdServe(ctx context.Context, args []string, out io.Writer, log *slog.Logge
 	if err != nil {
 		return err
 	}
+	svcOpts = append(svcOpts, commands.WithCalendar(cal)) // the years an event's times may lie in
 	b, err := openBackend(ctx, *store, *read)
 	if err != nil {
 		return err
