@@ -25,6 +25,8 @@ var funcs = template.FuncMap{
 	"t":      func(l lang, key string) string { return tr(l, key) },
 	"tk":     func(l lang, prefix string, key any) string { return tr(l, prefix+"."+fmt.Sprint(key)) },
 	"te":     eventLabel,
+	"span":   fmtSpan,
+	"term":   allowedSpan,
 	"tm":     fmtTime,
 	"tp":     tpOr,
 	"holder": holderLabel,
