@@ -80,3 +80,14 @@ func TestEventLabel(t *testing.T) {
 	assert.Equal(t, "қарау аяқталды", eventLabel(kk, string(domain.ReviewCompleted)))
 	assert.Empty(t, eventLabel(ru, string(domain.PlacedInCell)), "a type without a label shows only its code")
 }
+
+func TestAllowedSpan(t *testing.T) {
+	for _, c := range []struct{ in, want string }{
+		{"15m0s", "15 мин"},
+		{"26h30m0s", "1 д 2 ч"},
+		{"", "—"}, // a report without a term
+		{"0s", "—"},
+	} {
+		assert.Equal(t, c.want, allowedSpan(ru, c.in), c.in)
+	}
+}

@@ -25,7 +25,7 @@ var funcs = template.FuncMap{
 	"t":      func(l lang, key string) string { return tr(l, key) },
 	"tk":     func(l lang, prefix string, key any) string { return tr(l, prefix+"."+fmt.Sprint(key)) },
 	"te":     eventLabel,
-	"span":   fmtSpan,
+	"span":   spanOf,
 	"term":   allowedSpan,
 	"tm":     fmtTime,
 	"tp":     tpOr,

@@ -1,7 +1,6 @@
 package console
 
 import (
-	"fmt"
 	"net/http"
 	"time"
 
@@ -80,27 +79,14 @@ func periodOf(r *http.Request, now time.Time) (time.Time, time.Time, error) {
 	return from, last.AddDate(0, 0, 1), nil
 }
 
-// fmtSpan writes a duration as days, hours and minutes (a term runs from minutes to weeks).
-func fmtSpan(l lang, sec int64) string {
-	d, h, m := sec/86400, sec%86400/3600, sec%3600/60
-	u := [3]string{"д", "ч", "мин"}
-	if l == kk {
-		u = [3]string{"күн", "сағ", "мин"}
-	}
-	switch {
-	case d > 0:
-		return fmt.Sprintf("%d %s %d %s", d, u[0], h, u[1])
-	case h > 0:
-		return fmt.Sprintf("%d %s %d %s", h, u[1], m, u[2])
-	}
-	return fmt.Sprintf("%d %s", m, u[2])
-}
+// spanOf writes a number of seconds as the overdue page writes durations.
+func spanOf(l lang, sec int64) string { return fmtDuration(l, time.Duration(sec)*time.Second) }
 
-// allowedSpan is a step's term as fmtSpan writes it ("—" when the report gives none).
+// allowedSpan is a step's term as spanOf writes it ("—" when the report gives none).
 func allowedSpan(l lang, s string) string {
 	d, err := time.ParseDuration(s)
 	if err != nil || d <= 0 {
 		return "—"
 	}
-	return fmtSpan(l, int64(d/time.Second))
+	return fmtDuration(l, d)
 }
