@@ -22,6 +22,7 @@ import (
 
 	"github.com/custody-ledger/custody/api"
 	"github.com/custody-ledger/custody/api/keys"
+	"github.com/custody-ledger/custody/domain/catalogue"
 	"github.com/custody-ledger/custody/domain/deadline"
 	"github.com/custody-ledger/custody/eventstore"
 	"github.com/custody-ledger/custody/projections/query"
@@ -59,6 +60,8 @@ type Config struct {
 	// Transparency is the verifiable log: the case file shows each event's inclusion proof
 	// against the latest signed checkpoint; nil: the case file names the proof route instead.
 	Transparency *transparency.Log
+	// Catalogue is the services the services page reports on; nil: catalogue.Default().
+	Catalogue *catalogue.Catalogue
 	// Lag reports the projections' lag; nil: not shown.
 	Lag    func(ctx context.Context) (Lag, error)
 	Logger *slog.Logger

@@ -41,6 +41,7 @@ func (c *Console) routes() *http.ServeMux {
 	page("GET /console/liability", c.liability)
 	page("GET /console/disputes", c.disputes)
 	page("GET /console/notifications", c.notifications)
+	page("GET /console/services", c.services)
 	m.Handle("/console/", c.signedIn(func(http.ResponseWriter, *http.Request) error { return errNotFound }))
 	return m
 }

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -15,6 +16,7 @@ import (
 	"github.com/transparency-dev/merkle/rfc6962"
 
 	"github.com/custody-ledger/custody/domain"
+	"github.com/custody-ledger/custody/domain/catalogue"
 	"github.com/custody-ledger/custody/projections/query"
 	"github.com/custody-ledger/custody/projections/transparency"
 )
@@ -53,7 +55,7 @@ func TestEveryPageRenders(t *testing.T) {
 
 	for _, p := range []string{"/console/overdue", "/console/overdue?show=soon", "/console/overdue?region=Almaty",
 		"/console/registries", "/console/documents", "/console/documents?state=cancelled", "/console/liability",
-		"/console/disputes", "/console/notifications", "/console/notifications?channel=sms_1414"} {
+		"/console/disputes", "/console/notifications", "/console/notifications?channel=sms_1414", "/console/services"} {
 		res, body := b.get(p)
 		assert.Equal(t, http.StatusOK, res.StatusCode, p)
 		assert.NotContains(t, body, "error.", p)
@@ -149,4 +151,57 @@ func verifyProofs(t *testing.T, body string) {
 		assert.NoError(t, proof.VerifyInclusion(rfc6962.DefaultHasher, idx, n, transparency.LeafHash(&rec), hashes, rootHash),
 			"event %s at position %d", row[1], pos)
 	}
+}
+
+// TestServicesPageShowsCompliance: the services page shows, per runnable service of the
+// catalogue, the compliance report the API answers for the same period, with labelled steps.
+func TestServicesPageShowsCompliance(t *testing.T) {
+	f := newFixture(t)
+	require.Positive(t, f.sum.Applications, "the demo data set has applications")
+	ctx := context.Background()
+	b := newBrowser(t, f.con, false)
+	b.signIn(f.secrets[domain.RoleAuditor], "/console/")
+
+	_, body := b.get("/console/")
+	assert.Contains(t, body, `href="/console/services"`, "linked from the navigation")
+
+	res, body := b.get("/console/services")
+	require.Equal(t, http.StatusOK, res.StatusCode, body)
+	// The default period: the 30 days up to the fixture's now (2026-12-07).
+	assert.Contains(t, body, `name="from" value="2026-11-07"`)
+	assert.Contains(t, body, `name="to" value="2026-12-07"`)
+	from := time.Date(2026, 11, 7, 0, 0, 0, 0, domain.Almaty)
+	to := time.Date(2026, 12, 8, 0, 0, 0, 0, domain.Almaty)
+	steps := 0
+	for _, s := range catalogue.Default().Services() {
+		if !s.Runnable() {
+			assert.NotContains(t, body, `id="compliance-`+s.Code+`"`, "the pilot's service runs as documents")
+			continue
+		}
+		rep, err := f.q.Compliance(ctx, query.ComplianceFilter{Service: s.Code, From: from, To: to})
+		require.NoError(t, err)
+		table := regexp.MustCompile(`(?s)<table id="compliance-` + regexp.QuoteMeta(s.Code) + `">.*?</table>`).FindString(body)
+		require.NotEmpty(t, table, s.Code)
+		assert.Equal(t, len(rep.Steps), strings.Count(table, `<tr id="step-`), s.Code)
+		for _, st := range rep.Steps {
+			steps++
+			row := regexp.MustCompile(`<tr id="step-` + regexp.QuoteMeta(s.Code) + `-` + string(st.Step) + `">.*?</tr>`).FindString(body)
+			require.NotEmpty(t, row, "%s %s", s.Code, st.Step)
+			assert.NotContains(t, row, "rule.", "the step is labelled")
+			assert.Contains(t, row, "<td>"+strconv.Itoa(st.Started)+"</td><td>"+strconv.Itoa(st.Completed)+"</td>")
+			assert.Contains(t, row, `class="breaches">`, row)
+			if st.Breaches > 0 {
+				assert.Contains(t, row, `<span class="err">`+strconv.Itoa(st.Breaches)+`</span>`)
+			}
+		}
+	}
+	require.Positive(t, steps, "the demo's applications have steps in the period")
+
+	// A period before the demo's data: no steps; a bad date is refused.
+	_, body = b.get("/console/services?from=2020-01-01&to=2020-01-31")
+	assert.NotContains(t, body, `<tr id="step-`)
+	res, _ = b.get("/console/services?from=yesterday")
+	assert.Equal(t, http.StatusBadRequest, res.StatusCode)
+	res, _ = b.get("/console/services?from=2026-12-01&to=2026-11-01")
+	assert.Equal(t, http.StatusBadRequest, res.StatusCode)
 }

@@ -24,6 +24,9 @@ type pages struct{ t map[string]*template.Template }
 var funcs = template.FuncMap{
 	"t":      func(l lang, key string) string { return tr(l, key) },
 	"tk":     func(l lang, prefix string, key any) string { return tr(l, prefix+"."+fmt.Sprint(key)) },
+	"te":     eventLabel,
+	"span":   spanOf,
+	"term":   allowedSpan,
 	"tm":     fmtTime,
 	"tp":     tpOr,
 	"holder": holderLabel,
@@ -209,4 +212,12 @@ func link(path string, kv ...string) string {
 		return path
 	}
 	return path + "?" + v.Encode()
+}
+
+// eventLabel is an event type's label, or "" for a type without one (the code is shown anyway).
+func eventLabel(l lang, t string) string {
+	if _, ok := messages["event."+t]; !ok {
+		return ""
+	}
+	return tr(l, "event."+t)
 }

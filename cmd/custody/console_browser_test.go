@@ -169,6 +169,7 @@ func TestConsoleInBrowser(t *testing.T) {
 		{"liability", "/console/liability"},
 		{"disputes", "/console/disputes"},
 		{"notifications", "/console/notifications"},
+		{"services", "/console/services"},
 	}
 	for _, vp := range []struct{ w, h int64 }{{1280, 800}, {390, 844}} {
 		for _, p := range pages {
@@ -182,7 +183,31 @@ func TestConsoleInBrowser(t *testing.T) {
 			b.screenshot(filepath.Join(out, fmt.Sprintf("%s-%d.png", p.name, vp.w)))
 		}
 	}
-	b.do(chromedp.EmulateViewport(1280, 800), chromedp.Navigate(srv.url+lost))
+	// The services page shows the API's compliance report for the period it names.
+	b.do(chromedp.EmulateViewport(1280, 800), chromedp.Navigate(srv.url+"/console/services"))
+	from, err := chromedp.Run(ctx, chromedp.Value(chromedp.CSS(`input[name="from"]`)))
+	require.NoError(t, err)
+	last, err := chromedp.Run(ctx, chromedp.Value(chromedp.CSS(`input[name="to"]`)))
+	require.NoError(t, err)
+	lastDay, err := time.Parse(time.DateOnly, last)
+	require.NoError(t, err)
+	var rep struct {
+		Steps []struct {
+			Started int `json:"started"`
+		} `json:"steps"`
+	}
+	api.get("/v1/services/restoration/compliance?from="+from+"&to="+lastDay.AddDate(0, 0, 1).Format(time.DateOnly), &rep)
+	started := 0
+	for _, st := range rep.Steps {
+		started += st.Started
+	}
+	require.NotEmpty(t, rep.Steps, "the demo's restoration applications ran steps in the last 30 days")
+	shownStarted, err := chromedp.Run(ctx, chromedp.Evaluate[int](
+		`[...document.querySelectorAll('#compliance-restoration tbody tr[id] td:nth-child(3)')].reduce((n, td) => n + Number(td.textContent), 0)`))
+	require.NoError(t, err)
+	assert.Equal(t, started, shownStarted, "the services page counts the API's steps")
+
+	b.do(chromedp.Navigate(srv.url + lost))
 	assert.Contains(t, b.text("#chain"), "✔", "the lost document's hash chain verifies")
 	b.do(chromedp.Navigate(srv.url + lost + "/case"))
 	assert.Contains(t, b.text("#checkpoint"), "custody.ledger/log", "the case file names the signed checkpoint")

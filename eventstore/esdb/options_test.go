@@ -136,7 +136,7 @@ func TestConfigValidation(t *testing.T) {
 func TestFilterPrefixes(t *testing.T) {
 	cfg, err := newConfig([]Option{WithNamespace("eu-"), WithCategories(domain.StreamPrefixes()...)})
 	require.NoError(t, err)
-	assert.Equal(t, []string{"eu-document-", "eu-registry-", "eu-dispute-", "eu-forcemajeure-"}, cfg.filterPrefixes())
+	assert.Equal(t, []string{"eu-document-", "eu-registry-", "eu-dispute-", "eu-forcemajeure-", "eu-application-"}, cfg.filterPrefixes())
 	cfg, err = newConfig([]Option{WithNamespace("t1-"), WithCategories()})
 	require.NoError(t, err)
 	assert.Equal(t, []string{"t1-"}, cfg.filterPrefixes())
