@@ -16,15 +16,32 @@ func catalogueFlag(fs *flag.FlagSet) *string {
 		"catalogue data file (JSON) replacing the embedded services of the same code, e.g. the pilot's valid_until (env CUSTODY_CATALOGUE)")
 }
 
-// serviceOptions are the command service's options from --catalogue: the pilot's scope.
-func serviceOptions(path string) ([]commands.Option, error) {
+// loadCatalogue is the catalogue named by --catalogue, or the embedded one.
+func loadCatalogue(path string) (*catalogue.Catalogue, error) {
 	if path == "" {
-		return nil, nil
+		return catalogue.Default(), nil
 	}
 	c, err := catalogue.Default().LoadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("--catalogue: %w", err)
 	}
-	// The same catalogue decides applications and times their steps (DOMAIN.md, Other services).
-	return []commands.Option{commands.WithPilot(c.Pilot()), commands.WithCatalogue(c)}, nil
+	return c, nil
+}
+
+// serviceOptions are the command service's options from --catalogue: the pilot's scope.
+func serviceOptions(path string) ([]commands.Option, error) {
+	if path == "" {
+		return nil, nil
+	}
+	c, err := loadCatalogue(path)
+	if err != nil {
+		return nil, err
+	}
+	return catalogueOptions(c), nil
+}
+
+// catalogueOptions: the same catalogue decides applications and times their steps (DOMAIN.md,
+// Other services) and sets the pilot's scope (order p.6).
+func catalogueOptions(c *catalogue.Catalogue) []commands.Option {
+	return []commands.Option{commands.WithPilot(c.Pilot()), commands.WithCatalogue(c)}
 }

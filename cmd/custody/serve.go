@@ -42,11 +42,12 @@ func cmdServe(ctx context.Context, args []string, out io.Writer, log *slog.Logge
 	if err != nil {
 		return fmt.Errorf("%w: --ready-max-lag: %v", errUsage, err)
 	}
-	svcOpts, err := serviceOptions(*catFile)
+	cat, err := loadCatalogue(*catFile)
 	if err != nil {
 		return err
 	}
-	if svcOpts, err = withOfficeHours(svcOpts, *hoursFile); err != nil {
+	svcOpts, err := withOfficeHours(catalogueOptions(cat), *hoursFile)
+	if err != nil {
 		return err
 	}
 	cal, err := loadCalendar(*calFile)
@@ -87,7 +88,7 @@ func cmdServe(ctx context.Context, args []string, out io.Writer, log *slog.Logge
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	reg.MustRegister(proj.Metrics()...)
-	con, err := openConsole(ks, proj, tl, b, log)
+	con, err := openConsole(ks, proj, tl, b, cat, log)
 	if err != nil {
 		return err
 	}
