@@ -104,12 +104,11 @@ func (q *Queries) Overview(ctx context.Context) (Overview, error) {
 	}
 	o.ByHolder = sortedCounts(byHolder)
 	byRule, byOrg := map[string]int64{}, map[string]int64{}
-	// The same source and join as the overdue list keep the count equal to it: document clocks
-	// (a force-majeure notice's clock lives on the period's stream) and the statuses still
-	// undelivered to ИИС ЦОН.
+	// The join keeps the count equal to the overdue list, which shows document clocks only (a
+	// force-majeure notice's clock lives on the period's stream).
 	if err := q.each(ctx, fmt.Sprintf(`SELECT c.rule, c.org, COUNT(*) FROM %s c JOIN %s d ON d.document_id = c.document_id
 		WHERE c.stopped = 0 AND c.error = '' AND c.adjusted > 0 AND c.adjusted < $1 GROUP BY c.rule, c.org`,
-		q.withTransmissions(gen), model.Documents.Name(gen)),
+		model.Clocks.Name(gen), model.Documents.Name(gen)),
 		[]any{model.Micros(now)}, func(s rowScanner) error {
 			var (
 				rule, org string

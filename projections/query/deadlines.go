@@ -73,8 +73,8 @@ func (q *Queries) Overdue(ctx context.Context, f OverdueFilter) (OverdueList, er
 		where = append(where, "d.service_code = "+a.add(f.Service))
 	}
 	src := model.Clocks.Name(gen)
-	if f.Rule == "" || f.Rule == RuleTransmission {
-		// An undelivered status is Kaspi's overdue obligation like a missed clock (issue 11).
+	if f.Rule == RuleTransmission {
+		// Asked for by name only: the console's overview counts the clocks alone.
 		src = q.withTransmissions(gen)
 	}
 	return q.clockList(ctx, gen, now, src, where, a, f.Page)
