@@ -74,8 +74,9 @@ type Config struct {
 	// SecureCookies marks cookies Secure even when the request did not come over TLS here (a
 	// TLS-terminating proxy in front).
 	SecureCookies bool
-	// CacheTTL is how long the overview's counts and the deliveries by channel are served
-	// before a background refresh (see cached); 0: 10 seconds, negative: never cached.
+	// CacheTTL is how long the deliveries by channel (a scan of the whole outbox) are served
+	// before a background refresh (see cached); 0: 10 seconds, negative: never cached. The
+	// overview's counts are read per page: their indexes answer in milliseconds.
 	CacheTTL time.Duration
 	// VerifyEvery is how often Run re-verifies the whole ledger's hash chains; 0: 15 minutes.
 	VerifyEvery time.Duration
@@ -89,7 +90,6 @@ type Console struct {
 	pages *pages
 	mux   *http.ServeMux
 
-	overviewCache   cached[query.Overview]
 	deliveriesCache cached[[]query.ChannelCount]
 
 	mu     sync.Mutex

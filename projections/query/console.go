@@ -405,8 +405,9 @@ func (q *Queries) Deliveries(ctx context.Context) ([]ChannelCount, error) {
 		return nil, err
 	}
 	out := []ChannelCount{}
+	// Grouped in the order of the outbox's (status, channel, ..., attempts) index, which covers it.
 	if err := q.each(ctx, `SELECT channel, status, COUNT(*), SUM(CASE WHEN attempts > 1 THEN 1 ELSE 0 END)
-		FROM projections_outbox GROUP BY channel, status ORDER BY channel, status`, nil, func(s rowScanner) error {
+		FROM projections_outbox GROUP BY status, channel ORDER BY channel, status`, nil, func(s rowScanner) error {
 		var c ChannelCount
 		if err := s.Scan(&c.Channel, &c.Status, &c.N, &c.Retried); err != nil {
 			return err
