@@ -76,6 +76,7 @@ type Sequencer struct {
 	loaded bool
 	lastCP Signed // the newest checkpoint (Size 0 before the first)
 	lastAt time.Time
+	heads  *headSet // every stream's head as of the tree's size (heads_store.go)
 }
 
 // ErrFenced: another sequencer moved the tree; this one must reload before going on.
@@ -197,6 +198,10 @@ func (s *Sequencer) load(ctx context.Context) error {
 	if cp.Size == 0 {
 		s.lastAt = time.Now() // the first checkpoint is due CheckpointEvery after starting
 	}
+	if err := s.loadHeads(ctx); err != nil {
+		s.loaded = false
+		return err
+	}
 	return nil
 }
 
@@ -218,6 +223,7 @@ func (s *Sequencer) add(ctx context.Context, recs []eventstore.Record) error {
 		return err
 	}
 	leaves := make([]any, 0, 2*len(recs))
+	heads := make(headBatch, len(recs))
 	pos := s.st.position
 	for i := range recs {
 		r := &recs[i]
@@ -225,7 +231,9 @@ func (s *Sequencer) add(ctx context.Context, recs []eventstore.Record) error {
 			return fmt.Errorf("transparency: position %d does not follow %d", r.Position, pos)
 		}
 		leaves = append(leaves, r.Position, rng.End())
-		if err := rng.Append(LeafHash(r), visit); err != nil {
+		leaf := LeafHash(r)
+		heads.add(r, rng.End(), leaf)
+		if err := rng.Append(leaf, visit); err != nil {
 			return err
 		}
 		pos = r.Position
@@ -262,9 +270,13 @@ func (s *Sequencer) add(ctx context.Context, recs []eventstore.Record) error {
 	if err := s.insertRows(ctx, tx, conn, "tlog_leaves", "position", "idx", leaves); err != nil {
 		return err
 	}
+	if err := s.saveHeads(ctx, tx, heads, rng.End()); err != nil {
+		return err
+	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("transparency: commit: %w", err)
 	}
+	s.applyHeads(heads, rng.End())
 	s.st = state{size: rng.End(), position: pos, hashes: rng.Hashes()}
 	s.rng = rng
 	return nil
@@ -359,16 +371,30 @@ func (s *Sequencer) checkpoint(ctx context.Context, force bool) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	cp := Checkpoint{Origin: s.opts.Key.Signer.Name(), Size: s.st.size, Root: root}
+	heads := s.heads.commit()
+	cp := Checkpoint{Origin: s.opts.Key.Signer.Name(), Size: s.st.size, Root: root, Heads: &heads}
 	signed, err := Sign(cp, s.opts.Key.Signer)
 	if err != nil {
 		return false, err
 	}
 	rec := Signed{Checkpoint: cp, Position: s.st.position, Note: signed, PublicKey: s.opts.Key.Public, CreatedAt: now.UTC()}
-	if _, err := s.log.db.ExecContext(ctx, `INSERT INTO tlog_checkpoints (size, position, root, note, public_key, created_at)
+	// The checkpoint and the heads' buckets as of it are stored together (heads_store.go).
+	tx, err := s.log.db.BeginTx(ctx, nil)
+	if err != nil {
+		return false, fmt.Errorf("transparency: begin: %w", err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	if _, err := tx.ExecContext(ctx, `INSERT INTO tlog_checkpoints (size, position, root, note, public_key, created_at)
 		VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (size) DO NOTHING`, cp.Size, rec.Position, root, string(signed), rec.PublicKey, now.UnixMicro()); err != nil {
 		return false, fmt.Errorf("transparency: store checkpoint: %w", err)
 	}
+	if err := s.saveBuckets(ctx, tx, cp.Size); err != nil {
+		return false, err
+	}
+	if err := tx.Commit(); err != nil {
+		return false, fmt.Errorf("transparency: store checkpoint: %w", err)
+	}
+	clear(s.heads.unsaved)
 	s.lastCP, s.lastAt = rec, now
 	if s.opts.OnCheckpoint != nil {
 		s.opts.OnCheckpoint(rec)
