@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/transparency-dev/merkle/compact"
@@ -84,11 +85,11 @@ func parseHeadsLine(line string) (c HeadsCommitment, ok bool, err error) {
 	if f[0] != HeadsExtension {
 		return c, false, nil
 	}
-	var n uint64
 	if len(f) != 3 {
 		return c, true, fmt.Errorf("transparency: checkpoint heads line %q", line)
 	}
-	if _, err := fmt.Sscan(f[1], &n); err != nil || (len(f[1]) > 1 && f[1][0] == '0') {
+	n, err := strconv.ParseUint(f[1], 10, 64)
+	if err != nil || (len(f[1]) > 1 && f[1][0] == '0') {
 		return c, true, fmt.Errorf("transparency: checkpoint heads line %q: streams", line)
 	}
 	root, err := unb64(f[2])

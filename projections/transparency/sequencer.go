@@ -195,12 +195,12 @@ func (s *Sequencer) load(ctx context.Context) error {
 		return err
 	}
 	s.st, s.rng, s.lastCP, s.lastAt, s.loaded = st, rng, cp, cp.CreatedAt, true
-	if cp.Size == 0 {
-		s.lastAt = time.Now() // the first checkpoint is due CheckpointEvery after starting
-	}
 	if err := s.loadHeads(ctx); err != nil {
 		s.loaded = false
 		return err
+	}
+	if cp.Size == 0 {
+		s.lastAt = time.Now() // the first checkpoint is due CheckpointEvery after starting
 	}
 	return nil
 }
