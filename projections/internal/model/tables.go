@@ -136,7 +136,7 @@ var (
 	Notifications = &Table{Base: "notifications", PK: 1, Cols: []Column{
 		txt("dedup_key"), txt("document_id"), txt("trigger_event"), txt("trigger_type"), txt("channel"),
 		num("position"), num("created_at"), txt("recipient"), txt("text_ru"), txt("text_kk"), txt("source"), txt("details"),
-	}, Indexes: []Index{ix("position"), ix("document_id")}}
+	}, Indexes: []Index{ix("position"), ix("document_id", "position", "dedup_key")}} // a document's, in list order
 
 	// Registries: one row per registry stream.
 	Registries = &Table{Base: "registries", PK: 1, Cols: []Column{
