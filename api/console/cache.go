@@ -6,8 +6,9 @@ import (
 	"time"
 )
 
-// cached holds an aggregate the dashboards show (the deliveries by channel): a whole-table
-// count that costs tens of milliseconds of database time on a large ledger. A page gets the last value while it is younger than ttl; an older one is still
+// cached holds one aggregate the dashboards show (the overview's counts, the deliveries by
+// channel): whole-table counts that cost tens of milliseconds of database time on a large
+// ledger. A page gets the last value while it is younger than ttl; an older one is still
 // served (the page shows its "as of" time) while one refresh runs in the background, so no
 // page waits on the aggregates except the very first.
 type cached[T any] struct {

@@ -137,7 +137,7 @@ func (c *Console) overview(w http.ResponseWriter, r *http.Request) error {
 		http.Redirect(w, r, "/console/overdue", http.StatusSeeOther)
 		return nil
 	}
-	o, err := c.cfg.Reads.Overview(r.Context()) // index-backed: a few ms at 1M events (issue 15)
+	o, err := c.overviewCache.get(r.Context(), c.cfg.CacheTTL, c.now, c.cfg.Reads.Overview)
 	if err != nil {
 		return err
 	}

@@ -134,8 +134,8 @@ func TestConsoleInBrowser(t *testing.T) {
 		chromedp.Submit(chromedp.CSS(`input[name="key"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`#n-overdue`)))
 	assert.Equal(t, srv.url+"/console/", b.location())
-	// Ready allows a small lag, so the page and the API are compared once both have caught up:
-	// the same answer twice in a row.
+	// Ready allows a small lag, and the overview's counts are cached for up to 10 s, so the page
+	// and the API are compared once both have caught up: the same answer twice in a row.
 	var apiOverdue int
 	shown := ""
 	for range 120 {
