@@ -111,14 +111,14 @@ func (g *gen) application(ctx context.Context, p appPlan, at time.Time) error {
 	if p.channel == domain.ChannelGK {
 		if p.refusedAtIntake {
 			err := r.rec(ctx, gk, at, &domain.ApplicationRefusedAtIntakeData{ReceiptNo: receipt, ServiceCode: p.service,
-				Missing: []string{"the court decision"}, Applicant: applicant, SubmittedAt: &sub})
+				Missing: []string{"the court decision"}, Applicant: applicant, SubmittedAt: &sub, City: c.Name})
 			if r.app.Version > 0 {
 				g.sum.RefusedAtIntake++
 			}
 			return err
 		}
 		if err := r.rec(ctx, gk, at, &domain.ApplicationAcceptedData{Transfer: domain.Transfer{To: c.GKIssuance},
-			ReceiptNo: receipt, ServiceCode: p.service, Applicant: applicant, SubmittedAt: &sub}); err != nil {
+			ReceiptNo: receipt, ServiceCode: p.service, Applicant: applicant, SubmittedAt: &sub, City: c.Name}); err != nil {
 			return err
 		}
 		fwd := g.nextWorking(at, 1, 10, 0)
@@ -137,7 +137,7 @@ func (g *gen) application(ctx context.Context, p appPlan, at time.Time) error {
 		to, a := office, applicant
 		if err := r.rec(ctx, ActorOf(domain.RoleRAGSOffice, office), at, &domain.ApplicationRegisteredData{
 			RegistrationNo: fmt.Sprintf("REG-%05d", p.n), ServiceCode: p.service, Channel: p.channel, Applicant: &a, To: &to,
-			SubmittedAt: &sub}); err != nil {
+			SubmittedAt: &sub, City: c.Name}); err != nil {
 			return err
 		}
 	}
