@@ -156,6 +156,19 @@ func TestReadScopesOfApplicationsAndTheLog(t *testing.T) {
 	require.Contains(t, data("admin"), iin, "the range holds both applications' openings and the document's request")
 	assert.NotContains(t, data("auditor"), iin)
 	assert.NotContains(t, data("auditor"), phone)
+	// The Kaspi platform sees the recipient of a request in the feed, never an applicant.
+	feed := e.do("GET", "/v1/feed?limit=5", "platform", nil)
+	require.Equal(t, ok, feed.Status, "%s", feed)
+	for _, ev := range feed.Body["events"].([]any) {
+		x := ev.(map[string]any)
+		raw, err := json.Marshal(x["data"])
+		require.NoError(t, err)
+		if strings.HasPrefix(x["stream_id"].(string), domain.ApplicationPrefix) {
+			assert.NotContains(t, string(raw), iin, "%s", x["type"])
+		} else if x["type"] == "DeliveryRequested" {
+			assert.Contains(t, string(raw), iin)
+		}
+	}
 	v := e.do("GET", app(viaGK), "recipient", nil)
 	assert.Equal(t, "**********15", v.Body["applicant"].(map[string]any)["iin"], "the applicant's own view is masked as any")
 	assert.Equal(t, "Almaty", v.str("city"))
