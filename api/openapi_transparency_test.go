@@ -29,7 +29,12 @@ func addTransparency(schemas, paths obj) {
 		"checkpoint": strS("the signed checkpoint note the proofs lead to"),
 		"scope":      objS(nil, obj{"document": uuidS(""), "from": intS(""), "to": intS("")}),
 		"events":     arrS(ref("AuditEvent")), "before": ref("AuditLeaf"), "after": ref("AuditLeaf"),
-		"consistency": arrS(objS([]string{"from", "proof"}, obj{"from": intS(""), "proof": proofS}))})
+		"consistency": arrS(objS([]string{"from", "proof"}, obj{"from": intS(""), "proof": proofS})),
+		"head": objS([]string{"stream_id", "version", "index", "leaf_hash", "bucket", "bucket_index", "bucket_size", "bucket_proof", "proof"}, obj{
+			"stream_id": strS("the document's stream"), "version": intS("its head version at the checkpoint: the bundle's last event"),
+			"index": intS("the head event's leaf index"), "leaf_hash": b64("the head event's leaf hash"),
+			"bucket": intS("HeadBucket(stream_id)"), "bucket_index": intS("the head's index in its bucket, sorted by stream id"),
+			"bucket_size": intS("heads in the bucket"), "bucket_proof": proofS, "proof": proofS})})
 
 	intQ := func(name, desc string) obj {
 		return obj{"name": name, "in": "query", "schema": obj{"type": "integer", "minimum": 0}, "description": desc}
