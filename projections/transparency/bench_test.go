@@ -6,9 +6,12 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"math/rand/v2"
+	"os"
 	"slices"
 	"sync"
+	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -40,6 +43,32 @@ func percentile(d []time.Duration, p float64) time.Duration {
 	c := slices.Clone(d)
 	slices.Sort(c)
 	return c[min(len(c)-1, int(float64(len(c))*p))]
+}
+
+// measuring holds the file named by CUSTODY_BENCH_LOCK (flock(2), as flock(1) takes it) while
+// a figure is measured, so processes sharing the machine do not measure at once while the data
+// is generated outside it. It returns the release.
+func measuring(b *testing.B) func() {
+	path := os.Getenv("CUSTODY_BENCH_LOCK")
+	if path == "" {
+		return func() {}
+	}
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	require.NoError(b, err)
+	require.NoError(b, syscall.Flock(int(f.Fd()), syscall.LOCK_EX))
+	b.Logf("measuring from %s (load %s)", time.Now().UTC().Format(time.TimeOnly), loadavg())
+	return func() {
+		b.Logf("measured until %s (load %s)", time.Now().UTC().Format(time.TimeOnly), loadavg())
+		_ = f.Close() // releases the lock
+	}
+}
+
+func loadavg() string {
+	raw, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "?"
+	}
+	return strings.Join(strings.Fields(string(raw))[:3], " ")
 }
 
 func benchBackends(b *testing.B, fn func(b *testing.B, open func(testing.TB) backend)) {
@@ -78,6 +107,7 @@ func BenchmarkAppendWithSequencer(b *testing.B) {
 		be := open(b)
 		key := testKey(b, "bench/log")
 		var without, with, ratio stat
+		defer measuring(b)()
 		for r := range rounds {
 			for i := range 2 {
 				seq := (r+i)%2 == 1 // rotate which goes first
@@ -141,6 +171,7 @@ func BenchmarkSequencerCatchUp(b *testing.B) {
 		prefill(b, be.store, events)
 		key := testKey(b, "bench/log")
 		var rate stat
+		defer measuring(b)()
 		for range rounds {
 			_, seq := sequencer(b, be, transparency.Options{Key: key})
 			resetTree(b, be)
@@ -164,6 +195,7 @@ func BenchmarkCheckpointLag(b *testing.B) {
 		be := open(b)
 		key := testKey(b, "bench/log")
 		var p50s, p99s, reached stat
+		defer measuring(b)()
 		for range rounds {
 			type covered struct {
 				position uint64
@@ -270,6 +302,7 @@ func BenchmarkInclusionProof1M(b *testing.B) {
 		// by many processes), not the tree's.
 		var p50s, p99s, base50, base99, cpu50, cpu99 stat
 		block := make([]byte, 256<<10)
+		defer measuring(b)()
 		for range rounds {
 			lat := make([]time.Duration, 0, 2000)
 			baseLat := make([]time.Duration, 0, 2000)
