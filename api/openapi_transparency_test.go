@@ -49,7 +49,8 @@ func addTransparency(schemas, paths obj) {
 	paths["/v1/proofs/consistency"] = obj{"get": op("getConsistencyProof", "Consistency proof between two tree sizes",
 		"Proof", "200", "the proof", []any{intQ("from", "required"), intQ("to", "default: the latest checkpoint's")}, errs...)}
 	paths["/v1/audit/bundle"] = obj{"get": op("getAuditBundle", "An audit bundle, verified offline by `custody audit verify`",
-		"AuditBundle", "200", "the bundle (events with personal data redacted for roles that may not see it)",
+		"AuditBundle", "200", "the bundle (events with personal data redacted for roles that may not see it); "+
+			"a document's for whoever reads the document, a range for integrators and overseers (403 otherwise)",
 		[]any{query_("document", "a document's id; or from and to"), intQ("from", "first position"), intQ("to", "last position"),
-			intQ("since", "add a consistency proof from this tree size")}, errs...)}
+			intQ("since", "add a consistency proof from this tree size")}, "400", "401", "403", "404", "503")}
 }
