@@ -100,8 +100,15 @@ func TestP9P20P22P31StatusesPassedToIISCON(t *testing.T) {
 		assert.Equal(t, 4+3, lateAll, "doc's four statuses, lost's order, intake and loss (P.22(3))")
 		assert.Contains(t, ov.OverdueByRule, query.Count{Key: query.RuleTransmission, N: int64(lateAll)})
 		// Page by page (the clocks and the statuses merged at each page's cursor), the same list.
-		for _, f := range []query.OverdueFilter{{}, {Rule: query.RuleTransmission}, {Org: string(domain.OrgKaspi)}} {
-			full, err := s.p.Queries().Overdue(s.ctx, query.OverdueFilter{Rule: f.Rule, Org: f.Org, Page: query.Page{Limit: 1000}})
+		var unit string // the cell's: a filter that skips the other documents' statuses
+		for _, o := range all.Items {
+			if o.DocumentID == doc && o.Holder != nil {
+				unit = o.Holder.Unit
+			}
+		}
+		require.NotEmpty(t, unit)
+		for _, f := range []query.OverdueFilter{{}, {Rule: query.RuleTransmission}, {Org: string(domain.OrgKaspi)}, {Unit: unit}} {
+			full, err := s.p.Queries().Overdue(s.ctx, query.OverdueFilter{Rule: f.Rule, Org: f.Org, Unit: f.Unit, Page: query.Page{Limit: 1000}})
 			require.NoError(t, err)
 			var paged []query.Overdue
 			for cur := ""; ; {
@@ -115,6 +122,9 @@ func TestP9P20P22P31StatusesPassedToIISCON(t *testing.T) {
 				}
 			}
 			assert.Equal(t, full.Items, paged, "pages of 2 of %+v", f)
+			if f.Unit != "" {
+				assert.Len(t, full.Items, 4, "doc's statuses alone: lost's are skipped (its holder is not the cell)")
+			}
 		}
 
 		msgs := subscribe(t, s.p.Subscriber(), projections.ChannelIISCON)

@@ -141,19 +141,25 @@ func mergeOverdue(x, y []Overdue) []Overdue {
 
 // lateTransmissions is a page of the statuses still undelivered to ИИС ЦОН and unacknowledged
 // transmitDelay after the status (P.9, P.20, P.22(3), P.31), each an overdue item of Kaspi's
-// due transmitDelay after the status, in the overdue list's order from f's cursor. It reads the
-// outbox's partial index of undelivered ИИС ЦОН messages (projections_outbox_iis_con_late), which
-// holds only what is not delivered yet, in time order, so it stops after a page.
+// due transmitDelay after the status, in the overdue list's order from f's cursor.
+//
+// It reads the outbox's partial index of undelivered ИИС ЦОН messages
+// (projections_outbox_iis_con_late: time, document, dedup key; the dedup key orders a document's
+// statuses as their event ids do) in batches: a batch is a query on the outbox alone, ordered as
+// the index and limited, which both databases answer by walking the index whatever their
+// statistics say (joined in one query, PostgreSQL without statistics sorted all 92,000 late
+// statuses of a 300,000-event ledger: 3.5 s); the batch's rows are then joined with their
+// transmission and document, and those acknowledged or filtered out are skipped. Batches grow
+// until the page is full or the index ends.
 func (q *Queries) lateTransmissions(ctx context.Context, gen int64, now time.Time, f OverdueFilter) (OverdueList, error) {
 	d := q.transmitDelay.Microseconds()
-	a := &sqlArgs{}
-	// The partial index's own terms, as literals, so that both databases match it.
-	where := []string{"o.channel = '" + model.ChannelIISCON + "'", "o.status <> 'delivered'", "t.ack_event = ''",
-		"o.created_at < " + a.add(model.Micros(now)-d)}
-	where = append(where, clockFilters(a, "", "", f.Unit, f.Region)...)
-	if f.Service != "" {
-		where = append(where, "d.service_code = "+a.add(f.Service))
-	}
+	lim := f.Page.limit()
+	// The last outbox key read: (created_at, document_id, dedup_key), the index's order.
+	var (
+		kAt        int64
+		kDoc, kKey string
+		after      bool
+	)
 	var (
 		cAdj                      int64
 		cDoc, cRule, cStart, cOrg string
@@ -161,46 +167,83 @@ func (q *Queries) lateTransmissions(ctx context.Context, gen int64, now time.Tim
 	if ok, err := cursor.Decode(f.Page.Cursor, &cAdj, &cDoc, &cRule, &cStart, &cOrg); err != nil {
 		return OverdueList{}, err
 	} else if ok {
-		// The first term bounds the index scan; the row comparison is the list's exact order.
-		from := a.add(cAdj - d)
-		where = append(where, "o.created_at >= "+from, fmt.Sprintf("(o.created_at, o.document_id, '%s', t.trigger_event, '%s') > (%s, %s, %s, %s, %s)",
-			RuleTransmission, domain.OrgKaspi, from, a.add(cDoc), a.add(cRule), a.add(cStart), a.add(cOrg)))
+		kAt, kDoc, kKey, after = cAdj-d, cDoc, transmissionBound(cDoc, cRule, cStart, cOrg), true
 	}
-	lim := f.Page.limit()
 	out := OverdueList{AsOf: now.In(domain.Almaty), Items: []Overdue{}}
-	if err := q.each(ctx, fmt.Sprintf(`SELECT o.document_id, t.source, o.created_at, t.trigger_event, d.status, d.holder_org,
-		d.holder_unit, d.holder_employee, d.holder_since
-		FROM projections_outbox o JOIN %s t ON t.dedup_key = o.dedup_key JOIN %s d ON d.document_id = o.document_id
-		WHERE %s ORDER BY o.created_at, o.document_id, t.trigger_event LIMIT %s`,
-		model.Transmissions.Name(gen), model.Documents.Name(gen), strings.Join(where, " AND "), a.add(lim+1)), a.vals,
-		func(s rowScanner) error {
-			var (
-				o                      Overdue
-				doc, start, ho, hu, he string
-				created, hsince        int64
-			)
-			if err := s.Scan(&doc, &o.Source, &created, &start, &o.State, &ho, &hu, &he, &hsince); err != nil {
-				return err
-			}
-			o.DocumentID, _ = uuid.Parse(doc)
-			o.StartEvent, _ = uuid.Parse(start)
-			o.Rule, o.Breach, o.Charged = RuleTransmission, true, domain.OrgKaspi
-			o.StartedAt, o.Deadline = at(created), at(created+d)
-			o.BaseDeadline = o.Deadline
-			o.OverdueBy = now.Sub(o.Deadline).Round(time.Second).String()
-			if ho != "" {
-				o.Holder, o.HolderSince = &domain.Holder{Org: domain.Org(ho), Unit: hu, EmployeeID: he}, atPtr(hsince)
-			}
-			out.Items = append(out.Items, o)
-			return nil
-		}); err != nil {
-		return OverdueList{}, fmt.Errorf("query: late transmissions: %w", err)
+	for batch := lim + 1; ; batch = min(4*batch, 10_000) {
+		a := &sqlArgs{}
+		// The partial index's own terms, as literals, so that both databases match it.
+		inner := []string{"channel = '" + model.ChannelIISCON + "'", "status <> 'delivered'", "created_at < " + a.add(model.Micros(now)-d)}
+		if after {
+			from := a.add(kAt) // the first term bounds the scan; the row comparison is the exact order
+			inner = append(inner, "created_at >= "+from, fmt.Sprintf("(created_at, document_id, dedup_key) > (%s, %s, %s)", from, a.add(kDoc), a.add(kKey)))
+		}
+		keep := append([]string{"t.ack_event = ''", "d.document_id IS NOT NULL"}, clockFilters(a, "", "", f.Unit, f.Region)...)
+		if f.Service != "" {
+			keep = append(keep, "d.service_code = "+a.add(f.Service))
+		}
+		n := 0
+		if err := q.each(ctx, fmt.Sprintf(`SELECT o.created_at, o.document_id, o.dedup_key, CASE WHEN %s THEN 1 ELSE 0 END,
+			COALESCE(t.source, ''), COALESCE(t.trigger_event, ''), COALESCE(d.status, ''), COALESCE(d.holder_org, ''),
+			COALESCE(d.holder_unit, ''), COALESCE(d.holder_employee, ''), COALESCE(d.holder_since, 0)
+			FROM (SELECT created_at, document_id, dedup_key FROM projections_outbox WHERE %s
+				ORDER BY created_at, document_id, dedup_key LIMIT %s) o
+			LEFT JOIN %s t ON t.dedup_key = o.dedup_key LEFT JOIN %s d ON d.document_id = o.document_id
+			ORDER BY o.created_at, o.document_id, o.dedup_key`,
+			strings.Join(keep, " AND "), strings.Join(inner, " AND "), a.add(batch),
+			model.Transmissions.Name(gen), model.Documents.Name(gen)), a.vals,
+			func(s rowScanner) error {
+				var (
+					o                 Overdue
+					start, ho, hu, he string
+					hsince, kept      int64
+				)
+				if err := s.Scan(&kAt, &kDoc, &kKey, &kept, &o.Source, &start, &o.State, &ho, &hu, &he, &hsince); err != nil {
+					return err
+				}
+				n, after = n+1, true
+				if kept == 0 || len(out.Items) > lim {
+					return nil
+				}
+				o.DocumentID, _ = uuid.Parse(kDoc)
+				o.StartEvent, _ = uuid.Parse(start)
+				o.Rule, o.Breach, o.Charged = RuleTransmission, true, domain.OrgKaspi
+				o.StartedAt, o.Deadline = at(kAt), at(kAt+d)
+				o.BaseDeadline = o.Deadline
+				o.OverdueBy = now.Sub(o.Deadline).Round(time.Second).String()
+				if ho != "" {
+					o.Holder, o.HolderSince = &domain.Holder{Org: domain.Org(ho), Unit: hu, EmployeeID: he}, atPtr(hsince)
+				}
+				out.Items = append(out.Items, o)
+				return nil
+			}); err != nil {
+			return OverdueList{}, fmt.Errorf("query: late transmissions: %w", err)
+		}
+		if len(out.Items) > lim || n < batch {
+			break
+		}
 	}
 	if len(out.Items) > lim {
 		out.Items = out.Items[:lim]
 		out.NextCursor = overdueCursor(out.Items[lim-1])
 	}
 	return out, nil
+}
+
+// transmissionBound turns the overdue list's cursor (after document doc, rule, start event,
+// organisation) into the outbox key a late status of doc must exceed: its dedup key
+// (model.DedupKey: doc/event/channel) orders doc's statuses as their event ids do.
+func transmissionBound(doc, rule, start, org string) string {
+	switch {
+	case rule < RuleTransmission: // every late status of doc comes after
+		return ""
+	case rule > RuleTransmission: // none does: '0' follows '/', so this is above every doc/… key
+		return doc + "0"
+	case org < string(domain.OrgKaspi): // the status of that start event too
+		return doc + "/" + start + "/"
+	default:
+		return doc + "/" + start + "/" + model.ChannelIISCON
+	}
 }
 
 // lateTransmissionCount counts the statuses lateTransmissions lists (no filter), by the same
