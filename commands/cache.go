@@ -2,6 +2,7 @@ package commands
 
 import (
 	"container/list"
+	"slices"
 	"sync"
 )
 
@@ -60,6 +61,42 @@ func (c *streamCache) put(stream string, stored []Stored) {
 		c.order.MoveToFront(el)
 		return
 	}
+	c.insert(stream, stored)
+}
+
+// extend appends add, a stream's records in order, to its cached events when they continue
+// them exactly (the next version, chained to the last hash); a stream not cached is cached
+// from its first event. Otherwise the entry is forgotten, unless it reaches further already.
+func (c *streamCache) extend(stream string, add []Stored) {
+	if c == nil || len(add) == 0 {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	first, last := add[0].Record, add[len(add)-1].Record
+	el, ok := c.items[stream]
+	if !ok {
+		if first.Version == 1 {
+			c.insert(stream, add)
+		}
+		return
+	}
+	e := el.Value.(*cached)
+	tip := e.stored[len(e.stored)-1].Record
+	switch {
+	case tip.Version+1 == first.Version && tip.Hash == first.PrevHash:
+		e.stored = append(slices.Clip(e.stored), add...) // readers hold the old slice: never write into it
+		c.order.MoveToFront(el)
+	case tip.Version >= last.Version:
+		// a concurrent load read as far already
+	default:
+		c.order.Remove(el)
+		delete(c.items, stream)
+	}
+}
+
+// insert adds an entry for stream, dropping the least recently used beyond max. c.mu is held.
+func (c *streamCache) insert(stream string, stored []Stored) {
 	c.items[stream] = c.order.PushFront(&cached{stream: stream, stored: stored})
 	for c.order.Len() > c.max {
 		last := c.order.Back()

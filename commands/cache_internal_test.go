@@ -63,3 +63,24 @@ func TestLoadContinuesTheCachedPrefix(t *testing.T) {
 	assert.Len(t, got, 3)
 	assert.Equal(t, []uint64{3}, st.from, "read from the last cached event only")
 }
+
+func TestStreamCacheExtend(t *testing.T) {
+	rec := func(v uint64, prev, h byte) Stored {
+		return Stored{Record: eventstore.Record{Version: v, PrevHash: eventstore.Hash{prev}, Hash: eventstore.Hash{h}}}
+	}
+	c := newStreamCache(4)
+	c.extend("a", []Stored{rec(2, 1, 2)})
+	assert.Nil(t, c.get("a"), "a stream not cached is cached only from its first event")
+	c.extend("a", []Stored{rec(1, 0, 1)})
+	c.extend("a", []Stored{rec(2, 1, 2), rec(3, 2, 3)})
+	assert.Len(t, c.get("a"), 3, "continued")
+	held := c.get("a")
+	c.extend("a", []Stored{rec(2, 1, 2)})
+	assert.Len(t, c.get("a"), 3, "an entry reaching further stays")
+	c.extend("a", []Stored{rec(4, 9, 4)})
+	assert.Nil(t, c.get("a"), "not chained to the last hash: forgotten")
+	c.put("b", held)
+	c.extend("b", []Stored{rec(5, 4, 5)})
+	assert.Nil(t, c.get("b"), "a gap: forgotten")
+	assert.Len(t, held, 3, "a reader's slice never changes")
+}
