@@ -149,23 +149,8 @@ func (s *Service) try(ctx context.Context, c command, data []byte, prior []Store
 // remember adds what an append stored to the cached streams it continues, so the next command
 // on them need not read them back.
 func (s *Service) remember(written []eventstore.AppendResult) {
-	if s.cache == nil {
-		return
-	}
 	for _, w := range written {
-		add := make([]Stored, 0, len(w.Records))
-		for _, r := range w.Records {
-			st, err := decodeStored(r)
-			if err != nil {
-				s.cache.drop(w.StreamID)
-				add = nil
-				break
-			}
-			add = append(add, st)
-		}
-		if add != nil {
-			s.cache.extend(w.StreamID, add)
-		}
+		s.cache.extend(w.StreamID, w.Records)
 	}
 }
 
