@@ -6,11 +6,9 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
 	"regexp"
 	"slices"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -39,26 +37,6 @@ func BenchmarkConsolePages(b *testing.B) {
 	recs := benchLog(b, benchEvents())
 	b.Run("sqlite", func(b *testing.B) { consolePages(b, sqliteBackend(b), recs) })
 	b.Run("postgres", func(b *testing.B) { consolePages(b, pgBackend(b), recs) })
-}
-
-// benchLock takes the exclusive flock of CUSTODY_BENCH_LOCK, if set, and returns its release.
-func benchLock(b *testing.B) func() {
-	path := os.Getenv("CUSTODY_BENCH_LOCK")
-	if path == "" {
-		return func() {}
-	}
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
-	require.NoError(b, err)
-	t0 := time.Now()
-	require.NoError(b, syscall.Flock(int(f.Fd()), syscall.LOCK_EX))
-	b.Logf("waited %s for %s", time.Since(t0).Round(time.Second), path)
-	return func() { _ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN); _ = f.Close() }
-}
-
-// loadAverage is the first line of /proc/loadavg, to print with figures.
-func loadAverage() string {
-	s, _ := os.ReadFile("/proc/loadavg")
-	return strings.TrimSpace(string(s))
 }
 
 func consolePages(b *testing.B, be backend, recs []eventstore.Record) {
@@ -126,7 +104,7 @@ func consolePages(b *testing.B, be backend, recs []eventstore.Record) {
 	times := map[string][][]time.Duration{}
 	unlock := benchLock(b)
 	defer unlock()
-	b.Logf("load average before: %s", loadAverage())
+	b.Logf("load average before: %s", loadavg())
 	b.ResetTimer()
 	for round := range rounds {
 		order := slices.Clone(pages)
@@ -147,7 +125,7 @@ func consolePages(b *testing.B, be backend, recs []eventstore.Record) {
 		}
 	}
 	b.StopTimer()
-	b.Logf("load average after: %s", loadAverage())
+	b.Logf("load average after: %s", loadavg())
 	unlock()
 	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 	base := 0.0

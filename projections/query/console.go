@@ -107,7 +107,8 @@ func (q *Queries) Overview(ctx context.Context) (Overview, error) {
 	// The overdue list joins the clocks with their documents; the count needs no join: a
 	// stream writes its clocks together with its row in the documents table (documents and
 	// applications alike, model.Document and model.Application), so every clock has one. The
-	// clocks' (stopped, error, adjusted, ..., rule, ..., org) index covers it.
+	// clocks' (stopped, error, adjusted, ..., rule, ..., org) index covers it. Late statuses
+	// are counted below.
 	if err := q.each(ctx, fmt.Sprintf(`SELECT c.rule, c.org, COUNT(*) FROM %s c
 		WHERE c.stopped = 0 AND c.error = '' AND c.adjusted > 0 AND c.adjusted < $1 GROUP BY c.rule, c.org`,
 		model.Clocks.Name(gen)),
@@ -127,6 +128,12 @@ func (q *Queries) Overview(ctx context.Context) (Overview, error) {
 			return nil
 		}); err != nil {
 		return Overview{}, fmt.Errorf("query: overview overdue: %w", err)
+	}
+	// Statuses still undelivered to ИИС ЦОН are overdue items of Kaspi's too (issue 11).
+	if n, err := q.lateTransmissionCount(ctx, gen, now); err != nil {
+		return Overview{}, err
+	} else if n > 0 {
+		o.Overdue, byRule[RuleTransmission], byOrg[string(domain.OrgKaspi)] = o.Overdue+n, byRule[RuleTransmission]+n, byOrg[string(domain.OrgKaspi)]+n
 	}
 	o.OverdueByRule, o.OverdueByOrg = sortedCounts(byRule), sortedCounts(byOrg)
 	if err := q.db.QueryRowContext(ctx, fmt.Sprintf(`SELECT COUNT(*) FROM %s WHERE from_at >= $1`, model.Intervals.Name(gen)),
