@@ -36,6 +36,8 @@ var (
 type Log struct {
 	db      *sql.DB
 	dialect Dialect
+	tiles   *tileCache
+	runs    runCache
 }
 
 // Migrations is the tree's migration component (version table goose_tlog), per dialect. A
@@ -62,7 +64,7 @@ func OpenLog(ctx context.Context, db *sql.DB, dialect Dialect) (*Log, error) {
 	if err := migrate.Up(ctx, db, migrate.Dialect(dialect), c); err != nil {
 		return nil, fmt.Errorf("transparency: %w", err)
 	}
-	return &Log{db: db, dialect: dialect}, nil
+	return &Log{db: db, dialect: dialect, tiles: newTileCache(maxCachedTiles)}, nil
 }
 
 // state is the sequencer's progress.
@@ -136,10 +138,14 @@ func (l *Log) CheckpointAt(ctx context.Context, size uint64) (Signed, error) {
 // Index is the leaf index of the event at a global position, or ErrNotFound when no event
 // there is sequenced.
 func (l *Log) Index(ctx context.Context, position uint64) (uint64, error) {
+	if r, ok := l.runs.find(position); ok {
+		return r.index + position - r.position, nil
+	}
 	r, err := l.runAt(ctx, "position", position)
 	if err != nil {
 		return 0, err
 	}
+	l.runs.add(r)
 	if r.count == 0 || position >= r.end() {
 		return 0, fmt.Errorf("%w: no sequenced event at position %d", ErrNotFound, position)
 	}
@@ -219,9 +225,16 @@ func (l *Log) nodes(ctx context.Context, ids []compact.NodeID) ([][]byte, error)
 	if len(ids) == 0 {
 		return [][]byte{}, nil
 	}
+	cached := make(map[int64]*cachedTile, 4)
 	keys := make([]int64, 0, 4)
 	for _, id := range ids {
-		if k, _, _ := tileOf(id); !slices.Contains(keys, k) {
+		k, _, _ := tileOf(id)
+		if _, ok := cached[k]; ok || slices.Contains(keys, k) {
+			continue
+		}
+		if t, ok := l.tiles.get(k); ok {
+			cached[k] = t
+		} else {
 			keys = append(keys, k)
 		}
 	}
@@ -229,9 +242,18 @@ func (l *Log) nodes(ctx context.Context, ids []compact.NodeID) ([][]byte, error)
 	if err != nil {
 		return nil, err
 	}
+	for k, hs := range tiles {
+		if t := l.tiles.put(k, hs); t != nil {
+			cached[k] = t
+		}
+	}
 	out := make([][]byte, len(ids))
 	for i, id := range ids {
 		k, off, n := tileOf(id)
+		if t, ok := cached[k]; ok {
+			out[i] = t.root(off, n)
+			continue
+		}
 		h, ok := subtreeRoot(tiles[k], off, n)
 		if !ok {
 			return nil, fmt.Errorf("transparency: node %d/%d is not stored", id.Level, id.Index)
