@@ -56,6 +56,7 @@ func (p *Projections) Rebuild(ctx context.Context) (RebuildStats, error) {
 	if err != nil {
 		return fail(err)
 	}
+	a.writeBack, a.writer.Direct = true, true
 	n, err := a.apply(ctx, p.opts.RebuildBatchSize)
 	st.Events += n
 	if err != nil {

@@ -153,6 +153,29 @@ func CreateIndexes(ctx context.Context, db *sql.DB, gen int64) error {
 	return nil
 }
 
+// Restart empties the tables of a generation being built and sets its checkpoint back to
+// zero.
+func Restart(ctx context.Context, db *sql.DB, gen int64) error {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("projections: restart generation %d: %w", gen, err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	res, err := tx.ExecContext(ctx, `UPDATE projections_generations SET position = 0 WHERE gen = $1 AND status = $2`, gen, StatusBuilding)
+	if err != nil {
+		return fmt.Errorf("projections: restart generation %d: %w", gen, err)
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		return fmt.Errorf("projections: restart generation %d: it is no longer being built", gen)
+	}
+	for _, t := range model.Tables {
+		if _, err := tx.ExecContext(ctx, "DELETE FROM "+t.Name(gen)); err != nil {
+			return fmt.Errorf("projections: restart generation %d: %w", gen, err)
+		}
+	}
+	return tx.Commit()
+}
+
 // Switch makes gen the live generation and retires the one before, atomically.
 func Switch(ctx context.Context, db *sql.DB, gen int64, now time.Time) error {
 	tx, err := db.BeginTx(ctx, nil)
