@@ -124,7 +124,7 @@ func prefill(b *testing.B, s eventstore.Store, n int) {
 
 // resetTree forgets the tree so a sequencer builds it again from position zero.
 func resetTree(b *testing.B, be backend) {
-	for _, q := range []string{`DELETE FROM tlog_nodes`, `DELETE FROM tlog_leaves`, `DELETE FROM tlog_checkpoints`} {
+	for _, q := range []string{`DELETE FROM tlog_tiles`, `DELETE FROM tlog_runs`, `DELETE FROM tlog_checkpoints`} {
 		_, err := be.db.Exec(q)
 		require.NoError(b, err)
 	}

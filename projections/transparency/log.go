@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"slices"
 	"strings"
 	"time"
 
@@ -63,9 +64,6 @@ func OpenLog(ctx context.Context, db *sql.DB, dialect Dialect) (*Log, error) {
 	}
 	return &Log{db: db, dialect: dialect}, nil
 }
-
-// nodeKey packs a node id into one column: level in the top byte, index below.
-func nodeKey(id compact.NodeID) int64 { return int64(id.Level)<<56 | int64(id.Index) }
 
 // state is the sequencer's progress.
 type state struct {
@@ -138,37 +136,66 @@ func (l *Log) CheckpointAt(ctx context.Context, size uint64) (Signed, error) {
 // Index is the leaf index of the event at a global position, or ErrNotFound when no event
 // there is sequenced.
 func (l *Log) Index(ctx context.Context, position uint64) (uint64, error) {
-	var idx uint64
-	err := l.db.QueryRowContext(ctx, `SELECT idx FROM tlog_leaves WHERE position = $1`, position).Scan(&idx)
-	if errors.Is(err, sql.ErrNoRows) {
+	r, err := l.runAt(ctx, "position", position)
+	if err != nil {
+		return 0, err
+	}
+	if r.count == 0 || position >= r.end() {
 		return 0, fmt.Errorf("%w: no sequenced event at position %d", ErrNotFound, position)
 	}
-	return idx, err
+	return r.index + position - r.position, nil
+}
+
+// runAt is the run with the largest position (or index, by col) at most at; the zero run when
+// there is none.
+func (l *Log) runAt(ctx context.Context, col string, at uint64) (run, error) {
+	var r run
+	err := l.db.QueryRowContext(ctx, `SELECT position, idx, leaves FROM tlog_runs WHERE `+col+` <= $1 ORDER BY `+col+` DESC LIMIT 1`, at).
+		Scan(&r.position, &r.index, &r.count)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return r, fmt.Errorf("transparency: runs: %w", err)
+	}
+	return r, nil
 }
 
 // Indexes maps positions to leaf indexes; positions not sequenced are absent.
 func (l *Log) Indexes(ctx context.Context, positions []uint64) (map[uint64]uint64, error) {
 	out := make(map[uint64]uint64, len(positions))
 	for len(positions) > 0 {
-		n := min(len(positions), 500)
+		n := min(len(positions), 100)
+		// One query: for each position, the run starting at or before it.
+		var q strings.Builder
 		args := make([]any, n)
 		for i, p := range positions[:n] {
+			if i > 0 {
+				q.WriteString(" UNION ALL ")
+			}
+			fmt.Fprintf(&q, `SELECT * FROM (SELECT position, idx, leaves FROM tlog_runs WHERE position <= $%d ORDER BY position DESC LIMIT 1) AS r%d`, i+1, i)
 			args[i] = p
 		}
-		rows, err := l.db.QueryContext(ctx, `SELECT position, idx FROM tlog_leaves WHERE position IN (`+placeholders(1, n)+`)`, args...)
+		rows, err := l.db.QueryContext(ctx, q.String(), args...)
 		if err != nil {
-			return nil, fmt.Errorf("transparency: leaves: %w", err)
+			return nil, fmt.Errorf("transparency: runs: %w", err)
 		}
+		var runs []run
 		for rows.Next() {
-			var p, i uint64
-			if err := rows.Scan(&p, &i); err != nil {
+			var r run
+			if err := rows.Scan(&r.position, &r.index, &r.count); err != nil {
 				rows.Close()
 				return nil, err
 			}
-			out[p] = i
+			runs = append(runs, r)
 		}
 		if err := rows.Close(); err != nil {
 			return nil, err
+		}
+		for _, p := range positions[:n] {
+			for _, r := range runs {
+				if r.position <= p && p < r.end() {
+					out[p] = r.index + p - r.position
+					break
+				}
+			}
 		}
 		positions = positions[n:]
 	}
@@ -187,37 +214,25 @@ func placeholders(from, n int) string {
 	return b.String()
 }
 
-// nodes fetches stored node hashes in the order of ids.
+// nodes computes node hashes in the order of ids from their tiles, read in one query.
 func (l *Log) nodes(ctx context.Context, ids []compact.NodeID) ([][]byte, error) {
 	if len(ids) == 0 {
 		return [][]byte{}, nil
 	}
-	args := make([]any, len(ids))
-	for i, id := range ids {
-		args[i] = nodeKey(id)
-	}
-	rows, err := l.db.QueryContext(ctx, `SELECT id, hash FROM tlog_nodes WHERE id IN (`+placeholders(1, len(ids))+`)`, args...)
-	if err != nil {
-		return nil, fmt.Errorf("transparency: nodes: %w", err)
-	}
-	defer rows.Close()
-	got := make(map[int64][]byte, len(ids))
-	for rows.Next() {
-		var (
-			k int64
-			h []byte
-		)
-		if err := rows.Scan(&k, &h); err != nil {
-			return nil, err
+	keys := make([]int64, 0, 4)
+	for _, id := range ids {
+		if k, _, _ := tileOf(id); !slices.Contains(keys, k) {
+			keys = append(keys, k)
 		}
-		got[k] = h
 	}
-	if err := rows.Err(); err != nil {
+	tiles, err := readTiles(ctx, l.db, keys)
+	if err != nil {
 		return nil, err
 	}
 	out := make([][]byte, len(ids))
 	for i, id := range ids {
-		h, ok := got[nodeKey(id)]
+		k, off, n := tileOf(id)
+		h, ok := subtreeRoot(tiles[k], off, n)
 		if !ok {
 			return nil, fmt.Errorf("transparency: node %d/%d is not stored", id.Level, id.Index)
 		}
@@ -304,45 +319,46 @@ var factory = &compact.RangeFactory{Hash: hasher.HashChildren}
 
 // positionOf is the global position of leaf index.
 func (l *Log) positionOf(ctx context.Context, index uint64) (uint64, error) {
-	var p uint64
-	err := l.db.QueryRowContext(ctx, `SELECT position FROM tlog_leaves WHERE idx = $1`, index).Scan(&p)
-	if errors.Is(err, sql.ErrNoRows) {
+	r, err := l.runAt(ctx, "idx", index)
+	if err != nil {
+		return 0, err
+	}
+	if r.count == 0 || index >= r.index+r.count {
 		return 0, fmt.Errorf("%w: leaf %d", ErrNotFound, index)
 	}
-	return p, err
+	return r.position + index - r.index, nil
 }
 
 // firstIndexAfter is the index of the first leaf with a position above position (the tree's
-// size when there is none).
+// size when there is none): the number of leaves at or below it, since indexes have no gaps.
 func (l *Log) firstIndexAfter(ctx context.Context, position uint64) (uint64, error) {
-	var idx sql.NullInt64
-	if err := l.db.QueryRowContext(ctx, `SELECT MIN(idx) FROM tlog_leaves WHERE position > $1`, position).Scan(&idx); err != nil {
+	r, err := l.runAt(ctx, "position", position)
+	if err != nil || r.count == 0 {
 		return 0, err
 	}
-	if !idx.Valid {
-		size, _, err := l.Size(ctx)
-		return size, err
-	}
-	return uint64(idx.Int64), nil
+	return r.index + min(r.count, position-r.position+1), nil
 }
 
 // leafHashes are the stored leaf hashes of indexes [from, from+n).
 func (l *Log) leafHashes(ctx context.Context, from, n uint64) (map[uint64][]byte, error) {
-	rows, err := l.db.QueryContext(ctx, `SELECT id, hash FROM tlog_nodes WHERE id >= $1 AND id < $2`, int64(from), int64(from+n))
-	if err != nil {
-		return nil, fmt.Errorf("transparency: leaves: %w", err)
-	}
-	defer rows.Close()
 	out := make(map[uint64][]byte, n)
-	for rows.Next() {
-		var (
-			id int64
-			h  []byte
-		)
-		if err := rows.Scan(&id, &h); err != nil {
-			return nil, err
-		}
-		out[uint64(id)] = h
+	if n == 0 {
+		return out, nil
 	}
-	return out, rows.Err()
+	var keys []int64
+	for t := from / tileWidth; t <= (from+n-1)/tileWidth; t++ {
+		keys = append(keys, tileKey(0, t))
+	}
+	tiles, err := readTiles(ctx, l.db, keys)
+	if err != nil {
+		return nil, err
+	}
+	size := uint64(hasher.Size())
+	for i := from; i < from+n; i++ {
+		tile, off := tiles[tileKey(0, i/tileWidth)], i%tileWidth
+		if uint64(len(tile)) >= (off+1)*size {
+			out[i] = tile[off*size : (off+1)*size]
+		}
+	}
+	return out, nil
 }

@@ -3,20 +3,15 @@ package transparency
 import (
 	"bytes"
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/transparency-dev/merkle/compact"
 
 	"github.com/custody-ledger/custody/eventstore"
 	"github.com/custody-ledger/custody/internal/election"
-	"github.com/custody-ledger/custody/projections/internal/sqldb"
 )
 
 // Options configure a Sequencer. The zero value sequences without signing.
@@ -73,6 +68,8 @@ type Sequencer struct {
 
 	st     state
 	rng    *compact.Range
+	tiles  []tileBuf // the right-edge tile of each tile level
+	run    run       // the last run of positions (count 0 before the first leaf)
 	loaded bool
 	lastCP Signed // the newest checkpoint (Size 0 before the first)
 	lastAt time.Time
@@ -189,57 +186,86 @@ func (s *Sequencer) load(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("transparency: stored compact range: %w", err)
 	}
+	tiles, err := s.log.loadOpenTiles(ctx, st.size)
+	if err != nil {
+		return err
+	}
+	last, err := s.log.runAt(ctx, "position", st.position)
+	if err != nil {
+		return err
+	}
 	cp, err := s.log.Latest(ctx)
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		return err
 	}
-	s.st, s.rng, s.lastCP, s.lastAt, s.loaded = st, rng, cp, cp.CreatedAt, true
+	s.st, s.rng, s.tiles, s.run, s.lastCP, s.lastAt, s.loaded = st, rng, tiles, last, cp, cp.CreatedAt, true
 	if cp.Size == 0 {
 		s.lastAt = time.Now() // the first checkpoint is due CheckpointEvery after starting
 	}
 	return nil
 }
 
-type node struct {
-	key  int64
-	hash []byte
-}
-
-// add appends recs to the tree and stores the new nodes, the leaves' indexes and the new
-// state in one transaction fenced on the old size.
+// add appends recs to the tree and stores the tiles it changed, the runs of positions and
+// the new state in one transaction fenced on the old size.
 func (s *Sequencer) add(ctx context.Context, recs []eventstore.Record) error {
-	nodes := make([]node, 0, 2*len(recs)+8)
-	visit := func(id compact.NodeID, h []byte) {
-		nodes = append(nodes, node{key: nodeKey(id), hash: bytes.Clone(h)})
-	}
-	// A copy of the range: the stored one stays as it was if the transaction fails.
+	// Copies of the range and the edge tiles: the stored ones stay as they were if the
+	// transaction fails.
 	rng, err := factory.NewRange(0, s.st.size, cloneHashes(s.rng.Hashes()))
 	if err != nil {
 		return err
 	}
-	leaves := make([]any, 0, 2*len(recs))
+	tiles := make([]tileBuf, len(s.tiles))
+	for i, t := range s.tiles {
+		tiles[i] = tileBuf{index: t.index, hashes: append(make([]byte, 0, tileWidth*hasher.Size()), t.hashes...)}
+	}
+	var tileRows [][]any
+	visit := func(id compact.NodeID, h []byte) {
+		if id.Level%tileHeight != 0 {
+			return // rehashed from the tile below when read
+		}
+		level := id.Level / tileHeight
+		for uint(len(tiles)) <= level {
+			tiles = append(tiles, tileBuf{})
+		}
+		t := &tiles[level]
+		if n := id.Index / tileWidth; n != t.index { // t is full: the next tile starts
+			if t.dirty {
+				tileRows = append(tileRows, []any{tileKey(level, t.index), t.hashes})
+			}
+			*t = tileBuf{index: n, hashes: make([]byte, 0, tileWidth*hasher.Size())}
+		}
+		t.hashes, t.dirty = append(t.hashes, h...), true
+	}
+	runs := []run{s.run}
+	extended := false // whether the batch continues the stored last run
 	pos := s.st.position
 	for i := range recs {
 		r := &recs[i]
 		if r.Position <= pos {
 			return fmt.Errorf("transparency: position %d does not follow %d", r.Position, pos)
 		}
-		leaves = append(leaves, r.Position, rng.End())
+		if last := &runs[len(runs)-1]; last.count > 0 && last.end() == r.Position {
+			last.count++
+			extended = extended || len(runs) == 1
+		} else {
+			runs = append(runs, run{position: r.Position, index: rng.End(), count: 1})
+		}
 		if err := rng.Append(LeafHash(r), visit); err != nil {
 			return err
 		}
 		pos = r.Position
 	}
+	for level, t := range tiles {
+		if t.dirty {
+			tileRows = append(tileRows, []any{tileKey(uint(level), t.index), t.hashes})
+			tiles[level].dirty = false
+		}
+	}
 	var packed []byte
 	for _, h := range rng.Hashes() {
 		packed = append(packed, h...)
 	}
-	conn, err := s.log.db.Conn(ctx)
-	if err != nil {
-		return fmt.Errorf("transparency: connection: %w", err)
-	}
-	defer conn.Close()
-	tx, err := conn.BeginTx(ctx, nil)
+	tx, err := s.log.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("transparency: begin: %w", err)
 	}
@@ -252,96 +278,27 @@ func (s *Sequencer) add(ctx context.Context, recs []eventstore.Record) error {
 	if n, err := res.RowsAffected(); err != nil || n != 1 {
 		return fmt.Errorf("%w (size %d)", ErrFenced, s.st.size)
 	}
-	flat := make([]any, 0, 2*len(nodes))
-	for _, n := range nodes {
-		flat = append(flat, n.key, n.hash)
-	}
-	if err := s.insertRows(ctx, tx, conn, "tlog_nodes", "id", "hash", flat); err != nil {
+	if err := upsertRows(ctx, tx, s.log.dialect, "tlog_tiles", []string{"id", "hashes"}, true, tileRows); err != nil {
 		return err
 	}
-	if err := s.insertRows(ctx, tx, conn, "tlog_leaves", "position", "idx", leaves); err != nil {
+	if extended {
+		if _, err := tx.ExecContext(ctx, `UPDATE tlog_runs SET leaves = $1 WHERE position = $2`, runs[0].count, runs[0].position); err != nil {
+			return fmt.Errorf("transparency: runs: %w", err)
+		}
+	}
+	runRows := make([][]any, 0, len(runs)-1)
+	for _, r := range runs[1:] {
+		runRows = append(runRows, []any{r.position, r.index, r.count})
+	}
+	if err := upsertRows(ctx, tx, s.log.dialect, "tlog_runs", []string{"position", "idx", "leaves"}, false, runRows); err != nil {
 		return err
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("transparency: commit: %w", err)
 	}
 	s.st = state{size: rng.End(), position: pos, hashes: rng.Hashes()}
-	s.rng = rng
+	s.rng, s.tiles, s.run = rng, tiles, runs[len(runs)-1]
 	return nil
-}
-
-// insertRows inserts pairs of values into two columns of a table in tx. On PostgreSQL over
-// pgx it uses COPY on tx's connection; otherwise multi-row INSERTs of rowsPerInsert rows,
-// prepared once per batch, with ? placeholders on SQLite (it resolves numbered ones in time
-// quadratic in their count).
-func (s *Sequencer) insertRows(ctx context.Context, tx *sql.Tx, conn *sql.Conn, table, col1, col2 string, pairs []any) error {
-	if s.log.dialect == sqldb.Postgres {
-		copied, err := copyPairs(ctx, conn, table, col1, col2, pairs)
-		if copied || err != nil {
-			return err
-		}
-	}
-	const rowsPerInsert = 1000
-	prefix := fmt.Sprintf("INSERT INTO %s (%s, %s) VALUES ", table, col1, col2)
-	text := func(rows int) string {
-		var b strings.Builder
-		b.WriteString(prefix)
-		for i := range rows {
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			if s.log.dialect == sqldb.Postgres {
-				fmt.Fprintf(&b, "($%d, $%d)", 2*i+1, 2*i+2)
-			} else {
-				b.WriteString("(?, ?)")
-			}
-		}
-		return b.String()
-	}
-	var full *sql.Stmt
-	defer func() {
-		if full != nil {
-			_ = full.Close()
-		}
-	}()
-	for len(pairs) > 0 {
-		n := min(len(pairs), 2*rowsPerInsert)
-		var err error
-		if n == 2*rowsPerInsert {
-			if full == nil {
-				if full, err = tx.PrepareContext(ctx, text(rowsPerInsert)); err != nil {
-					return fmt.Errorf("transparency: insert into %s: %w", table, err)
-				}
-			}
-			_, err = full.ExecContext(ctx, pairs[:n]...)
-		} else {
-			_, err = tx.ExecContext(ctx, text(n/2), pairs[:n]...)
-		}
-		if err != nil {
-			return fmt.Errorf("transparency: insert into %s: %w", table, err)
-		}
-		pairs = pairs[n:]
-	}
-	return nil
-}
-
-// copyPairs COPYs the pairs in the transaction open on conn, if conn is a pgx connection
-// (copied false otherwise: another driver gets INSERTs).
-func copyPairs(ctx context.Context, conn *sql.Conn, table, col1, col2 string, pairs []any) (copied bool, err error) {
-	err = conn.Raw(func(dc any) error {
-		c, ok := dc.(*stdlib.Conn)
-		if !ok {
-			return nil
-		}
-		copied = true
-		_, err := c.Conn().CopyFrom(ctx, pgx.Identifier{table}, []string{col1, col2},
-			pgx.CopyFromSlice(len(pairs)/2, func(i int) ([]any, error) { return pairs[2*i : 2*i+2], nil }))
-		return err
-	})
-	if err != nil {
-		return copied, fmt.Errorf("transparency: copy into %s: %w", table, err)
-	}
-	return copied, nil
 }
 
 // checkpoint signs and stores a checkpoint of the current tree when one is due (or always,

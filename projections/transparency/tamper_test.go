@@ -144,7 +144,7 @@ func TestRewrittenHistoryIsCaught(t *testing.T) {
 			g.exec(t, `UPDATE events SET data = $1, prev_hash = $2, hash = $3 WHERE position = $4`, r.Data, r.PrevHash[:], r.Hash[:], r.Position)
 			prev = r.Hash
 		}
-		for _, table := range []string{"tlog_nodes", "tlog_leaves", "tlog_checkpoints"} {
+		for _, table := range []string{"tlog_tiles", "tlog_runs", "tlog_checkpoints"} {
 			g.exec(t, `DELETE FROM `+table)
 		}
 		g.exec(t, `UPDATE tlog_state SET size = 0, position = 0, compact = $1`, []byte{})
