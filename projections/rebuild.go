@@ -19,7 +19,7 @@ type RebuildStats struct {
 	// building the deferred indexes, making UNLOGGED tables LOGGED (RebuildUnlogged); how many
 	// rows were written and streams read back.
 	Read, Plan, Commit, Index, Logged time.Duration
-	Rows, StreamReads         int
+	Rows, StreamReads                 int
 }
 
 // Rebuild builds every read model from position zero into a new generation of tables and,
