@@ -59,17 +59,17 @@ func applicationOpenAPI(schemas, paths obj) {
 			"an unknown service, an extension beyond the catalogue's limit)", "AppendApplicationEventRequest", "Appended",
 			"appended, or the first answer to a retry", withID(param("If-Match"), param("Idempotency-Key"), param("X-Request-Id")), writeErrs...),
 		"get": op("listApplicationEvents", "The application's stream, oldest first", "EventPage", "200", "a page of events",
-			withID(param("cursor"), param("limit")), "400", "401", "404", "503")}
+			withID(param("cursor"), param("limit")), "400", "401", "403", "404", "503")}
 	paths["/v1/applications/{id}"] = obj{"get": op("getApplication", "State, holder and the clocks running now",
-		"Application", "200", "the application (applicant masked unless the key may see personal data)", withID(), "400", "401", "404", "503")}
+		"Application", "200", "the application (applicant masked unless the key may see personal data)", withID(), "400", "401", "403", "404", "503")}
 	paths["/v1/applications/{id}/custody"] = obj{"get": op("getApplicationCustody",
 		"Who held the paper file and the result, and the missed terms charged", "Custody", "200", "the application's custody",
-		withID(), "400", "401", "404", "503")}
+		withID(), "400", "401", "403", "404", "503")}
 	paths["/v1/services/{code}/compliance"] = obj{"get": op("getCompliance",
 		"Per step of a service: how many ran, median and 95th percentile against the term, breaches", "ComplianceReport", "200",
 		"the report", []any{obj{"name": "code", "in": "path", "required": true, "schema": strS("catalogue code or alias: A1, A2.death, A2.correction, A3")},
 			query_("from", "RFC 3339 or YYYY-MM-DD: clocks started at or after"), query_("to", "RFC 3339 or YYYY-MM-DD: clocks started before")},
-		"400", "401", "404", "503")}
+		"400", "401", "403", "404", "503")}
 	for _, p := range []string{"/v1/overdue", "/v1/liability"} {
 		get := paths[p].(obj)["get"].(obj)
 		ps := get["parameters"].([]any)

@@ -322,8 +322,15 @@ func (s *Server) getFeed(w http.ResponseWriter, r *http.Request) error {
 	}
 	out := pageOut{Events: make([]eventOut, 0, len(recs))}
 	pii := seesPII(key(r).Role)
+	// The Kaspi platform sees recipients' data but reads no application (scope.go): the feed
+	// masks applicants for it.
+	appPII := pii && readsApplications(key(r)) == nil
 	for _, rec := range recs {
-		out.Events = append(out.Events, eventOf(rec, pii))
+		p := pii
+		if strings.HasPrefix(rec.StreamID, domain.ApplicationPrefix) {
+			p = appPII
+		}
+		out.Events = append(out.Events, eventOf(rec, p))
 		after = rec.Position
 	}
 	out.NextAfter = &after

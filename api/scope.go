@@ -23,6 +23,15 @@ import (
 //	                                                  liability and registries of their organisation;
 //	                                                  notifications of such a document
 //	recipient   a key bound to a phone or an IIN      their own documents and their notifications
+//
+// The RAGS services' applications (DOMAIN.md, Other services) are RAGS's and GK's business
+// only: overseers read them all; RAGS and GK keys (ИИС ЦОН, GK's system, included) the
+// applications their organisation held or recorded a step of, and the compliance reports;
+// a recipient the applications they filed; Kaspi's keys, the platform included, none (403).
+// The verifiable log's checkpoints and proofs carry hashes only: every key reads them. An audit
+// bundle carries events: of a document, for whoever reads that document; of a position range,
+// for integrators and overseers (like the feed). Personal data in bundles is redacted as the
+// API masks it (auditBundle).
 type readScope int
 
 const (
@@ -60,12 +69,40 @@ func (s *Server) authorizeRead(rt Route, r *http.Request) error {
 		return nil
 	}
 	sc := scopeOf(k.Role)
+	switch rt.Path {
+	case "/v1/applications/{id}", "/v1/applications/{id}/events", "/v1/applications/{id}/custody":
+		if err := readsApplications(k); err != nil || sc == scopeOverseer {
+			return err
+		}
+		id, err := uuid.Parse(r.PathValue("id"))
+		if err != nil {
+			return nil // the handler answers a malformed id
+		}
+		return s.mayReadApplication(r, k, id)
+	case "/v1/services/{code}/compliance":
+		if sc == scopeRecipient {
+			return forbidden("a recipient's key reads its own applications only")
+		}
+		return readsApplications(k)
+	case "/v1/checkpoints/latest", "/v1/checkpoints", "/v1/proofs/inclusion", "/v1/proofs/consistency":
+		return nil // hashes only: any key may check the log
+	}
 	if sc == scopeOverseer || sc == scopeIntegrator {
 		return nil
 	}
 	q := r.URL.Query()
 	switch rt.Path {
-	case "/v1/documents/{id}", "/v1/documents/{id}/events", "/v1/documents/{id}/custody":
+	case "/v1/audit/bundle":
+		v := q.Get("document")
+		if v == "" {
+			return forbidden("a bundle of a position range holds every stream's events: integrators and overseers read it, as the feed; give document")
+		}
+		id, err := uuid.Parse(v)
+		if err != nil {
+			return nil // the handler answers a malformed id
+		}
+		return s.mayReadDocument(r, k, id)
+	case "/v1/documents/{id}", "/v1/documents/{id}/events", "/v1/documents/{id}/custody", "/v1/documents/{id}/transmissions":
 		id, err := uuid.Parse(r.PathValue("id"))
 		if err != nil {
 			return nil // the handler answers a malformed id
@@ -131,6 +168,42 @@ func (s *Server) mayReadDocument(r *http.Request, k keys.Key, id uuid.UUID) erro
 		events[i] = e.Event
 	}
 	if OrgReadsDocument(k.Org, events) {
+		return nil
+	}
+	return hidden
+}
+
+// readsApplications: the organisations the services of seed 003 involve (RAGS, the provider;
+// GK, the ЦОН) and overseers read applications; a recipient reads their own; Kaspi's keys none.
+func readsApplications(k keys.Key) error {
+	switch {
+	case scopeOf(k.Role) == scopeOverseer, scopeOf(k.Role) == scopeRecipient, k.Org == domain.OrgRAGS, k.Org == domain.OrgGK:
+		return nil
+	}
+	return forbidden("the RAGS services' applications are read by RAGS, GK and overseers, not by " + string(k.Org))
+}
+
+// mayReadApplication: RAGS and GK read the applications their organisation held or recorded
+// a step of, a recipient the applications filed with the phone or IIN its key is bound to;
+// others are 404 (their existence is not told).
+func (s *Server) mayReadApplication(r *http.Request, k keys.Key, id uuid.UUID) error {
+	a, stored, err := s.svc.Application(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	hidden := notFound("no application " + id.String())
+	if scopeOf(k.Role) == scopeRecipient {
+		if c := a.Applicant; c != nil && k.Unit != "" && (RecipientUnit(c.IIN) == k.Unit || RecipientUnit(c.Phone) == k.Unit) {
+			return nil
+		}
+		return hidden
+	}
+	events := make([]domain.Event, len(stored))
+	for i, e := range stored {
+		events[i] = e.Event
+	}
+	if slices.ContainsFunc(events, func(e domain.Event) bool { return e.Actor.Org == k.Org }) ||
+		slices.ContainsFunc(domain.ApplicationIntervals(events), func(iv domain.Interval) bool { return iv.Holder.Org == k.Org }) {
 		return nil
 	}
 	return hidden

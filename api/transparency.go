@@ -185,6 +185,16 @@ func (s *Server) consistencyProof(w http.ResponseWriter, r *http.Request) error 
 	return writeJSON(w, http.StatusOK, proofOut{From: &from, Size: to, Hashes: hashes})
 }
 
+// carriesPII reports whether a payload holds personal data the API masks for such readers (the
+// recipient of a request, an applicant, identity documents): a bundle redacts those events.
+func carriesPII(p domain.Payload) bool {
+	if _, ok := p.(domain.Maskable); ok {
+		return true
+	}
+	_, ok := p.(*domain.DeliveryRequestedData)
+	return ok
+}
+
 // auditBundle exports a bundle of a document (document=ID) or a position range (from, to),
 // with consistency proofs from since=SIZE. For readers who may not see personal data, the
 // events that carry it (and any this server cannot decode) are redacted: proved, not shown.
@@ -227,7 +237,7 @@ func (s *Server) auditBundle(w http.ResponseWriter, r *http.Request) error {
 	if !seesPII(key(r).Role) {
 		for i := range b.Events {
 			e := &b.Events[i]
-			if dec, err := domain.Decode(e.Data); err != nil || dec.Type == domain.DeliveryRequested {
+			if dec, err := domain.Decode(e.Data); err != nil || carriesPII(dec.Payload) {
 				e.Redact()
 			}
 		}

@@ -84,13 +84,18 @@ func WithCache(n int) Option { return func(s *Service) { s.cache = newStreamCach
 // applied): an event's times must lie in its years.
 func WithCalendar(c *calendar.Calendar) Option { return func(s *Service) { s.calendar = c } }
 
+// Calendar returns the working-day calendar the service runs with; the read models and the
+// deadline watch take it from here, so one override reaches every deadline.
+func (s *Service) Calendar() *calendar.Calendar {
+	if s.calendar == nil {
+		return calendar.Default()
+	}
+	return s.calendar
+}
+
 // validate checks an event's fields and times against the service's calendar.
 func (s *Service) validate(e domain.Event) error {
-	cal := s.calendar
-	if cal == nil {
-		cal = calendar.Default()
-	}
-	return domain.ValidateEventIn(e, cal)
+	return domain.ValidateEventIn(e, s.Calendar())
 }
 
 // New returns a Service on store.

@@ -125,6 +125,9 @@ type ApplicationAcceptedData struct {
 	// SubmittedAt is when the applicant handed in the documents; the 15-minute receipt term
 	// runs from it to this event. Omitted: the receipt was immediate.
 	SubmittedAt *time.Time `json:"submitted_at,omitempty"`
+	// City is the ЦОН's city: the application's region, which a regional force-majeure period
+	// covers (P.37). Omitted: only periods without a region reach its clocks.
+	City string `json:"city,omitempty"`
 }
 
 // ApplicationRefusedAtIntakeData: the set was incomplete, the applicant got a refusal receipt
@@ -135,6 +138,7 @@ type ApplicationRefusedAtIntakeData struct {
 	Missing     []string         `json:"missing"`
 	Applicant   RecipientContact `json:"applicant"`
 	SubmittedAt *time.Time       `json:"submitted_at,omitempty"`
+	City        string           `json:"city,omitempty"` // the ЦОН's city
 }
 
 // ApplicationForwardedData: GK hands the paper file to the provider (A1–A3 §9).
@@ -152,6 +156,9 @@ type ApplicationRegisteredData struct {
 	// SubmittedAt, on an opening registration, is when the application arrived; the
 	// registration term (§5.1) runs from it.
 	SubmittedAt *time.Time `json:"submitted_at,omitempty"`
+	// City is the office's city: the application's region (P.37), on an opening registration
+	// or on one of an application filed at a ЦОН that named none.
+	City string `json:"city,omitempty"`
 }
 
 // ResolutionImposedData: the head names the executor and the due date (§5.2).

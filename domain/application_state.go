@@ -50,13 +50,16 @@ type ServiceLookup func(code string) (ApplicationService, bool)
 
 // Application is an application stream folded.
 type Application struct {
-	ID             uuid.UUID `json:"application_id"`
-	Status         Status    `json:"state"`
-	Version        uint64    `json:"version"`
-	Channel        Channel   `json:"channel,omitempty"`
-	ServiceCode    string    `json:"service_code,omitempty"`
-	ReceiptNo      string    `json:"receipt_no,omitempty"`
-	RegistrationNo string    `json:"registration_no,omitempty"`
+	ID          uuid.UUID `json:"application_id"`
+	Status      Status    `json:"state"`
+	Version     uint64    `json:"version"`
+	Channel     Channel   `json:"channel,omitempty"`
+	ServiceCode string    `json:"service_code,omitempty"`
+	// City is where the application was filed (the ЦОН's or the office's): its region, which a
+	// regional force-majeure period covers (P.37).
+	City           string `json:"city,omitempty"`
+	ReceiptNo      string `json:"receipt_no,omitempty"`
+	RegistrationNo string `json:"registration_no,omitempty"`
 	// Applicant is personal data: kept for notifications and shown masked.
 	Applicant      *RecipientContact `json:"-"`
 	Holder         *Holder           `json:"holder,omitempty"`
@@ -168,6 +171,9 @@ func EvolveApplication(a Application, e Event) Application {
 	}
 	if h, ok := applicationHandover(e); ok {
 		a.Holder, a.HolderSince = &h, e.OccurredAt
+	}
+	if c := cityOf(e); a.City == "" {
+		a.City = c
 	}
 	switch p := e.Payload.(type) {
 	case *ApplicationAcceptedData:
@@ -295,12 +301,29 @@ func DecideApplicationValid(a Application, actor Actor, e Event, now time.Time, 
 	if err := checkApplicationUnit(a, actor, e, svc); err != nil {
 		return err
 	}
+	if c := cityOf(e); c != "" && a.City != "" && c != a.City {
+		// The region decides which force majeure moves the clocks: it is set once.
+		return invalid("city", "the application was filed in %q; its city does not change", a.City)
+	}
 	if reason, err := checkApplicationRule(a, e, svc); err != nil {
 		return err
 	} else if reason != "" {
 		return refuse("%s", reason)
 	}
 	return nil
+}
+
+// cityOf is the city an application event names (the ЦОН's or the office's), if any.
+func cityOf(e Event) string {
+	switch p := e.Payload.(type) {
+	case *ApplicationAcceptedData:
+		return p.City
+	case *ApplicationRefusedAtIntakeData:
+		return p.City
+	case *ApplicationRegisteredData:
+		return p.City
+	}
+	return ""
 }
 
 // startCode is the service code an opening event names.

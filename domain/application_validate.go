@@ -40,7 +40,18 @@ func (d *ApplicationAcceptedData) Validate() error {
 	if err := needCode("service_code", d.ServiceCode); err != nil {
 		return err
 	}
+	if err := validCity(d.City); err != nil {
+		return err
+	}
 	return d.Applicant.validateApplicant("applicant")
+}
+
+// validCity: an application's city is optional and, like a document's, at most 100 bytes.
+func validCity(c string) error {
+	if c != "" {
+		return needText("city", c, 100)
+	}
+	return nil
 }
 
 func (d *ApplicationRefusedAtIntakeData) Validate() error {
@@ -58,6 +69,9 @@ func (d *ApplicationRefusedAtIntakeData) Validate() error {
 			return err
 		}
 	}
+	if err := validCity(d.City); err != nil {
+		return err
+	}
 	return d.Applicant.validateApplicant("applicant")
 }
 
@@ -70,6 +84,9 @@ func (d *ApplicationForwardedData) Validate() error {
 
 func (d *ApplicationRegisteredData) Validate() error {
 	if err := needCode("registration_no", d.RegistrationNo); err != nil {
+		return err
+	}
+	if err := validCity(d.City); err != nil {
 		return err
 	}
 	if d.ServiceCode != "" {

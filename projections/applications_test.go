@@ -106,3 +106,61 @@ func TestComplianceReportOnAKnownSet(t *testing.T) {
 		assert.Empty(t, od.Items, "the application's clock is suspended like a document's")
 	})
 }
+
+// TestP37RegionalForceMajeureReachesApplications: an application carries the city it was filed
+// in, so a regional period moves its clocks as a document's (the planner finds it by the
+// city), in office time: an A3 resolution (15 min, A3 §5.2) asked at 17:50 is due 09:05; with
+// force majeure in Almaty from 17:00 to 11:00 it is due 11:15. An Astana application keeps
+// its deadline. A rebuild gives the same tables.
+func TestP37RegionalForceMajeureReachesApplications(t *testing.T) {
+	backends(t, func(t *testing.T, mk func(testing.TB) backend) {
+		ctx := context.Background()
+		b := mk(t)
+		now := almaty(2026, 3, 6, 11, 10)
+		svc := commands.New(b.store, commands.WithClock(func() time.Time { return now }))
+		apps := map[string]uuid.UUID{}
+		for _, city := range []string{"Almaty", "Astana"} {
+			office := domain.Holder{Org: domain.OrgRAGS, Unit: "RAGS-" + city, EmployeeID: "o1"}
+			a := domain.Actor{Role: domain.RoleRAGSOffice, Org: domain.OrgRAGS, Unit: office.Unit, EmployeeID: "o1"}
+			id, c := uuid.New(), domain.RecipientContact{IIN: "950107400015", Phone: "+77011234567"}
+			e := domain.Event{ID: uuid.New(), DocumentID: id, Type: domain.ApplicationRegistered, OccurredAt: almaty(2026, 3, 5, 17, 50),
+				Actor: a, Payload: &domain.ApplicationRegisteredData{RegistrationNo: "REG-" + city, ServiceCode: "A3",
+					Channel: domain.ChannelOffice, Applicant: &c, To: &office, City: city}}
+			_, err := svc.AppendApplicationEvent(ctx, a, e, nil)
+			require.NoError(t, err)
+			apps[city] = id
+		}
+		p := open(t, b, nil, projections.Options{DisableDelivery: true, Now: func() time.Time { return now }})
+		_, err := p.CatchUp(ctx)
+		require.NoError(t, err)
+		due := func(city string) time.Time {
+			ds, err := p.Queries().ActiveDeadlines(ctx, apps[city], now)
+			require.NoError(t, err)
+			for _, d := range ds {
+				if d.Rule == "resolution" {
+					return d.Deadline.In(domain.Almaty)
+				}
+			}
+			t.Fatalf("no resolution clock for %s", city)
+			return time.Time{}
+		}
+		require.Equal(t, almaty(2026, 3, 6, 9, 5), due("Almaty"))
+
+		rags := domain.Actor{Role: domain.RoleRAGS, Org: domain.OrgRAGS, Unit: "RAGS-Almaty"}
+		_, err = svc.DeclareForceMajeure(ctx, rags, uuid.New(), now, domain.ForceMajeureDeclaredData{
+			From: almaty(2026, 3, 5, 17, 0), To: almaty(2026, 3, 6, 11, 0), Orgs: []domain.Org{domain.OrgRAGS}, Region: "Almaty",
+			NotifyingOrg: domain.OrgRAGS, Description: "power cut in Almaty",
+			Evidence: &domain.FMEvidence{Issuer: "Akimat of Almaty", Number: "EM-13", Date: "2026-03-06"},
+			Notified: []domain.Org{domain.OrgGK}})
+		require.NoError(t, err)
+		_, err = p.CatchUp(ctx)
+		require.NoError(t, err)
+		assert.Equal(t, almaty(2026, 3, 6, 11, 15), due("Almaty"), "the office time the period took, not its wall time")
+		assert.Equal(t, almaty(2026, 3, 6, 9, 5), due("Astana"), "another region's application")
+
+		inc := dump(t, b.db, liveGen(t, b.db))
+		st, err := p.Rebuild(ctx)
+		require.NoError(t, err)
+		assert.Equal(t, inc, dump(t, b.db, st.Generation))
+	})
+}

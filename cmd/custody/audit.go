@@ -225,12 +225,20 @@ func cmdAuditVerify(args []string, out io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("audit bundle %s FAILED:\n%w", pos[0], err)
 	}
-	what := fmt.Sprintf("positions %d to %d", b.Scope.From, b.Scope.To)
-	if b.Scope.Document != nil {
-		what = "document " + b.Scope.Document.String()
+	if b.Scope.Document == nil {
+		fmt.Fprintf(out, "ok: %d events of positions %d to %d, complete and included in checkpoint %q size %d\n",
+			got.Events, b.Scope.From, b.Scope.To, got.Checkpoint.Origin, got.Checkpoint.Size)
+	} else {
+		fmt.Fprintf(out, "ok: %d events of document %s, included in checkpoint %q size %d\n",
+			got.Events, b.Scope.Document, got.Checkpoint.Origin, got.Checkpoint.Size)
+		if got.HeadVersion > 0 {
+			fmt.Fprintf(out, "ok: complete: version %d is the document's last event in the log up to that checkpoint (its stream head, %d streams committed)\n",
+				got.HeadVersion, got.Checkpoint.Heads.Streams)
+		} else {
+			fmt.Fprintf(out, "note: completeness unproven: the checkpoint was signed without stream heads, so it does not show that no event of the document follows version %d\n",
+				b.Events[len(b.Events)-1].Version)
+		}
 	}
-	fmt.Fprintf(out, "ok: %d events of %s, complete and included in checkpoint %q size %d\n",
-		got.Events, what, got.Checkpoint.Origin, got.Checkpoint.Size)
 	if got.Redacted > 0 {
 		fmt.Fprintf(out, "note: %d events were redacted: their place in the log is proved, their content is not\n", got.Redacted)
 	}

@@ -77,6 +77,7 @@ func TestAuditCommands(t *testing.T) {
 	require.NoError(t, err)
 	assert.Contains(t, out, "ok: ")
 	assert.Contains(t, out, "document "+doc)
+	assert.Contains(t, out, "ok: complete: version", "the stream's head at the checkpoint shows the bundle complete")
 
 	_, err = cli("audit", "verify", bundle, "--public-key", other)
 	require.Error(t, err)
@@ -95,6 +96,18 @@ func TestAuditCommands(t *testing.T) {
 	_, err = cli("audit", "verify", edited, "--public-key", public)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "inclusion proof")
+
+	raw, err = os.ReadFile(bundle)
+	require.NoError(t, err)
+	var cut transparency.Bundle
+	require.NoError(t, json.Unmarshal(raw, &cut))
+	cut.Events = cut.Events[:len(cut.Events)-1] // the document's last event left out
+	raw, err = json.Marshal(&cut)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(edited, raw, 0o600))
+	_, err = cli("audit", "verify", edited, "--public-key", public)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "is incomplete: the bundle ends at version")
 
 	out, err = cli("verify", "--store", store, "--public-key", public, "--checkpoint", last)
 	require.NoError(t, err, out)

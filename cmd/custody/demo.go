@@ -18,11 +18,11 @@ func cmdDemo(ctx context.Context, args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
 	store, read := storeFlags(fs)
 	docs := fs.Int("documents", 300, "how many documents")
-	catFile := catalogueFlag(fs)
+	df := addDeadlineFlags(fs)
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
-	svcOpts, err := serviceOptions(*catFile)
+	svcOpts, _, err := df.options()
 	if err != nil {
 		return err
 	}

@@ -44,7 +44,7 @@ func openProjections(ctx context.Context, b *backend, svc *commands.Service, not
 	if err != nil {
 		return nil, err
 	}
-	opts := projections.Options{Logger: log, Catalogue: svc.Catalogue(), OfficeHours: svc.OfficeHours()}
+	opts := projections.Options{Logger: log, Catalogue: svc.Catalogue(), OfficeHours: svc.OfficeHours(), Calendar: svc.Calendar()}
 	if v := os.Getenv("CUSTODY_TRANSMIT_DELAY"); v != "" {
 		// How long a status may wait for delivery to ИИС ЦОН before it is overdue (P.9, P.20).
 		d, err := time.ParseDuration(v)

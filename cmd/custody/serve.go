@@ -28,9 +28,7 @@ func cmdServe(ctx context.Context, args []string, out io.Writer, log *slog.Logge
 	store, read := storeFlags(fs)
 	listen := fs.String("listen", envOr("CUSTODY_LISTEN", ":8080"), "HTTP address (env CUSTODY_LISTEN)")
 	withDemo := fs.Bool("demo", false, "load the demo data set first and print its keys")
-	catFile := catalogueFlag(fs)
-	hoursFile := officeHoursFlag(fs)
-	calFile := calendarFlag(fs)
+	df := addDeadlineFlags(fs)
 	notifyURL := fs.String("notify", envOr("CUSTODY_NOTIFY", ""), "notification channel: empty (in-process), http(s)://… webhook, nats://… JetStream (env CUSTODY_NOTIFY)")
 	maxLag := fs.String("ready-max-lag", envOr("CUSTODY_READY_MAX_LAG", "1000,5s"), "/readyz fails when the read models are more than this many positions or this long behind the log (env CUSTODY_READY_MAX_LAG)")
 	tf := addTlogFlags(fs)
@@ -42,19 +40,10 @@ func cmdServe(ctx context.Context, args []string, out io.Writer, log *slog.Logge
 	if err != nil {
 		return fmt.Errorf("%w: --ready-max-lag: %v", errUsage, err)
 	}
-	cat, err := loadCatalogue(*catFile)
+	svcOpts, cat, err := df.options()
 	if err != nil {
 		return err
 	}
-	svcOpts, err := withOfficeHours(catalogueOptions(cat), *hoursFile)
-	if err != nil {
-		return err
-	}
-	cal, err := loadCalendar(*calFile)
-	if err != nil {
-		return err
-	}
-	svcOpts = append(svcOpts, commands.WithCalendar(cal)) // the years an event's times may lie in
 	b, err := openBackend(ctx, *store, *read)
 	if err != nil {
 		return err
@@ -72,7 +61,6 @@ func cmdServe(ctx context.Context, args []string, out io.Writer, log *slog.Logge
 	svc := commands.New(b.events, svcOpts...)
 	proj, err := openProjections(ctx, b, svc, *notifyURL, log, func(o *projections.Options) {
 		o.ReadyMaxLagCount, o.ReadyMaxLagSecs = lagCount, lagSecs
-		o.Calendar = cal
 	})
 	if err != nil {
 		return err

@@ -14,7 +14,6 @@ import (
 	"github.com/custody-ledger/custody/commands"
 	"github.com/custody-ledger/custody/domain"
 	"github.com/custody-ledger/custody/eventstore"
-	"github.com/custody-ledger/custody/projections"
 	"github.com/custody-ledger/custody/projections/transparency"
 )
 
@@ -130,11 +129,11 @@ func cmdVerify(ctx context.Context, args []string, out io.Writer) error {
 func cmdRebuild(ctx context.Context, args []string, out io.Writer, log *slog.Logger) error {
 	fs := flag.NewFlagSet("rebuild", flag.ContinueOnError)
 	store, read := storeFlags(fs)
-	calFile := calendarFlag(fs)
+	df := addDeadlineFlags(fs)
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
-	cal, err := loadCalendar(*calFile)
+	svcOpts, _, err := df.options()
 	if err != nil {
 		return err
 	}
@@ -143,7 +142,7 @@ func cmdRebuild(ctx context.Context, args []string, out io.Writer, log *slog.Log
 		return err
 	}
 	defer b.Close()
-	p, err := openProjections(ctx, b, commands.New(b.events), "", log, func(o *projections.Options) { o.Calendar = cal })
+	p, err := openProjections(ctx, b, commands.New(b.events, svcOpts...), "", log)
 	if err != nil {
 		return err
 	}

@@ -8,7 +8,6 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/custody-ledger/custody/domain"
-	"github.com/custody-ledger/custody/domain/calendar"
 )
 
 // monthDays is the working days a month of demo applications spreads over.
@@ -42,7 +41,7 @@ func planApp(n int) appPlan {
 // ones still running at now.
 func (g *gen) applications(ctx context.Context, start time.Time, count int) error {
 	for n := 0; n < count; n++ {
-		day := nextWorking(start, n*monthDays/count, 9, 0)      // spread over a month of working days
+		day := g.nextWorking(start, n*monthDays/count, 9, 0)    // spread over a month of working days
 		at := day.Add(time.Duration(30+90*(n%5)) * time.Minute) // 09:30 … 15:30
 		if err := g.application(ctx, planApp(n), at); err != nil {
 			return err
@@ -51,17 +50,19 @@ func (g *gen) applications(ctx context.Context, start time.Time, count int) erro
 	return nil
 }
 
-func working(t time.Time) bool {
-	ok, err := calendar.Default().IsWorkingDay(t)
+// working: by the calendar the service runs with (an operator's --calendar), so the plan's
+// on-time steps are on time by the clocks that judge them.
+func (g *gen) working(t time.Time) bool {
+	ok, err := g.svc.Calendar().IsWorkingDay(t)
 	return err == nil && ok
 }
 
 // nextWorking returns hh:mm on the n-th working day after t.
-func nextWorking(t time.Time, n, hh, mm int) time.Time {
+func (g *gen) nextWorking(t time.Time, n, hh, mm int) time.Time {
 	d := t
 	for i := 0; i < n; {
 		d = d.AddDate(0, 0, 1)
-		if working(d) {
+		if g.working(d) {
 			i++
 		}
 	}
@@ -110,19 +111,19 @@ func (g *gen) application(ctx context.Context, p appPlan, at time.Time) error {
 	if p.channel == domain.ChannelGK {
 		if p.refusedAtIntake {
 			err := r.rec(ctx, gk, at, &domain.ApplicationRefusedAtIntakeData{ReceiptNo: receipt, ServiceCode: p.service,
-				Missing: []string{"the court decision"}, Applicant: applicant, SubmittedAt: &sub})
+				Missing: []string{"the court decision"}, Applicant: applicant, SubmittedAt: &sub, City: c.Name})
 			if r.app.Version > 0 {
 				g.sum.RefusedAtIntake++
 			}
 			return err
 		}
 		if err := r.rec(ctx, gk, at, &domain.ApplicationAcceptedData{Transfer: domain.Transfer{To: c.GKIssuance},
-			ReceiptNo: receipt, ServiceCode: p.service, Applicant: applicant, SubmittedAt: &sub}); err != nil {
+			ReceiptNo: receipt, ServiceCode: p.service, Applicant: applicant, SubmittedAt: &sub, City: c.Name}); err != nil {
 			return err
 		}
-		fwd := nextWorking(at, 1, 10, 0)
+		fwd := g.nextWorking(at, 1, 10, 0)
 		if p.lateFwd {
-			fwd = nextWorking(at, 2, 10, 0) // GK forwards a day late (A1–A3 §9: 1 working day)
+			fwd = g.nextWorking(at, 2, 10, 0) // GK forwards a day late (A1–A3 §9: 1 working day)
 		}
 		if err := r.rec(ctx, gk, fwd, &domain.ApplicationForwardedData{Transfer: domain.Transfer{From: c.GKIssuance, To: office}}); err != nil {
 			return err
@@ -136,7 +137,7 @@ func (g *gen) application(ctx context.Context, p appPlan, at time.Time) error {
 		to, a := office, applicant
 		if err := r.rec(ctx, ActorOf(domain.RoleRAGSOffice, office), at, &domain.ApplicationRegisteredData{
 			RegistrationNo: fmt.Sprintf("REG-%05d", p.n), ServiceCode: p.service, Channel: p.channel, Applicant: &a, To: &to,
-			SubmittedAt: &sub}); err != nil {
+			SubmittedAt: &sub, City: c.Name}); err != nil {
 			return err
 		}
 	}
@@ -145,11 +146,11 @@ func (g *gen) application(ctx context.Context, p appPlan, at time.Time) error {
 		at = at.Add(3 * time.Hour) // the head resolves late (§5.2)
 	}
 	if err := r.rec(ctx, ActorOf(domain.RoleRAGSHead, head), at, &domain.ResolutionImposedData{Executor: exec.EmployeeID,
-		Due: nextWorking(at, 7, 18, 0)}); err != nil {
+		Due: g.nextWorking(at, 7, 18, 0)}); err != nil {
 		return err
 	}
 	if p.extended {
-		at = nextWorking(at, 1, 11, 0)
+		at = g.nextWorking(at, 1, 11, 0)
 		if err := r.rec(ctx, ActorOf(domain.RoleRAGSHead, head), at, &domain.ReviewExtendedData{Days: 10,
 			Reason: "a request to the archive of another region"}); err != nil {
 			return err
@@ -212,7 +213,7 @@ func (g *gen) application(ctx context.Context, p appPlan, at time.Time) error {
 		Destination: domain.ToGK}); err != nil {
 		return err
 	}
-	at = nextWorking(at, 1, 10, 0)
+	at = g.nextWorking(at, 1, 10, 0)
 	if err := r.rec(ctx, gk, at, &domain.ResultReceivedAtGKData{Transfer: domain.Transfer{From: c.GKIssuance, To: c.GKIssuance}}); err != nil {
 		return err
 	}
@@ -220,7 +221,7 @@ func (g *gen) application(ctx context.Context, p appPlan, at time.Time) error {
 		id = domain.IdentityCheck{Method: domain.IdentityRepresentative, DocumentType: "id_card", DocumentNumber: id.DocumentNumber,
 			PowerOfAttorney: &domain.PowerOfAttorney{Number: fmt.Sprintf("NOT-%04d", p.n), Date: at.AddDate(0, -1, 0).Format(time.DateOnly)}}
 	}
-	return r.rec(ctx, gk, nextWorking(at, 2, 11, 0), &domain.ResultIssuedData{Transfer: domain.Transfer{From: c.GKIssuance, To: recipient},
+	return r.rec(ctx, gk, g.nextWorking(at, 2, 11, 0), &domain.ResultIssuedData{Transfer: domain.Transfer{From: c.GKIssuance, To: recipient},
 		ReceiptNo: receipt, Identity: id})
 }
 
@@ -243,5 +244,5 @@ func (g *gen) reviewDone(p appPlan, at time.Time) time.Time {
 	if p.extended {
 		days += 5
 	}
-	return nextWorking(at, days, 15, 0)
+	return g.nextWorking(at, days, 15, 0)
 }

@@ -229,7 +229,7 @@ func (e *evaluator) clock(r Rule, start time.Time, startEvent uuid.UUID, idx int
 		c.Err = fmt.Errorf("deadline: %s: %w", r.ID, err)
 		return c
 	}
-	e.adjust(&c, base)
+	e.adjust(&c, base, WallTime)
 	return c
 }
 

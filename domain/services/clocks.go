@@ -274,16 +274,48 @@ func (b *builder) add(s stage, start time.Time, startIdx, stopIdx int) {
 		e := b.events[stopIdx]
 		c.Stopped, c.StoppedAt, c.StopEvent, c.StopType = true, e.OccurredAt, e.ID, e.Type
 	}
-	base, err := b.deadline(c.Holder.Unit, start, s.term.Term)
-	if err == nil && s.extends {
-		base = calendar.AddCalendarDays(base, b.extendedDays(stopIdx))
+	days := 0
+	if s.extends {
+		days = b.extendedDays(stopIdx)
 	}
+	base, err := b.deadline(c.Holder.Unit, start, s.term.Term)
 	if err != nil {
 		c.Err = fmt.Errorf("services: %s: %w", s.rule, err)
 	} else {
-		c = deadline.Adjust(c, base, b.env.Calendar, b.env.ForceMajeure, "")
+		base = calendar.AddCalendarDays(base, days)
+		c = deadline.Adjust(c, base, b.env.Calendar, b.env.ForceMajeure, b.app.City, b.mover(c.Holder.Unit, s.term.Term, days))
+		if c.Err != nil {
+			c.Err = fmt.Errorf("services: %s: %w", s.rule, c.Err)
+		}
 	}
 	b.out = append(b.out, Clock{Clock: c, Term: *s.term})
+}
+
+// mover is how force majeure moves a clock of term t (docs/services.md): a minute or hour
+// term counts office time, so a period takes from it only the office time it covers, and the
+// extension's calendar days that follow move by the wall time a period overlaps them; a day
+// term moves by the wall time of the overlap, as the pilot's clocks.
+func (b *builder) mover(unit string, t calendar.Term, extensionDays int) deadline.Mover {
+	var d time.Duration
+	switch t.Unit {
+	case calendar.Minutes:
+		d = time.Duration(t.N) * time.Minute
+	case calendar.Hours:
+		d = time.Duration(t.N) * time.Hour
+	default:
+		return deadline.WallTime
+	}
+	return func(start, _ time.Time, periods []deadline.ForceMajeure) (time.Time, error) {
+		off := make([]Span, len(periods))
+		for i, p := range periods {
+			off[i] = Span{From: p.From, To: p.To}
+		}
+		end, err := AddWorkingTimeExcept(b.env.Calendar, b.env.Hours.For(unit), start, d, off)
+		if err != nil || extensionDays == 0 {
+			return end, err
+		}
+		return deadline.WallTime(end, calendar.AddCalendarDays(end, extensionDays), periods)
+	}
 }
 
 // extendedDays sums the extensions recorded before the clock stopped.

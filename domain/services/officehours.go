@@ -109,13 +109,24 @@ const maxDays = 400
 // working days, has passed since start (A1–A3 §5: minute and hour terms). A start outside
 // office hours counts from the next opening.
 func AddWorkingTime(cal *calendar.Calendar, h Hours, start time.Time, d time.Duration) (time.Time, error) {
+	return AddWorkingTimeExcept(cal, h, start, d, nil)
+}
+
+// Span is a stretch of time [From, To).
+type Span struct{ From, To time.Time }
+
+// AddWorkingTimeExcept is AddWorkingTime with the office time inside the spans not counted:
+// the clock of a minute or hour term stands still while force majeure suspends it, and runs
+// again at its end if the office is open then, else at the next opening (docs/services.md).
+// The spans may overlap and come in any order.
+func AddWorkingTimeExcept(cal *calendar.Calendar, h Hours, start time.Time, d time.Duration, off []Span) (time.Time, error) {
 	open, close, err := h.minutes()
 	if err != nil {
 		return time.Time{}, err
 	}
 	t := start.In(calendar.Almaty)
 	remaining := d
-	for range maxDays {
+	for range maxDays + 2*len(off) {
 		day := time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, calendar.Almaty)
 		working, err := cal.IsWorkingDay(day)
 		if err != nil {
@@ -126,17 +137,50 @@ func AddWorkingTime(cal *calendar.Calendar, h Hours, start time.Time, d time.Dur
 			if t.Before(from) {
 				t = from
 			}
-			if t.Before(to) {
-				if avail := to.Sub(t); remaining <= avail {
-					return t.Add(remaining), nil
-				} else {
-					remaining -= avail
+			for t.Before(to) {
+				s, ok := nextSpan(off, t)
+				if ok && !s.From.After(t) {
+					t = s.To.In(calendar.Almaty) // suspended: the clock stands still until the span ends
+					continue
 				}
+				end := to
+				if ok && s.From.Before(to) {
+					end = s.From
+				}
+				if remaining <= end.Sub(t) {
+					return t.Add(remaining), nil
+				}
+				remaining -= end.Sub(t)
+				t = end
+			}
+			if t.After(to) && !sameDay(t, day) {
+				continue // a span ended on a later day: go on from its end, on that day
 			}
 		}
-		t = time.Date(t.Year(), t.Month(), t.Day()+1, 0, 0, 0, 0, calendar.Almaty)
+		t = time.Date(day.Year(), day.Month(), day.Day()+1, 0, 0, 0, 0, calendar.Almaty)
 	}
 	return time.Time{}, fmt.Errorf("office hours: no end within %d days", maxDays)
+}
+
+// nextSpan returns, of the spans not yet over at t, the one that begins first.
+func nextSpan(off []Span, t time.Time) (Span, bool) {
+	var best Span
+	found := false
+	for _, s := range off {
+		if !s.To.After(t) || !s.To.After(s.From) {
+			continue
+		}
+		if !found || s.From.Before(best.From) {
+			best, found = s, true
+		}
+	}
+	return best, found
+}
+
+func sameDay(a, b time.Time) bool {
+	ay, am, ad := a.Date()
+	by, bm, bd := b.Date()
+	return ay == by && am == bm && ad == bd
 }
 
 // WorkingTimeBetween is the working time in the hours h between from and to: how long a step

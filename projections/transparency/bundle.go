@@ -1,6 +1,7 @@
 package transparency
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -32,6 +33,10 @@ type Bundle struct {
 	After  *Leaf `json:"after,omitempty"`
 	// Consistency proves the checkpoint extends earlier ones the auditor may hold.
 	Consistency []ConsistencyProof `json:"consistency,omitempty"`
+	// Head is a document's stream head in the checkpoint's heads tree: the bundle's last event
+	// must be it, so no event of the document came after it (absent when the checkpoint was
+	// signed without heads).
+	Head *HeadProof `json:"head,omitempty"`
 }
 
 // Scope is what a bundle claims to hold: every event of one document, or every event with a
@@ -96,15 +101,24 @@ func (f *Leaf) record() eventstore.Record {
 // after the next one.
 var ErrNotCheckpointed = errors.New("transparency: not yet covered by a signed checkpoint")
 
-// Export builds a bundle of the scope against the latest checkpoint, with consistency proofs
-// from each of the sizes in since. A range with To = 0 ends at the checkpoint.
+// Export builds a bundle of the scope against the latest checkpoint (the newest whose stream
+// heads are stored), with consistency proofs from each of the sizes in since. A range with
+// To = 0 ends at the checkpoint. A document's bundle holds its events up to the checkpoint
+// and its stream's head there.
 func Export(ctx context.Context, store eventstore.Store, l *Log, scope Scope, since ...uint64) (*Bundle, error) {
-	cp, err := l.Latest(ctx)
+	cp, leaves, err := l.headsCheckpoint(ctx)
 	if errors.Is(err, ErrNotFound) {
 		return nil, fmt.Errorf("%w: the log has no checkpoint yet", ErrNotCheckpointed)
 	}
 	if err != nil {
 		return nil, err
+	}
+	heads, err := noteHeads(cp.Note)
+	if err != nil {
+		return nil, err
+	}
+	if heads != nil && leaves == nil {
+		return nil, fmt.Errorf("%w: the stream heads of the checkpoint of size %d are not stored", ErrNotCheckpointed, cp.Size)
 	}
 	var recs []eventstore.Record
 	if scope.Document != nil {
@@ -134,6 +148,13 @@ func Export(ctx context.Context, store eventstore.Store, l *Log, scope Scope, si
 	for i := range recs {
 		r := &recs[i]
 		at, ok := idx[r.Position]
+		if (!ok || at >= cp.Size) && scope.Document != nil {
+			if i == 0 {
+				return nil, fmt.Errorf("%w: document %s has no event in the checkpoint of size %d (it was created after it); export again after the next checkpoint",
+					ErrNotCheckpointed, scope.Document, cp.Size)
+			}
+			break // the document as of the checkpoint: its head there proves where it ends
+		}
 		if !ok || at >= cp.Size {
 			return nil, fmt.Errorf("%w: position %d (checkpoint size %d)", ErrNotCheckpointed, r.Position, cp.Size)
 		}
@@ -144,6 +165,11 @@ func Export(ctx context.Context, store eventstore.Store, l *Log, scope Scope, si
 		b.Events = append(b.Events, BundleEvent{Index: at, Position: r.Position, StreamID: r.StreamID, Version: r.Version,
 			EventID: r.EventID, Type: r.Type, SchemaVersion: r.SchemaVersion, Data: r.Data, Metadata: r.Metadata,
 			RecordedAt: r.RecordedAt, PrevHash: HexHash(r.PrevHash), Hash: HexHash(r.Hash), Proof: p})
+	}
+	if scope.Document != nil && heads != nil {
+		if b.Head, err = l.proveHeadAt(ctx, store, commands.DocumentStream(*scope.Document), cp, leaves); err != nil {
+			return nil, fmt.Errorf("transparency: export: the document's head: %w", err)
+		}
 	}
 	if scope.Document == nil {
 		if b.Before, b.After, err = edges(ctx, store, l, b.Events, scope, cp.Size); err != nil {
@@ -246,6 +272,9 @@ type Verified struct {
 	Redacted     int      // events whose content was withheld, so not checked
 	KeyPinned    bool     // the key was given by the auditor, not taken from the bundle
 	ExtendsSizes []uint64 // earlier checkpoints the bundle's checkpoint was shown to extend
+	// HeadVersion is a document's version shown to be its stream's head at the checkpoint
+	// (the bundle is complete up to it); 0 when the checkpoint has no heads line.
+	HeadVersion uint64
 }
 
 // VerifyBundle checks a bundle offline: the checkpoint's signature, every event's chain hash
@@ -313,7 +342,7 @@ func VerifyBundle(b *Bundle, opts VerifyOptions) (Verified, error) {
 		tips[e.StreamID] = tip{version: e.Version, hash: r.Hash}
 	}
 	out.Events = len(b.Events)
-	verifyScope(b, cp, included, fail)
+	verifyScope(b, cp, &out.HeadVersion, included, fail)
 	for _, earlier := range opts.Earlier {
 		e, err := Open(earlier, v)
 		if err != nil {
@@ -329,7 +358,7 @@ func VerifyBundle(b *Bundle, opts VerifyOptions) (Verified, error) {
 	return out, errors.Join(fails...)
 }
 
-func verifyScope(b *Bundle, cp Checkpoint, included func(string, uint64, *eventstore.Record, [][]byte), fail func(string, ...any)) {
+func verifyScope(b *Bundle, cp Checkpoint, headVersion *uint64, included func(string, uint64, *eventstore.Record, [][]byte), fail func(string, ...any)) {
 	s := b.Scope
 	if s.Document != nil {
 		stream := commands.DocumentStream(*s.Document)
@@ -345,6 +374,7 @@ func verifyScope(b *Bundle, cp Checkpoint, included func(string, uint64, *events
 		if first := b.Events[0]; first.Version != 1 || !eventstore.Hash(first.PrevHash).IsZero() {
 			fail("document %s: the bundle does not start at the stream's first event", s.Document)
 		}
+		*headVersion = verifyHead(b, cp, stream, fail)
 		return
 	}
 	// A range: the leaves just outside it must lie outside [From, To], and the events inside.
@@ -384,6 +414,35 @@ func verifyScope(b *Bundle, cp Checkpoint, included func(string, uint64, *events
 			fail("event at position %d is outside the range %d to %d", e.Position, s.From, s.To)
 		}
 	}
+}
+
+// verifyHead checks that a document bundle's last event is its stream's head in the
+// checkpoint's heads tree, and returns the head's version (0 if not shown).
+func verifyHead(b *Bundle, cp Checkpoint, stream string, fail func(string, ...any)) uint64 {
+	if cp.Heads == nil {
+		return 0 // signed before the heads commitment: completeness unproven, not failed
+	}
+	h := b.Head
+	if h == nil {
+		fail("document %s: the checkpoint commits to stream heads but the bundle carries no head of the document's stream", b.Scope.Document)
+		return 0
+	}
+	if h.StreamID != stream {
+		fail("document %s: the bundle's head is of stream %s, not %s", b.Scope.Document, h.StreamID, stream)
+		return 0
+	}
+	if err := VerifyHead(h, *cp.Heads); err != nil {
+		fail("the head of %s (version %d): %w", stream, h.Version, err)
+		return 0
+	}
+	last := &b.Events[len(b.Events)-1]
+	r := last.record()
+	if last.Version != h.Version || last.Index != h.Index || !bytes.Equal(LeafHash(&r), h.LeafHash) {
+		fail("document %s is incomplete: the bundle ends at version %d (leaf %d) but the stream's head at the checkpoint of size %d is version %d (leaf %d)",
+			b.Scope.Document, last.Version, last.Index, cp.Size, h.Version, h.Index)
+		return 0
+	}
+	return h.Version
 }
 
 // consistent checks that the bundle's checkpoint cp extends the earlier checkpoint e.

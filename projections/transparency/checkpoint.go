@@ -14,19 +14,27 @@ import (
 )
 
 // Checkpoint is what a signed checkpoint commits to: the log's origin (the key's name), the
-// tree size and the root hash.
+// tree size and the root hash, and the stream heads at that size (nil in checkpoints signed
+// before the heads commitment existed).
 type Checkpoint struct {
 	Origin string
 	Size   uint64
 	Root   []byte
+	Heads  *HeadsCommitment
 }
 
-// Body is the C2SP tlog-checkpoint text: origin, decimal size and base64 root, one a line.
+// Body is the C2SP tlog-checkpoint text: origin, decimal size and base64 root, one a line,
+// then the heads extension line when there are heads.
 func (c Checkpoint) Body() string {
-	return fmt.Sprintf("%s\n%d\n%s\n", c.Origin, c.Size, base64.StdEncoding.EncodeToString(c.Root))
+	body := fmt.Sprintf("%s\n%d\n%s\n", c.Origin, c.Size, base64.StdEncoding.EncodeToString(c.Root))
+	if c.Heads != nil {
+		body += c.Heads.line() + "\n"
+	}
+	return body
 }
 
-// parseBody reads a checkpoint body; extension lines after the root are allowed and ignored.
+// parseBody reads a checkpoint body; extension lines after the root are allowed, the heads
+// line is read and other ones are ignored.
 func parseBody(text string) (Checkpoint, error) {
 	lines := strings.SplitN(text, "\n", 4)
 	if len(lines) < 4 || lines[0] == "" {
@@ -40,7 +48,23 @@ func parseBody(text string) (Checkpoint, error) {
 	if err != nil || len(root) != hasher.Size() {
 		return Checkpoint{}, fmt.Errorf("transparency: checkpoint root %q", lines[2])
 	}
-	return Checkpoint{Origin: lines[0], Size: size, Root: root}, nil
+	c := Checkpoint{Origin: lines[0], Size: size, Root: root}
+	for _, ext := range strings.Split(strings.TrimSuffix(lines[3], "\n"), "\n") {
+		if ext == "" {
+			continue
+		}
+		h, ok, err := parseHeadsLine(ext)
+		if err != nil {
+			return Checkpoint{}, err
+		}
+		if ok && c.Heads != nil {
+			return Checkpoint{}, errors.New("transparency: a checkpoint with two heads lines")
+		}
+		if ok {
+			c.Heads = &h
+		}
+	}
+	return c, nil
 }
 
 // Sign signs the checkpoint as a note. The signer's name must be the origin.

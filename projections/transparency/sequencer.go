@@ -73,6 +73,7 @@ type Sequencer struct {
 	loaded bool
 	lastCP Signed // the newest checkpoint (Size 0 before the first)
 	lastAt time.Time
+	heads  *headSet // every stream's head as of the tree's size (heads_store.go)
 }
 
 // ErrFenced: another sequencer moved the tree; this one must reload before going on.
@@ -199,6 +200,10 @@ func (s *Sequencer) load(ctx context.Context) error {
 		return err
 	}
 	s.st, s.rng, s.tiles, s.run, s.lastCP, s.lastAt, s.loaded = st, rng, tiles, last, cp, cp.CreatedAt, true
+	if err := s.loadHeads(ctx); err != nil {
+		s.loaded = false
+		return err
+	}
 	if cp.Size == 0 {
 		s.lastAt = time.Now() // the first checkpoint is due CheckpointEvery after starting
 	}
@@ -214,6 +219,7 @@ func (s *Sequencer) add(ctx context.Context, recs []eventstore.Record) error {
 	if err != nil {
 		return err
 	}
+	heads := make(headBatch, len(recs))
 	tiles := make([]tileBuf, len(s.tiles))
 	for i, t := range s.tiles {
 		tiles[i] = tileBuf{index: t.index, hashes: append(make([]byte, 0, tileWidth*hasher.Size()), t.hashes...)}
@@ -250,7 +256,9 @@ func (s *Sequencer) add(ctx context.Context, recs []eventstore.Record) error {
 		} else {
 			runs = append(runs, run{position: r.Position, index: rng.End(), count: 1})
 		}
-		if err := rng.Append(LeafHash(r), visit); err != nil {
+		leaf := LeafHash(r)
+		heads.add(r, rng.End(), leaf)
+		if err := rng.Append(leaf, visit); err != nil {
 			return err
 		}
 		pos = r.Position
@@ -293,9 +301,13 @@ func (s *Sequencer) add(ctx context.Context, recs []eventstore.Record) error {
 	if err := upsertRows(ctx, tx, s.log.dialect, "tlog_runs", []string{"position", "idx", "leaves"}, false, runRows); err != nil {
 		return err
 	}
+	if err := s.saveHeads(ctx, tx, heads, rng.End()); err != nil {
+		return err
+	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("transparency: commit: %w", err)
 	}
+	s.applyHeads(heads, rng.End())
 	s.st = state{size: rng.End(), position: pos, hashes: rng.Hashes()}
 	s.rng, s.tiles, s.run = rng, tiles, runs[len(runs)-1]
 	return nil
@@ -316,16 +328,30 @@ func (s *Sequencer) checkpoint(ctx context.Context, force bool) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	cp := Checkpoint{Origin: s.opts.Key.Signer.Name(), Size: s.st.size, Root: root}
+	heads := s.heads.commit()
+	cp := Checkpoint{Origin: s.opts.Key.Signer.Name(), Size: s.st.size, Root: root, Heads: &heads}
 	signed, err := Sign(cp, s.opts.Key.Signer)
 	if err != nil {
 		return false, err
 	}
 	rec := Signed{Checkpoint: cp, Position: s.st.position, Note: signed, PublicKey: s.opts.Key.Public, CreatedAt: now.UTC()}
-	if _, err := s.log.db.ExecContext(ctx, `INSERT INTO tlog_checkpoints (size, position, root, note, public_key, created_at)
+	// The checkpoint and the heads' buckets as of it are stored together (heads_store.go).
+	tx, err := s.log.db.BeginTx(ctx, nil)
+	if err != nil {
+		return false, fmt.Errorf("transparency: begin: %w", err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	if _, err := tx.ExecContext(ctx, `INSERT INTO tlog_checkpoints (size, position, root, note, public_key, created_at)
 		VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (size) DO NOTHING`, cp.Size, rec.Position, root, string(signed), rec.PublicKey, now.UnixMicro()); err != nil {
 		return false, fmt.Errorf("transparency: store checkpoint: %w", err)
 	}
+	if err := s.saveBuckets(ctx, tx, cp.Size); err != nil {
+		return false, err
+	}
+	if err := tx.Commit(); err != nil {
+		return false, fmt.Errorf("transparency: store checkpoint: %w", err)
+	}
+	clear(s.heads.unsaved)
 	s.lastCP, s.lastAt = rec, now
 	if s.opts.OnCheckpoint != nil {
 		s.opts.OnCheckpoint(rec)

@@ -18,15 +18,19 @@ type TreeReport struct {
 	OK          bool     `json:"ok"`
 	Leaves      uint64   `json:"leaves"`      // events read from the log to rebuild the roots
 	Checkpoints []uint64 `json:"checkpoints"` // the checkpoint sizes compared
-	Failure     string   `json:"failure,omitempty"`
+	// Heads are the checkpoint sizes whose stream-heads root was also compared (those signed
+	// with a heads line).
+	Heads   []uint64 `json:"heads,omitempty"`
+	Failure string   `json:"failure,omitempty"`
 	// Position is the first event whose leaf differs from the sequenced tree's, when found.
 	Position uint64 `json:"position,omitempty"`
 	// KeyPinned: the checkpoints were opened with a key the caller gave, not the stored one.
 	KeyPinned bool `json:"key_pinned"`
 }
 
-// VerifyLog rebuilds the tree from the log and compares its root at each checkpoint's size
-// with the checkpoint (whose signatures the caller has checked). l, when given, is the stored
+// VerifyLog rebuilds the tree and the stream heads from the log and compares the tree's root
+// and the heads root at each checkpoint's size with the checkpoint (whose signatures the
+// caller has checked). l, when given, is the stored
 // tree, used only to name the first event that differs from what was sequenced.
 func VerifyLog(ctx context.Context, store eventstore.LogReader, l *Log, cps []Checkpoint) (TreeReport, error) {
 	cps = slices.Clone(cps)
@@ -36,6 +40,7 @@ func VerifyLog(ctx context.Context, store eventstore.LogReader, l *Log, cps []Ch
 		return rep, nil
 	}
 	rng := factory.NewEmptyRange(0)
+	heads := newHeadSet()
 	next := 0
 	check := func() error {
 		for next < len(cps) && cps[next].Size == rng.End() {
@@ -47,6 +52,15 @@ func VerifyLog(ctx context.Context, store eventstore.LogReader, l *Log, cps []Ch
 			if !bytes.Equal(root, cps[next].Root) && rep.OK {
 				rep.OK = false
 				rep.Failure = fmt.Sprintf("the log's first %d events do not give the root of the checkpoint of that size: the log was changed", cps[next].Size)
+			}
+			if want := cps[next].Heads; want != nil {
+				got := heads.commit()
+				rep.Heads = append(rep.Heads, cps[next].Size)
+				if (got.Streams != want.Streams || !bytes.Equal(got.Root, want.Root)) && rep.OK {
+					rep.OK = false
+					rep.Failure = fmt.Sprintf("the stream heads of the log's first %d events (%d streams) do not give the heads root of the checkpoint of that size (%d streams)",
+						cps[next].Size, got.Streams, want.Streams)
+				}
 			}
 			next++
 		}
@@ -66,7 +80,10 @@ func VerifyLog(ctx context.Context, store eventstore.LogReader, l *Log, cps []Ch
 			break
 		}
 		for i := range recs {
-			if err := rng.Append(LeafHash(&recs[i]), nil); err != nil {
+			r := &recs[i]
+			leaf := LeafHash(r)
+			heads.set(Head{StreamID: r.StreamID, Version: r.Version, Index: rng.End(), LeafHash: leaf})
+			if err := rng.Append(leaf, nil); err != nil {
 				return rep, err
 			}
 			if err := check(); err != nil {

@@ -54,7 +54,9 @@ func Application(id uuid.UUID, events []Event, env Env) Result {
 		a.ServiceCode = svc.Code
 	}
 	flags := domain.Flags{DeadlineMissed: a.DeadlineMissed, Corrections: a.Corrections}
-	res.Rows.Add(Documents, Row{ids, string(a.Status), string(a.Channel), no, a.ServiceCode, "",
+	// city: the region a regional force-majeure period covers (the planner finds the
+	// applications it moves by it, as documents).
+	res.Rows.Add(Documents, Row{ids, string(a.Status), string(a.Channel), no, a.ServiceCode, a.City,
 		string(ho.Org), ho.Unit, ho.EmployeeID, Micros(a.HolderSince), int64(a.Version), Micros(a.LastOccurred),
 		int64(last.Position), JSON(flags)})
 	intervalRows(&res, ids, domain.ApplicationIntervals(evs))

@@ -194,4 +194,4 @@ var Transmissions = &Table{Base: "transmissions", PK: 1, Cols: []Column{
 
 // Version is the read models' version: change it whenever a table or a row function
 // changes, so that a generation built by older code is rebuilt instead of read.
-const Version = 5
+const Version = 6

@@ -1,0 +1,356 @@
+package transparency
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/custody-ledger/custody/eventstore"
+	"github.com/custody-ledger/custody/projections/internal/sqldb"
+)
+
+// headBatch is the last event of each stream in one batch of leaves, staged until the batch
+// commits.
+type headBatch map[string]Head
+
+func (b headBatch) add(r *eventstore.Record, index uint64, leaf []byte) {
+	b[r.StreamID] = Head{StreamID: r.StreamID, Version: r.Version, Index: index, LeafHash: leaf}
+}
+
+// loadHeads makes s.heads the heads as of the tree's size: those in memory when they already
+// are, else the stored ones, else (a tree sequenced before the heads existed) rebuilt once
+// from the log and stored.
+func (s *Sequencer) loadHeads(ctx context.Context) error {
+	if s.heads != nil && s.heads.size == s.st.size {
+		return nil
+	}
+	var size, saved uint64
+	if err := s.log.db.QueryRowContext(ctx, `SELECT size, checkpoint FROM tlog_heads_state WHERE id = 1`).Scan(&size, &saved); err != nil {
+		return fmt.Errorf("transparency: heads state: %w", err)
+	}
+	if size == s.st.size {
+		hs, err := s.log.readHeads(ctx)
+		if err != nil {
+			return err
+		}
+		hs.size = size
+		hs.commit()
+		// The stored buckets are as of checkpoint saved: only those that moved since are due
+		// (all that have heads when none were saved: a missing bucket row is an empty bucket).
+		clear(hs.unsaved)
+		switch saved {
+		case 0:
+			hs.markNonEmpty()
+		case s.lastCP.Size:
+			for b := range hs.buckets {
+				for _, h := range hs.buckets[b].heads {
+					if h.Index >= saved {
+						hs.unsaved[uint64(b)] = true
+						break
+					}
+				}
+			}
+		default:
+			for b := range uint64(HeadBuckets) {
+				hs.unsaved[b] = true
+			}
+		}
+		s.heads = hs
+		return nil
+	}
+	s.opts.Logger.Info("transparency: building the stream heads from the log", "leaves", s.st.size)
+	hs := newHeadSet()
+	var after, idx uint64
+	for idx < s.st.size {
+		recs, err := s.store.ReadAll(ctx, after, int(min(s.st.size-idx, uint64(s.opts.BatchSize))))
+		if err != nil {
+			return fmt.Errorf("transparency: heads: read the log after %d: %w", after, err)
+		}
+		if len(recs) == 0 {
+			return fmt.Errorf("transparency: heads: the log ends at %d leaves, the tree has %d", idx, s.st.size)
+		}
+		for i := range recs {
+			r := &recs[i]
+			hs.set(Head{StreamID: r.StreamID, Version: r.Version, Index: idx, LeafHash: LeafHash(r)})
+			idx++
+		}
+		after = recs[len(recs)-1].Position
+	}
+	tx, err := s.log.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("transparency: begin: %w", err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	for _, q := range []string{`DELETE FROM tlog_heads`, `DELETE FROM tlog_head_buckets`, `UPDATE tlog_heads_state SET checkpoint = 0 WHERE id = 1`} {
+		if _, err := tx.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("transparency: heads: %w", err)
+		}
+	}
+	all := headBatch{}
+	for b := range hs.buckets {
+		for _, h := range hs.buckets[b].heads {
+			all[h.StreamID] = h
+		}
+	}
+	if err := s.saveHeads(ctx, tx, all, s.st.size); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("transparency: heads: commit: %w", err)
+	}
+	hs.size = s.st.size
+	hs.commit()
+	clear(hs.unsaved)
+	hs.markNonEmpty()
+	s.heads = hs
+	return nil
+}
+
+// markNonEmpty marks every bucket with heads as not yet stored.
+func (s *headSet) markNonEmpty() {
+	for b := range s.buckets {
+		if len(s.buckets[b].heads) > 0 {
+			s.unsaved[uint64(b)] = true
+		}
+	}
+}
+
+// saveHeads upserts the batch's heads in tx and records the tree size they are as of.
+func (s *Sequencer) saveHeads(ctx context.Context, tx *sql.Tx, batch headBatch, size uint64) error {
+	rows := make([][]any, 0, len(batch))
+	for _, h := range batch {
+		rows = append(rows, []any{int64(HeadBucket(h.StreamID)), h.StreamID, h.Version, h.Index, h.LeafHash})
+	}
+	if err := upsert(ctx, tx, s.log.dialect, "tlog_heads", []string{"bucket", "stream_id", "version", "idx", "leaf"}, 2, rows); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE tlog_heads_state SET size = $1 WHERE id = 1`, size); err != nil {
+		return fmt.Errorf("transparency: heads state: %w", err)
+	}
+	return nil
+}
+
+// applyHeads takes a committed batch into the heads in memory.
+func (s *Sequencer) applyHeads(batch headBatch, size uint64) {
+	for _, h := range batch {
+		s.heads.set(h)
+	}
+	s.heads.size = size
+}
+
+// saveBuckets stores, in the checkpoint's transaction, the buckets that changed since the
+// last checkpoint, unless a newer checkpoint exists (a deposed sequencer's late checkpoint).
+func (s *Sequencer) saveBuckets(ctx context.Context, tx *sql.Tx, size uint64) error {
+	res, err := tx.ExecContext(ctx, `UPDATE tlog_heads_state SET checkpoint = $1
+		WHERE id = 1 AND NOT EXISTS (SELECT 1 FROM tlog_checkpoints WHERE size > $1)`, size)
+	if err != nil {
+		return fmt.Errorf("transparency: heads state: %w", err)
+	}
+	if n, err := res.RowsAffected(); err != nil || n != 1 {
+		return err
+	}
+	rows := make([][]any, 0, len(s.heads.unsaved))
+	for b := range s.heads.unsaved {
+		bk := &s.heads.buckets[b]
+		rows = append(rows, []any{int64(b), len(bk.heads), bk.root})
+	}
+	return upsert(ctx, tx, s.log.dialect, "tlog_head_buckets", []string{"bucket", "streams", "root"}, 1, rows)
+}
+
+// upsert inserts rows, replacing those with the same first key columns, in statements of up
+// to 500 rows (? placeholders on SQLite, which resolves numbered ones slowly).
+func upsert(ctx context.Context, tx *sql.Tx, d Dialect, table string, cols []string, key int, rows [][]any) error {
+	sets := make([]string, 0, len(cols)-key)
+	for _, c := range cols[key:] {
+		sets = append(sets, c+" = excluded."+c)
+	}
+	head := fmt.Sprintf("INSERT INTO %s (%s) VALUES ", table, strings.Join(cols, ", "))
+	tail := fmt.Sprintf(" ON CONFLICT (%s) DO UPDATE SET %s", strings.Join(cols[:key], ", "), strings.Join(sets, ", "))
+	for len(rows) > 0 {
+		n := min(len(rows), 500)
+		var b strings.Builder
+		b.WriteString(head)
+		args := make([]any, 0, n*len(cols))
+		for i, r := range rows[:n] {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteByte('(')
+			for j := range cols {
+				if j > 0 {
+					b.WriteString(", ")
+				}
+				if d == sqldb.Postgres {
+					fmt.Fprintf(&b, "$%d", len(args)+j+1)
+				} else {
+					b.WriteByte('?')
+				}
+			}
+			b.WriteByte(')')
+			args = append(args, r...)
+		}
+		b.WriteString(tail)
+		if _, err := tx.ExecContext(ctx, b.String(), args...); err != nil {
+			return fmt.Errorf("transparency: upsert into %s: %w", table, err)
+		}
+		rows = rows[n:]
+	}
+	return nil
+}
+
+// readHeads reads every stored head.
+func (l *Log) readHeads(ctx context.Context) (*headSet, error) {
+	rows, err := l.db.QueryContext(ctx, `SELECT stream_id, version, idx, leaf FROM tlog_heads`)
+	if err != nil {
+		return nil, fmt.Errorf("transparency: heads: %w", err)
+	}
+	defer rows.Close()
+	hs := newHeadSet()
+	for rows.Next() {
+		var h Head
+		if err := rows.Scan(&h.StreamID, &h.Version, &h.Index, &h.LeafHash); err != nil {
+			return nil, fmt.Errorf("transparency: heads: %w", err)
+		}
+		hs.set(h)
+	}
+	return hs, rows.Err()
+}
+
+// headsCheckpoint is the newest checkpoint whose heads are stored, with the top tree's
+// leaves as of it. With none (no checkpoint signed with heads yet) it is the latest
+// checkpoint and leaves is nil.
+func (l *Log) headsCheckpoint(ctx context.Context) (cp Signed, leaves [][]byte, err error) {
+	saved := func() (uint64, error) {
+		var n uint64
+		err := l.db.QueryRowContext(ctx, `SELECT checkpoint FROM tlog_heads_state WHERE id = 1`).Scan(&n)
+		return n, err
+	}
+	for range 5 {
+		at, err := saved()
+		if err != nil {
+			return cp, nil, fmt.Errorf("transparency: heads state: %w", err)
+		}
+		if at == 0 {
+			cp, err := l.Latest(ctx)
+			return cp, nil, err
+		}
+		if cp, err = l.CheckpointAt(ctx, at); err != nil {
+			return cp, nil, err
+		}
+		if leaves, err = l.bucketLeaves(ctx); err != nil {
+			return cp, nil, err
+		}
+		// The buckets and the checkpoint they are as of are written in one transaction: if
+		// it did not move while they were read, they belong together.
+		if again, err := saved(); err != nil || again == at {
+			return cp, leaves, err
+		}
+	}
+	return cp, nil, errors.New("transparency: the stream heads kept moving; try again")
+}
+
+func (l *Log) bucketLeaves(ctx context.Context) ([][]byte, error) {
+	leaves := make([][]byte, HeadBuckets)
+	empty := bucketLeaf(0, hasher.EmptyRoot())
+	for i := range leaves {
+		leaves[i] = empty
+	}
+	rows, err := l.db.QueryContext(ctx, `SELECT bucket, streams, root FROM tlog_head_buckets`)
+	if err != nil {
+		return nil, fmt.Errorf("transparency: head buckets: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			b, n uint64
+			root []byte
+		)
+		if err := rows.Scan(&b, &n, &root); err != nil {
+			return nil, fmt.Errorf("transparency: head buckets: %w", err)
+		}
+		if b >= HeadBuckets {
+			return nil, fmt.Errorf("transparency: head bucket %d", b)
+		}
+		leaves[b] = bucketLeaf(n, root)
+	}
+	return leaves, rows.Err()
+}
+
+// proveHeadAt proves stream's head as of checkpoint cp: the stored heads of its bucket, those
+// that moved after cp taken back to their event at or before it (read from the log), and
+// the other buckets' leaves as of cp.
+func (l *Log) proveHeadAt(ctx context.Context, store eventstore.Store, stream string, cp Signed, leaves [][]byte) (*HeadProof, error) {
+	b := HeadBucket(stream)
+	rows, err := l.db.QueryContext(ctx, `SELECT stream_id, version, idx, leaf FROM tlog_heads WHERE bucket = $1`, int64(b))
+	if err != nil {
+		return nil, fmt.Errorf("transparency: heads: %w", err)
+	}
+	var heads, moved []Head
+	for rows.Next() {
+		var h Head
+		if err := rows.Scan(&h.StreamID, &h.Version, &h.Index, &h.LeafHash); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("transparency: heads: %w", err)
+		}
+		if h.Index < cp.Size {
+			heads = append(heads, h)
+		} else {
+			moved = append(moved, h)
+		}
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	for _, h := range moved {
+		at, ok, err := l.headAt(ctx, store, h.StreamID, cp)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			heads = append(heads, at)
+		}
+	}
+	hs := newHeadSet() // sorts the bucket
+	for _, h := range heads {
+		hs.set(h)
+	}
+	bucket := hs.buckets[b].heads
+	leaves = append([][]byte(nil), leaves...)
+	leaves[b] = bucketLeaf(uint64(len(bucket)), bucketRoot(bucket))
+	return proveHead(stream, bucket, leaves)
+}
+
+// headAt is a stream's last event covered by checkpoint cp, read from the log (ok false when
+// the stream has none).
+func (l *Log) headAt(ctx context.Context, store eventstore.Store, stream string, cp Signed) (Head, bool, error) {
+	recs, err := store.ReadStream(ctx, stream, 1, 0)
+	if err != nil {
+		return Head{}, false, fmt.Errorf("transparency: heads: read %s: %w", stream, err)
+	}
+	for i := len(recs) - 1; i >= 0; i-- {
+		r := &recs[i]
+		if r.Position > cp.Position {
+			continue
+		}
+		idx, err := l.Index(ctx, r.Position)
+		if err != nil {
+			return Head{}, false, err
+		}
+		return Head{StreamID: stream, Version: r.Version, Index: idx, LeafHash: LeafHash(r)}, true, nil
+	}
+	return Head{}, false, nil
+}
+
+// noteHeads is the heads commitment in a stored checkpoint's note (nil without one); the
+// signature is not checked here.
+func noteHeads(n []byte) (*HeadsCommitment, error) {
+	i := bytes.Index(n, []byte("\n\n"))
+	if i < 0 {
+		return nil, errors.New("transparency: a checkpoint note without signatures")
+	}
+	c, err := parseBody(string(n[:i+1]))
+	return c.Heads, err
+}
