@@ -56,38 +56,72 @@ func readBody(r *http.Request) ([]byte, error) {
 type frame struct {
 	object  bool
 	wantKey bool
-	keys    map[string]struct{}
-	path    string // where the frame is, for error messages
-	key     string // the member whose value comes next (objects)
+	first   int                 // where the object's members start in scanJSON's members
+	set     map[string]struct{} // the names, once an object has more than linearNames
+	in      member              // the member whose value this frame is (its parent an object)
 }
+
+// member is a member name as it appears in the body: raw, between its quotes.
+type member struct {
+	raw     []byte
+	escaped bool
+}
+
+// name is the member's name decoded.
+func (m member) name() string {
+	if !m.escaped {
+		return string(m.raw)
+	}
+	var s string
+	if err := json.Unmarshal(append(append([]byte{'"'}, m.raw...), '"'), &s); err != nil {
+		return string(m.raw)
+	}
+	return s
+}
+
+func (m member) same(o member) bool {
+	if !m.escaped && !o.escaped {
+		return bytes.Equal(m.raw, o.raw)
+	}
+	return m.name() == o.name()
+}
+
+// linearNames: up to this many members an object's names are compared one by one (no
+// allocation); past it they go into a map, so a body of many members stays linear.
+const linearNames = 16
 
 // scanJSON refuses nesting deeper than maxDepth and a member given twice in one object
 // (encoding/json would keep the last silently: two readers could see two requests). A syntax
 // error is left to the decoder, which names it. It walks the bytes itself rather than
-// json.Decoder.Token, which allocates for every token (issue 14: most of a write request's
+// json.Decoder.Token, which allocates for every token, and keeps names as slices of the body
+// and paths unbuilt until an error needs them (issue 14: most of a write request's
 // allocations).
 func scanJSON(b []byte) error {
-	var stack []frame
+	var (
+		stackBuf   [maxDepth]frame
+		membersBuf [64]member
+		stack      = stackBuf[:0]
+		members    = membersBuf[:0] // the names of the open objects, innermost last
+		next       member           // the last name read: the member whose value comes next
+	)
 	for i := 0; i < len(b); i++ {
 		switch c := b[i]; c {
 		case '{', '[':
 			if len(stack) >= maxDepth {
 				return malformed("", fmt.Sprintf("the body nests deeper than %d levels", maxDepth))
 			}
-			path := ""
-			if n := len(stack); n > 0 {
-				top := &stack[n-1]
-				path = top.path
-				if top.object {
-					path = join(top.path, safeName(top.key))
-				}
+			f := frame{object: c == '{', wantKey: c == '{', first: len(members)}
+			if n := len(stack); n > 0 && stack[n-1].object {
+				f.in = next
 			}
-			stack = append(stack, frame{object: c == '{', wantKey: c == '{', path: path})
+			stack = append(stack, f)
 		case '}', ']':
-			if len(stack) == 0 {
+			n := len(stack)
+			if n == 0 {
 				return nil // the decoder reports it
 			}
-			stack = stack[:len(stack)-1]
+			members = members[:stack[n-1].first]
+			stack = stack[:n-1]
 		case ',':
 			if n := len(stack); n > 0 && stack[n-1].object {
 				stack[n-1].wantKey = true
@@ -99,25 +133,54 @@ func scanJSON(b []byte) error {
 			}
 			if n := len(stack); n > 0 && stack[n-1].object && stack[n-1].wantKey {
 				top := &stack[n-1]
-				name := string(b[i+1 : end])
-				if bytes.IndexByte(b[i+1:end], '\\') >= 0 {
-					if err := json.Unmarshal(b[i:end+1], &name); err != nil {
-						return nil
-					}
-				}
-				if _, dup := top.keys[name]; dup {
-					f := join(top.path, safeName(name))
+				m := member{raw: b[i+1 : end], escaped: bytes.IndexByte(b[i+1:end], '\\') >= 0}
+				if dup(top, members[top.first:], m) {
+					f := join(pathOf(stack), safeName(m.name()))
 					return malformed(f, fmt.Sprintf("member %s is given twice", f))
 				}
-				if top.keys == nil {
-					top.keys = map[string]struct{}{}
-				}
-				top.keys[name], top.wantKey, top.key = struct{}{}, false, name
+				members = append(members, m)
+				top.wantKey, next = false, m
 			}
 			i = end
 		}
 	}
 	return nil
+}
+
+// dup reports whether m names a member the object top already has (its members so far).
+func dup(top *frame, members []member, m member) bool {
+	if top.set == nil && len(members) < linearNames {
+		for _, o := range members {
+			if o.same(m) {
+				return true
+			}
+		}
+		return false
+	}
+	if top.set == nil {
+		top.set = make(map[string]struct{}, 2*linearNames)
+		for _, o := range members {
+			top.set[o.name()] = struct{}{}
+		}
+	}
+	name := m.name()
+	if _, ok := top.set[name]; ok {
+		return true
+	}
+	top.set[name] = struct{}{}
+	return false
+}
+
+// pathOf names where the innermost open frame is, for error messages: its members' names
+// from the outermost down (array elements add nothing).
+func pathOf(stack []frame) string {
+	path := ""
+	for i := 1; i < len(stack); i++ {
+		if stack[i-1].object {
+			path = join(path, safeName(stack[i].in.name()))
+		}
+	}
+	return path
 }
 
 // stringEnd returns the index of the quote closing the string that opens at b[start], or -1.

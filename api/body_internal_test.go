@@ -2,10 +2,12 @@ package api
 
 import (
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // scanJSON walks the bytes itself: strings that hold brackets, quotes or escapes must not
@@ -26,6 +28,11 @@ func TestScanJSON(t *testing.T) {
 		{"32 levels", nest(32), "", false},
 		{"33 levels", nest(33), "", true},
 		{"syntax errors are the decoder's", `{"a":1,"a`, "", false},
+		{"many members", many(40, ""), "", false},
+		{"many members, the last twice", many(40, `,"m3":0`), "data.m3", true},
+		{"many members, one escaped twice", many(40, `,"m\u0033":0`), "data.m3", true},
+		{"names free again after an object closes", `{"a":{"b":1,"c":{"b":2}},"b":{"a":1},"c":[{"b":1},{"b":1}]}`, "", false},
+		{"path past an array", `{"x":[[{"y":{"z":1,"z":2}}]]}`, "x.y.z", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			err := scanJSON([]byte(tc.body))
@@ -39,6 +46,27 @@ func TestScanJSON(t *testing.T) {
 			}
 		})
 	}
+}
+
+func many(n int, tail string) string {
+	var b strings.Builder
+	b.WriteString(`{"data":{`)
+	for i := range n {
+		if i > 0 {
+			b.WriteString(",")
+		}
+		b.WriteString(`"m` + strconv.Itoa(i) + `":{"a":1,"b":2}`)
+	}
+	return b.String() + tail + `}}`
+}
+
+// A body of the contract's shape is scanned without allocating (issue 14).
+func TestScanJSONAllocatesNothing(t *testing.T) {
+	body := []byte(`{"document_id":"0b6a9b8e-58c4-4f06-8a55-3d0f0b5e8c21","event_id":"5a1e3d3c-1f59-4c8e-9a77-3f1c2b7a0d11",` +
+		`"type":"DeliveryRequested","occurred_at":"2026-03-26T05:10:00Z","actor":{"org":"kaspi","unit":"U-1","employee_id":"E-1"},` +
+		`"data":{"service_code":"X","recipient":{"iin":"950107000000","phone":"+77000000000","name":"A"},"lines":[{"id":1},{"id":2}]}}`)
+	require.NoError(t, scanJSON(body))
+	assert.Zero(t, testing.AllocsPerRun(100, func() { _ = scanJSON(body) }))
 }
 
 // exactNames skips its walk only when no member name can fold onto another: every name plain

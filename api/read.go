@@ -176,7 +176,7 @@ func eventOf(rec eventstore.Record, pii bool) eventOut {
 	out := eventOut{StreamID: rec.StreamID, EventID: rec.EventID, Type: rec.Type, Version: rec.Version,
 		Position: rec.Position, RecordedAt: almaty(rec.RecordedAt), Hash: rec.Hash.String(),
 		PrevHash: rec.PrevHash.String(), Data: json.RawMessage("null")}
-	e, err := domain.Decode(rec.Data)
+	e, err := domain.DecodeStored(rec.Data)
 	if err != nil {
 		return out
 	}

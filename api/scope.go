@@ -183,6 +183,10 @@ func readsApplications(k keys.Key) error {
 	return forbidden("the RAGS services' applications are read by RAGS, GK and overseers, not by " + string(k.Org))
 }
 
+// ReadsApplications reports whether a key reads the RAGS services' applications and their
+// compliance at all (the console shares the rule).
+func ReadsApplications(k keys.Key) bool { return readsApplications(k) == nil }
+
 // mayReadApplication: RAGS and GK read the applications their organisation held or recorded
 // a step of, a recipient the applications filed with the phone or IIN its key is bound to;
 // others are 404 (their existence is not told).

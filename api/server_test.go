@@ -34,6 +34,9 @@ func (downStore) ReadAll(context.Context, uint64, int) ([]eventstore.Record, err
 	return nil, errDown
 }
 func (downStore) Head(context.Context) (uint64, error) { return 0, errDown }
+func (downStore) AppendMulti(context.Context, ...eventstore.StreamAppend) ([]eventstore.AppendResult, error) {
+	return nil, errDown // a new document's first event is appended without a read
+}
 
 func TestStoreUnavailable(t *testing.T) {
 	e := newEnv(t, func(t *testing.T) (*commands.Service, keys.Store) {

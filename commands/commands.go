@@ -162,14 +162,23 @@ func (s *Service) load(ctx context.Context, stream string) ([]Stored, error) {
 	out := make([]Stored, len(prefix), len(prefix)+len(recs))
 	copy(out, prefix)
 	for _, r := range recs {
-		e, err := domain.Decode(r.Data)
+		st, err := decodeStored(r)
 		if err != nil {
-			return nil, fmt.Errorf("decode %s@%d: %w", stream, r.Version, err)
+			return nil, err
 		}
-		out = append(out, Stored{Record: r, Event: e})
+		out = append(out, st)
 	}
 	s.cache.put(stream, out)
 	return slices.Clip(out), nil
+}
+
+// decodeStored decodes a stored record once, leniently: it was validated when written.
+func decodeStored(r eventstore.Record) (Stored, error) {
+	e, err := domain.DecodeStored(r.Data)
+	if err != nil {
+		return Stored{}, fmt.Errorf("decode %s@%d: %w", r.StreamID, r.Version, err)
+	}
+	return Stored{Record: r, Event: e}, nil
 }
 
 // loadExisting is load for a stream that must hold events: an empty one is ErrNotFound.

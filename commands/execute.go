@@ -47,63 +47,110 @@ type outcome struct {
 // execute runs a command: load the stream, answer a retry with the first answer, decide, and
 // append with the exact expected version; when a concurrent writer got there first (a version
 // conflict, or one of the step's derived event ids already stored), read and decide again.
+//
+// The first attempt asks the store nothing when it need not (issue 14): it decides on the
+// stream as this process's cache holds it, or on an empty stream when the stream is not cached
+// and the command may start it, and lets the append's exact expected version judge that
+// state. Only a written append is trusted so: any other outcome (a refusal, a conflict, an
+// error) is decided again on the stream read from the store, so no answer rests on a stale
+// cache, and several processes on one store stay correct.
 func (s *Service) execute(ctx context.Context, c command) (outcome, error) {
 	data, err := domain.Encode(c.head)
 	if err != nil {
 		return outcome{}, err
 	}
-	for attempt := 0; ; attempt++ {
-		prior, err := s.load(ctx, c.stream)
-		if err != nil {
-			return outcome{}, err
-		}
-		var stored *eventstore.Record
-		switch p := find(prior, c.head.ID); {
-		case p != nil:
-			rec, err := replayed(p, data)
-			if err != nil || !c.resumable {
-				return outcome{head: rec}, err
+	read := s.cache == nil
+	for attempt := 0; ; {
+		var prior []Stored
+		if read {
+			if prior, err = s.load(ctx, c.stream); err != nil {
+				return outcome{}, err
 			}
-			stored, prior = &rec, prior[:p.Version-1]
-		case c.missing != nil && len(prior) == 0:
-			return outcome{}, c.missing
-		case c.ifMatch != nil && *c.ifMatch != uint64(len(prior)):
-			return outcome{}, &eventstore.VersionConflictError{StreamID: c.stream,
-				Expected: eventstore.Exact(*c.ifMatch), Actual: uint64(len(prior))}
+		} else if prior = s.cache.get(c.stream); prior == nil && c.missing != nil {
+			read = true // not cached, and it must exist: only the store can say
+			continue
 		}
-		st, err := c.decide(ctx, prior, stored != nil)
-		if err != nil {
-			return outcome{}, err
+		out, written, err := s.try(ctx, c, data, prior)
+		if !read {
+			if err == nil && written != nil {
+				s.remember(written)
+				return out, nil
+			}
+			if err == nil && written == nil && len(prior) > 0 {
+				return out, nil // answered from stored events (a retry): they hold
+			}
+			if overtaken(err, c.head.ID) || errors.Is(err, eventstore.ErrDuplicateConflict) {
+				s.cache.drop(c.stream)
+			}
+			read = true // a refusal too is given only on what the store holds
+			continue
 		}
-		out := outcome{others: st.done}
-		parts := st.others
-		if stored == nil {
-			parts = append(parts, eventstore.StreamAppend{StreamID: c.stream,
-				Expected: eventstore.Exact(uint64(len(prior))), Events: []eventstore.EventData{eventData(c.head, data)}})
-		} else {
-			out.head = *stored
-		}
-		if len(parts) == 0 {
-			return out, nil // a retry of a completed step: the first answer
-		}
-		written, err := s.store.AppendMulti(ctx, parts...)
 		if overtaken(err, c.head.ID) || errors.Is(err, eventstore.ErrDuplicateConflict) {
 			s.cache.drop(c.stream) // read the stream whole again: what we had did not hold
 		}
 		if c.ifMatch == nil && attempt < s.retries && overtaken(err, c.head.ID) {
+			attempt++
 			continue
 		}
 		if err != nil {
-			return outcome{}, fmt.Errorf("append to %s: %w", c.stream, err)
+			return outcome{}, err
 		}
-		for _, w := range written {
-			if w.StreamID == c.stream {
-				out.head = w.Records[0]
-			} else {
-				out.others = append(out.others, w.Records...)
-			}
-		}
+		s.remember(written)
 		return out, nil
+	}
+}
+
+// try decides the command on prior, the stream's events, and appends what it decided. written
+// is what the append stored, nil when nothing was appended (a retry answered from prior).
+func (s *Service) try(ctx context.Context, c command, data []byte, prior []Stored) (outcome, []eventstore.AppendResult, error) {
+	var stored *eventstore.Record
+	switch p := find(prior, c.head.ID); {
+	case p != nil:
+		rec, err := replayed(p, data)
+		if err != nil || !c.resumable {
+			return outcome{head: rec}, nil, err
+		}
+		stored, prior = &rec, prior[:p.Version-1]
+	case c.missing != nil && len(prior) == 0:
+		return outcome{}, nil, c.missing
+	case c.ifMatch != nil && *c.ifMatch != uint64(len(prior)):
+		return outcome{}, nil, &eventstore.VersionConflictError{StreamID: c.stream,
+			Expected: eventstore.Exact(*c.ifMatch), Actual: uint64(len(prior))}
+	}
+	st, err := c.decide(ctx, prior, stored != nil)
+	if err != nil {
+		return outcome{}, nil, err
+	}
+	out := outcome{others: st.done}
+	parts := st.others
+	if stored == nil {
+		parts = append(parts, eventstore.StreamAppend{StreamID: c.stream,
+			Expected: eventstore.Exact(uint64(len(prior))), Events: []eventstore.EventData{eventData(c.head, data)}})
+	} else {
+		out.head = *stored
+	}
+	if len(parts) == 0 {
+		return out, nil, nil // a retry of a completed step: the first answer
+	}
+	written, err := s.store.AppendMulti(ctx, parts...)
+	if err != nil {
+		return outcome{}, nil, fmt.Errorf("append to %s: %w", c.stream, err)
+	}
+	for _, w := range written {
+		if w.StreamID == c.stream {
+			out.head = w.Records[0]
+		} else {
+			out.others = append(out.others, w.Records...)
+		}
+	}
+	return out, written, nil
+}
+
+// remember adds what an append stored to the cached streams it continues, so the next command
+// on them need not read them back.
+func (s *Service) remember(written []eventstore.AppendResult) {
+	for _, w := range written {
+		s.cache.extend(w.StreamID, w.Records)
 	}
 }
 

@@ -141,3 +141,78 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+// Stored events decode leniently and in one pass to what the strict decoder gives; what is
+// no event is still an error.
+func TestDecodeStored(t *testing.T) {
+	s := State{DocumentID: uuid.New(), Status: StatusAtKaspiIntake, Holder: &hKIntake, Waybill: testWaybill}
+	for _, et := range EventTypes {
+		e, _ := propose(s, et, t0)
+		b, err := Encode(e)
+		require.NoError(t, err, et)
+		want, err := Decode(b)
+		require.NoError(t, err, et)
+		got, err := DecodeStored(b)
+		require.NoError(t, err, et)
+		assert.Equal(t, want, got, et)
+	}
+
+	valid := `{"type":"KaspiOrderCreated","schema_version":1,"event_id":"5a1e3d3c-1f59-4c8e-9a77-3f1c2b7a0d11",` +
+		`"document_id":"0b6a9b8e-58c4-4f06-8a55-3d0f0b5e8c21","occurred_at":"2026-03-26T05:10:00Z","actor":{"role":"kaspi_platform","org":"kaspi"},"data":{"waybill":"KSP-000123456"}}`
+	lenient := map[string]string{
+		"unknown field":     strings.Replace(valid, `"waybill"`, `"extra":1,"waybill"`, 1),
+		"unknown top field": strings.Replace(valid, `"data"`, `"extra":1,"data"`, 1),
+		"other field order": strings.Replace(strings.Replace(valid, `"type":"KaspiOrderCreated",`, ``, 1), `"data"`, `"type":"KaspiOrderCreated","data"`, 1),
+	}
+	for name, in := range lenient {
+		t.Run(name, func(t *testing.T) {
+			e, err := DecodeStored([]byte(in))
+			require.NoError(t, err)
+			assert.Equal(t, KaspiOrderCreated, e.Type)
+			assert.Equal(t, "KSP-000123456", e.Payload.(*KaspiOrderCreatedData).Waybill)
+		})
+	}
+	bad := map[string]string{
+		"unknown type":    strings.Replace(valid, "KaspiOrderCreated", "Teleported", 1),
+		"unknown version": strings.Replace(valid, `"schema_version":1`, `"schema_version":2`, 1),
+		"no data":         strings.Replace(valid, `,"data":{"waybill":"KSP-000123456"}`, "", 1),
+		"wrong data type": strings.Replace(valid, `"KSP-000123456"`, `123`, 1),
+		"not json":        "not json",
+		"trailing":        valid + "{}",
+		"empty":           "",
+		"array":           "[]",
+	}
+	for name, in := range bad {
+		t.Run(name, func(t *testing.T) {
+			_, err := DecodeStored([]byte(in))
+			assert.Error(t, err)
+		})
+	}
+	e, err := DecodeStored([]byte(strings.Replace(valid, `"data"`, `"type":"Packed","data"`, 1)))
+	require.NoError(t, err, "a second type member: the last one wins, as for the strict decoder")
+	assert.Equal(t, Packed, e.Type)
+	_, err = DecodeStored([]byte(bad["unknown type"]))
+	assert.ErrorIs(t, err, ErrUnknownEvent)
+	_, err = DecodeStored([]byte(bad["unknown version"]))
+	assert.ErrorIs(t, err, ErrUnknownEvent)
+}
+
+func BenchmarkDecode(b *testing.B) {
+	s := State{DocumentID: uuid.New(), Status: StatusAtKaspiIntake, Holder: &hKIntake, Waybill: testWaybill}
+	e, _ := propose(s, OutForPostomatDelivery, t0)
+	data, err := Encode(e)
+	require.NoError(b, err)
+	for _, c := range []struct {
+		name   string
+		decode func([]byte) (Event, error)
+	}{{"strict", Decode}, {"stored", DecodeStored}} {
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := c.decode(data); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

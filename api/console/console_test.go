@@ -338,6 +338,13 @@ func TestRoleScope(t *testing.T) {
 	// A registry with no end at Kaspi does not exist for a Kaspi key.
 	kaspi := newBrowser(t, f.con, false)
 	kaspi.signIn(f.secrets[domain.RoleKaspiIntake], "/console/")
+	// The services of seed 003 are RAGS's and GK's business, as in the API (api/scope.go).
+	res, _ = kaspi.get("/console/services")
+	assert.Equal(t, http.StatusForbidden, res.StatusCode, "Kaspi reads no application's compliance")
+	_, body = kaspi.get("/console/overdue")
+	assert.NotContains(t, body, `href="/console/services"`, "nor is it linked for Kaspi")
+	res, _ = gk.get("/console/services")
+	assert.Equal(t, http.StatusOK, res.StatusCode, "GK runs the ЦОН's steps")
 	regs, err := f.q.Registries(context.Background(), query.RegistryFilter{Page: query.Page{Limit: 1000}})
 	require.NoError(t, err)
 	var outside string

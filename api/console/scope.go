@@ -42,6 +42,9 @@ func (s scope) orgFilter(asked string) string {
 	return string(s.Org)
 }
 
+// ReadsApplications: the services page is for the keys that read applications (api/scope.go).
+func (v viewer) ReadsApplications() bool { return api.ReadsApplications(v.Key) }
+
 func (s scope) registry(r query.Registry) bool { return s.All || api.OrgReadsRegistry(s.Org, r) }
 
 func (s scope) document(events []domain.Event) bool {

@@ -28,6 +28,9 @@ type servicesData struct {
 // days: from the start of from to the end of to (Almaty). The pilot's service runs as
 // documents; its terms are the overdue page's rules.
 func (c *Console) services(w http.ResponseWriter, r *http.Request) error {
+	if !viewerOf(r.Context()).ReadsApplications() {
+		return errForbidden // the API's scope: RAGS's and GK's business (api/scope.go)
+	}
 	from, to, err := periodOf(r, c.now())
 	if err != nil {
 		return err

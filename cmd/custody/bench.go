@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"sync"
@@ -31,10 +33,22 @@ func cmdBench(ctx context.Context, args []string, out io.Writer) error {
 	compare := fs.Bool("compare", false, "serve the API in this process and compare HTTP appends with store appends, interleaved (--url is not used)")
 	nRounds := fs.Int("rounds", 3, "with --compare: interleaved rounds (at least 3)")
 	roundTime := fs.Duration("round-time", 3*time.Second, "with --compare: how long each contender runs per round")
+	cpuProfile := fs.String("cpuprofile", "", "with --compare: write a CPU profile of the run (server and clients) to this file")
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
 	if *compare {
+		if *cpuProfile != "" {
+			f, err := os.Create(*cpuProfile)
+			if err != nil {
+				return err
+			}
+			defer f.Close()
+			if err := pprof.StartCPUProfile(f); err != nil {
+				return err
+			}
+			defer pprof.StopCPUProfile()
+		}
 		return benchCompare(ctx, *store, *read, *conc, max(3, *nRounds), *roundTime, out)
 	}
 	b, err := openBackend(ctx, *store, *read)

@@ -103,21 +103,31 @@ func TestDeadlineFlagsReachRebuildAndDemo(t *testing.T) {
 		}
 	}
 
-	// rebuild: by the flag. Every clock of the rebuilt read models is the override's, and some
-	// differ from the embedded calendar's (those running over the day off).
-	run(rebuild, "--store", store, "--calendar", calFile)
+	// rebuild: by the flags, the office hours too. Every clock of the rebuilt read models is
+	// the overrides', and some differ from the embedded data's (those running over the day off,
+	// the office's minute and hour terms).
+	hoursFile := filepath.Join(dir, "hours.json")
+	require.NoError(t, os.WriteFile(hoursFile, []byte(`{"default": {"open": "09:00", "close": "18:00"},
+	  "units": {"RAGS-ALA-01": {"open": "10:00", "close": "13:00"}}}`), 0o600))
+	hours, err := services.LoadOfficeHours(hoursFile)
+	require.NoError(t, err)
+	run(rebuild, "--store", store, "--calendar", calFile, "--office-hours", hoursFile)
 	b, err := openBackend(ctx, store, "")
 	require.NoError(t, err)
 	defer b.Close()
-	p, err := openProjections(ctx, b, commands.New(b.events, commands.WithCalendar(cal)), "", slog.New(slog.DiscardHandler))
+	p, err := openProjections(ctx, b, commands.New(b.events, commands.WithCalendar(cal), commands.WithOfficeHours(hours)), "",
+		slog.New(slog.DiscardHandler))
 	require.NoError(t, err)
-	moved := 0
+	moved, shorter := 0, 0
 	for id, evs := range apps {
-		withDefault := map[string]time.Time{}
+		withDefault, byCalendar := map[string]time.Time{}, map[string]time.Time{}
 		for _, c := range services.Clocks(evs, services.Env{}) {
 			withDefault[string(c.Rule)+"/"+c.StartEvent.String()] = c.Deadline
 		}
 		for _, c := range services.Clocks(evs, services.Env{Calendar: cal}) {
+			byCalendar[string(c.Rule)+"/"+c.StartEvent.String()] = c.Deadline
+		}
+		for _, c := range services.Clocks(evs, services.Env{Calendar: cal, Hours: hours}) {
 			if c.Stopped && !c.StoppedAt.After(c.Start) {
 				continue // never running at any moment the read model can be asked about
 			}
@@ -127,12 +137,16 @@ func TestDeadlineFlagsReachRebuildAndDemo(t *testing.T) {
 			i := slices.IndexFunc(got, func(d query.ActiveDeadline) bool { return d.Rule == c.Rule && d.StartEvent == c.StartEvent })
 			require.GreaterOrEqual(t, i, 0, "%s of application %s in the rebuilt read models", k, id)
 			assert.True(t, c.Deadline.Equal(got[i].BaseDeadline), "%s: rebuilt %s, the override gives %s", k, got[i].BaseDeadline, c.Deadline)
-			if !c.Deadline.Equal(withDefault[k]) {
+			if !byCalendar[k].Equal(withDefault[k]) {
 				moved++
+			}
+			if !c.Deadline.Equal(byCalendar[k]) {
+				shorter++
 			}
 		}
 	}
-	assert.Positive(t, moved, "clocks running over the day off end later by the override")
+	assert.Positive(t, moved, "clocks running over the day off end later by the calendar")
+	assert.Positive(t, shorter, "the office's minute and hour terms count in its own hours")
 
 	for name, cmd := range map[string]func(context.Context, []string, io.Writer) error{"demo": cmdDemo, "rebuild": rebuild} {
 		err := cmd(ctx, []string{"--store", store, "--calendar", filepath.Join(dir, "missing.json")}, io.Discard)

@@ -31,6 +31,7 @@ func cmdServe(ctx context.Context, args []string, out io.Writer, log *slog.Logge
 	df := addDeadlineFlags(fs)
 	notifyURL := fs.String("notify", envOr("CUSTODY_NOTIFY", ""), "notification channel: empty (in-process), http(s)://… webhook, nats://… JetStream (env CUSTODY_NOTIFY)")
 	maxLag := fs.String("ready-max-lag", envOr("CUSTODY_READY_MAX_LAG", "1000,5s"), "/readyz fails when the read models are more than this many positions or this long behind the log (env CUSTODY_READY_MAX_LAG)")
+	pprofAddr := fs.String("pprof", envOr("CUSTODY_PPROF", ""), "address serving Go's profiles at /debug/pprof/ (e.g. 127.0.0.1:6060); off when empty (env CUSTODY_PPROF)")
 	tf := addTlogFlags(fs)
 	limits := addLimitFlags(fs)
 	if _, err := parse(fs, args); err != nil {
@@ -49,6 +50,13 @@ func cmdServe(ctx context.Context, args []string, out io.Writer, log *slog.Logge
 		return err
 	}
 	defer b.Close()
+	if *pprofAddr != "" {
+		stop, err := servePprof(ctx, *pprofAddr, log)
+		if err != nil {
+			return fmt.Errorf("--pprof: %w", err)
+		}
+		defer stop()
+	}
 	if *withDemo {
 		if err := loadDemo(ctx, b, 300, out, svcOpts...); err != nil {
 			return fmt.Errorf("demo: %w", err)

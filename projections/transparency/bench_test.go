@@ -6,9 +6,12 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"math/rand/v2"
+	"os"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -40,6 +43,32 @@ func percentile(d []time.Duration, p float64) time.Duration {
 	c := slices.Clone(d)
 	slices.Sort(c)
 	return c[min(len(c)-1, int(float64(len(c))*p))]
+}
+
+// measuring holds the file named by CUSTODY_BENCH_LOCK (flock(2), as flock(1) takes it) while
+// a figure is measured, so processes sharing the machine do not measure at once while the data
+// is generated outside it. It returns the release.
+func measuring(b *testing.B) func() {
+	path := os.Getenv("CUSTODY_BENCH_LOCK")
+	if path == "" {
+		return func() {}
+	}
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	require.NoError(b, err)
+	require.NoError(b, syscall.Flock(int(f.Fd()), syscall.LOCK_EX))
+	b.Logf("measuring from %s (load %s)", time.Now().UTC().Format(time.TimeOnly), loadavg())
+	return func() {
+		b.Logf("measured until %s (load %s)", time.Now().UTC().Format(time.TimeOnly), loadavg())
+		_ = f.Close() // releases the lock
+	}
+}
+
+func loadavg() string {
+	raw, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "?"
+	}
+	return strings.Join(strings.Fields(string(raw))[:3], " ")
 }
 
 func benchBackends(b *testing.B, fn func(b *testing.B, open func(testing.TB) backend)) {
@@ -78,6 +107,7 @@ func BenchmarkAppendWithSequencer(b *testing.B) {
 		be := open(b)
 		key := testKey(b, "bench/log")
 		var without, with, ratio stat
+		defer measuring(b)()
 		for r := range rounds {
 			for i := range 2 {
 				seq := (r+i)%2 == 1 // rotate which goes first
@@ -141,6 +171,7 @@ func BenchmarkSequencerCatchUp(b *testing.B) {
 		prefill(b, be.store, events)
 		key := testKey(b, "bench/log")
 		var rate stat
+		defer measuring(b)()
 		for range rounds {
 			_, seq := sequencer(b, be, transparency.Options{Key: key})
 			resetTree(b, be)
@@ -164,6 +195,7 @@ func BenchmarkCheckpointLag(b *testing.B) {
 		be := open(b)
 		key := testKey(b, "bench/log")
 		var p50s, p99s, reached stat
+		defer measuring(b)()
 		for range rounds {
 			type covered struct {
 				position uint64
@@ -252,7 +284,8 @@ func (n synthetic) ReadAll(_ context.Context, after uint64, limit int) ([]events
 }
 
 // BenchmarkInclusionProof1M: the database work of GET /v1/proofs/inclusion (the latest
-// checkpoint, the position's leaf index, the proof's nodes) on a tree of one million leaves,
+// checkpoint, the position's leaf index, the proof's nodes), and of GET /v1/proofs/consistency
+// (the latest checkpoint, the proof's nodes), alternating, on a tree of one million leaves,
 // built by the sequencer from a generated log.
 func BenchmarkInclusionProof1M(b *testing.B) {
 	const size = 1_000_000
@@ -268,10 +301,12 @@ func BenchmarkInclusionProof1M(b *testing.B) {
 		// Baselines, interleaved with the proofs: one trivial query, and CPU work of about a
 		// proof's median (SHA-256 of 256 KiB), whose tails are the machine's (2 cores shared
 		// by many processes), not the tree's.
-		var p50s, p99s, base50, base99, cpu50, cpu99 stat
+		var p50s, p99s, con50, con99, base50, base99, cpu50, cpu99 stat
 		block := make([]byte, 256<<10)
+		defer measuring(b)()
 		for range rounds {
 			lat := make([]time.Duration, 0, 2000)
+			conLat := make([]time.Duration, 0, 2000)
 			baseLat := make([]time.Duration, 0, 2000)
 			cpuLat := make([]time.Duration, 0, 2000)
 			for range 2000 {
@@ -291,7 +326,16 @@ func BenchmarkInclusionProof1M(b *testing.B) {
 				_, err = l.InclusionProof(ctx, idx, cp.Size)
 				require.NoError(b, err)
 				lat = append(lat, time.Since(t0))
+				// GET /v1/proofs/consistency?from=M: from M to the latest checkpoint.
+				t0 = time.Now()
+				cp, err = l.Latest(ctx)
+				require.NoError(b, err)
+				_, err = l.ConsistencyProof(ctx, 1+rand.Uint64N(cp.Size-1), cp.Size)
+				require.NoError(b, err)
+				conLat = append(conLat, time.Since(t0))
 			}
+			con50 = append(con50, float64(percentile(conLat, 0.5).Microseconds()))
+			con99 = append(con99, float64(percentile(conLat, 0.99).Microseconds()))
 			p50s = append(p50s, float64(percentile(lat, 0.5).Microseconds()))
 			p99s = append(p99s, float64(percentile(lat, 0.99).Microseconds()))
 			base50 = append(base50, float64(percentile(baseLat, 0.5).Microseconds()))
@@ -299,9 +343,11 @@ func BenchmarkInclusionProof1M(b *testing.B) {
 			cpu50 = append(cpu50, float64(percentile(cpuLat, 0.5).Microseconds()))
 			cpu99 = append(cpu99, float64(percentile(cpuLat, 0.99).Microseconds()))
 		}
-		b.Logf("inclusion proof on %d leaves, µs: p50 %s, p99 %s; baselines: SELECT 1 p50 %s, p99 %s; SHA-256 of 256 KiB p50 %s, p99 %s",
-			size, p50s, p99s, base50, base99, cpu50, cpu99)
+		b.Logf("on %d leaves, µs: inclusion proof p50 %s, p99 %s; consistency proof p50 %s, p99 %s; baselines: SELECT 1 p50 %s, p99 %s; SHA-256 of 256 KiB p50 %s, p99 %s",
+			size, p50s, p99s, con50, con99, base50, base99, cpu50, cpu99)
 		m, _, _ := p99s.summary()
 		b.ReportMetric(m, "p99-µs")
+		m, _, _ = con99.summary()
+		b.ReportMetric(m, "consistency-p99-µs")
 	})
 }

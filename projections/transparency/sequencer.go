@@ -58,8 +58,8 @@ func (o *Options) defaults() {
 	}
 }
 
-// Sequencer follows the global log and adds each event to the tree, storing every perfect
-// node, and signs checkpoints.
+// Sequencer follows the global log and adds each event to the tree, storing it in tiles,
+// and signs checkpoints.
 type Sequencer struct {
 	log   *Log
 	store eventstore.LogReader
