@@ -116,7 +116,7 @@ func classify(stream string) (model.StreamKind, uuid.UUID) {
 }
 
 func toEvent(r eventstore.Record) (model.Event, error) {
-	e, err := decodeStored(r.Data)
+	e, err := domain.DecodeStored(r.Data) // lenient: the write side validated it
 	if err != nil {
 		return model.Event{}, fmt.Errorf("projections: decode %s@%d (position %d): %w", r.StreamID, r.Version, r.Position, err)
 	}

@@ -43,8 +43,8 @@
 // new to the generation are copied straight into its tables on PostgreSQL (COPY, no conflict
 // check). A batch that fails on its events (a projection panic, rows the database refuses)
 // empties the generation and builds it again writing through, where the failure is narrowed
-// down and quarantined as in live batches. Stored events are decoded in one lenient pass (the
-// write side validated them; anything unusual goes through domain.Decode).
+// down and quarantined as in live batches. Stored events are decoded in one lenient pass
+// (domain.DecodeStored: the write side validated them), in live batches and rebuilds alike.
 // Options.RebuildUnlogged builds UNLOGGED tables, made LOGGED before the switch.
 //
 // # Exactly once

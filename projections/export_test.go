@@ -24,6 +24,3 @@ func SetPlanHook(o *Options, f func(eventID uuid.UUID)) { o.planHook = f }
 
 // SetCommitBackoff shortens the wait between commits of an event the database refuses.
 func SetCommitBackoff(d time.Duration) { commitBackoff = d }
-
-// DecodeStored is the runner's decoding of stored events.
-var DecodeStored = decodeStored
