@@ -9,6 +9,7 @@ import (
 
 	"github.com/custody-ledger/custody/api"
 	"github.com/custody-ledger/custody/domain"
+	"github.com/custody-ledger/custody/projections/query"
 )
 
 // TestReadScopes: each role reads what its work needs (issue 10 §7, README's table):
@@ -71,5 +72,13 @@ func TestReadScopes(t *testing.T) {
 	for _, x := range r.Body["items"].([]any) {
 		assert.Equal(t, "gk", x.(map[string]any)["org"])
 	}
-	assert.Empty(t, e.do("GET", "/v1/overdue", "kIntake", nil).Body["items"], "GK's overdue clocks are not Kaspi's to read")
+	// Kaspi reads its own: the statuses it has not passed to ИИС ЦОН (P.9), none of GK's clocks.
+	r = e.do("GET", "/v1/overdue", "kIntake", nil)
+	require.Equal(t, http.StatusOK, r.Status, "%s", r)
+	require.NotEmpty(t, r.Body["items"], "P.9: the order's status is still undelivered to ИИС ЦОН")
+	for _, x := range r.Body["items"].([]any) {
+		o := x.(map[string]any)
+		assert.Equal(t, "kaspi", o["org"], "GK's overdue clocks are not Kaspi's to read")
+		assert.Equal(t, query.RuleTransmission, o["rule"])
+	}
 }

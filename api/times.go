@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"reflect"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -46,47 +47,88 @@ func checkTime(field string, t time.Time) error {
 var timeType = reflect.TypeOf(time.Time{})
 
 // payloadTimes checks every time of a decoded payload with checkTime, naming it by its JSON
-// path (data.new_date).
+// path (data.new_date). The paths are built only when a time fails: a valid payload is
+// walked without allocating (issue 14).
 func payloadTimes(path string, v reflect.Value) error {
+	if walkTimes("", v, false) == nil {
+		return nil
+	}
+	return walkTimes(path, v, true)
+}
+
+// walkTimes is payloadTimes's walk; named says whether to build the paths.
+func walkTimes(path string, v reflect.Value, named bool) error {
 	switch v.Kind() {
 	case reflect.Pointer, reflect.Interface:
 		if v.IsNil() {
 			return nil
 		}
-		return payloadTimes(path, v.Elem())
+		return walkTimes(path, v.Elem(), named)
 	case reflect.Slice, reflect.Array:
 		for i := range v.Len() {
-			if err := payloadTimes(fmt.Sprintf("%s[%d]", path, i), v.Index(i)); err != nil {
+			p := path
+			if named {
+				p = fmt.Sprintf("%s[%d]", path, i)
+			}
+			if err := walkTimes(p, v.Index(i), named); err != nil {
 				return err
 			}
 		}
 	case reflect.Struct:
 		if v.Type() == timeType {
-			t := v.Interface().(time.Time)
+			var t time.Time
+			if v.CanAddr() {
+				t = *v.Addr().Interface().(*time.Time) // a pointer in the interface: no copy on the heap
+			} else {
+				t = v.Interface().(time.Time)
+			}
 			if t.IsZero() {
 				return nil
 			}
 			return checkTime(path, t)
 		}
-		for i := range v.NumField() {
-			f := v.Type().Field(i)
-			if !f.IsExported() {
-				continue
-			}
-			name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		for _, f := range timeFieldsOf(v.Type()) {
 			p := path
-			switch {
-			case name == "-":
-				continue
-			case name != "":
-				p = path + "." + name
-			case !f.Anonymous:
-				p = path + "." + f.Name
+			if named && f.name != "" {
+				p = path + "." + f.name
 			}
-			if err := payloadTimes(p, v.Field(i)); err != nil {
+			if err := walkTimes(p, v.Field(f.index), named); err != nil {
 				return err
 			}
 		}
 	}
 	return nil
+}
+
+// timeField is a struct field walkTimes enters: its index and its JSON name ("" for an
+// embedded struct, whose fields are its parent's).
+type timeField struct {
+	index int
+	name  string
+}
+
+var timeFields sync.Map // reflect.Type → []timeField
+
+func timeFieldsOf(t reflect.Type) []timeField {
+	if fs, ok := timeFields.Load(t); ok {
+		return fs.([]timeField)
+	}
+	var fs []timeField
+	for i := range t.NumField() {
+		f := t.Field(i)
+		if !f.IsExported() {
+			continue
+		}
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		switch {
+		case name == "-":
+			continue
+		case name != "":
+		case !f.Anonymous:
+			name = f.Name
+		}
+		fs = append(fs, timeField{index: i, name: name})
+	}
+	timeFields.Store(t, fs)
+	return fs
 }

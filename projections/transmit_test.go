@@ -2,6 +2,7 @@ package projections_test
 
 import (
 	"encoding/json"
+	"slices"
 	"testing"
 	"time"
 
@@ -59,22 +60,72 @@ func TestP9P20P22P31StatusesPassedToIISCON(t *testing.T) {
 		assert.Equal(t, "DocumentLost", lostTr[len(lostTr)-1].Status)
 		assert.Equal(t, "P.22(3)", lostTr[len(lostTr)-1].Source)
 
-		// Undelivered after the delay: in the overdue list, charged to Kaspi.
+		// Undelivered after the delay: in the overdue list (unfiltered, by rule, and Kaspi's,
+		// never another organisation's), oldest breach first among the clocks, charged to Kaspi.
 		s.at(day(2, 13, 0))
 		s.sync()
-		list, err := s.p.Queries().Overdue(s.ctx, query.OverdueFilter{Rule: query.RuleTransmission})
-		require.NoError(t, err)
-		var late []string
-		for _, o := range list.Items {
-			if o.DocumentID != doc {
-				continue
+		lateOf := func(f query.OverdueFilter) []string {
+			t.Helper()
+			list, err := s.p.Queries().Overdue(s.ctx, f)
+			require.NoError(t, err)
+			assert.True(t, slices.IsSortedFunc(list.Items, func(a, b query.Overdue) int { return a.Deadline.Compare(b.Deadline) }),
+				"oldest breach first")
+			var late []string
+			for _, o := range list.Items {
+				if o.DocumentID == doc && o.Rule == query.RuleTransmission {
+					late = append(late, o.StartEvent.String())
+					assert.Equal(t, domain.OrgKaspi, o.Charged)
+					assert.True(t, o.Breach)
+				}
 			}
+			return late
+		}
+		late := lateOf(query.OverdueFilter{})
+		assert.Len(t, late, 4, "every status undelivered for over 30 minutes")
+		assert.Equal(t, late, lateOf(query.OverdueFilter{Rule: query.RuleTransmission}))
+		assert.Equal(t, late, lateOf(query.OverdueFilter{Org: string(domain.OrgKaspi)}))
+		assert.Empty(t, lateOf(query.OverdueFilter{Org: string(domain.OrgGK)}), "P.9/P.20/P.31 are Kaspi's obligation")
+		assert.Empty(t, lateOf(query.OverdueFilter{Rule: "intake_wait"}))
+		ov, err := s.p.Queries().Overview(s.ctx)
+		require.NoError(t, err)
+		all, err := s.p.Queries().Overdue(s.ctx, query.OverdueFilter{Page: query.Page{Limit: 1000}})
+		require.NoError(t, err)
+		assert.Equal(t, int64(len(all.Items)), ov.Overdue, "the console's overview counts the overdue list")
+		lateAll := 0
+		for _, o := range all.Items {
 			if o.Rule == query.RuleTransmission {
-				late = append(late, o.StartEvent.String())
-				assert.Equal(t, domain.OrgKaspi, o.Charged)
+				lateAll++
 			}
 		}
-		assert.Len(t, late, 4, "every status undelivered for over 30 minutes")
+		assert.Equal(t, 4+3, lateAll, "doc's four statuses, lost's order, intake and loss (P.22(3))")
+		assert.Contains(t, ov.OverdueByRule, query.Count{Key: query.RuleTransmission, N: int64(lateAll)})
+		// Page by page (the clocks and the statuses merged at each page's cursor), the same list.
+		var unit string // the cell's: a filter that skips the other documents' statuses
+		for _, o := range all.Items {
+			if o.DocumentID == doc && o.Holder != nil {
+				unit = o.Holder.Unit
+			}
+		}
+		require.NotEmpty(t, unit)
+		for _, f := range []query.OverdueFilter{{}, {Rule: query.RuleTransmission}, {Org: string(domain.OrgKaspi)}, {Unit: unit}} {
+			full, err := s.p.Queries().Overdue(s.ctx, query.OverdueFilter{Rule: f.Rule, Org: f.Org, Unit: f.Unit, Page: query.Page{Limit: 1000}})
+			require.NoError(t, err)
+			var paged []query.Overdue
+			for cur := ""; ; {
+				f.Page = query.Page{Limit: 2, Cursor: cur}
+				page, err := s.p.Queries().Overdue(s.ctx, f)
+				require.NoError(t, err)
+				require.LessOrEqual(t, len(page.Items), 2)
+				paged = append(paged, page.Items...)
+				if cur = page.NextCursor; cur == "" {
+					break
+				}
+			}
+			assert.Equal(t, full.Items, paged, "pages of 2 of %+v", f)
+			if f.Unit != "" {
+				assert.Len(t, full.Items, 4, "doc's statuses alone: lost's are skipped (its holder is not the cell)")
+			}
+		}
 
 		msgs := subscribe(t, s.p.Subscriber(), projections.ChannelIISCON)
 		n, err := s.p.Deliver(s.ctx)
@@ -99,11 +150,7 @@ func TestP9P20P22P31StatusesPassedToIISCON(t *testing.T) {
 		for _, tr := range s.transmissions(doc) {
 			assert.Equal(t, "delivered", tr.Delivery)
 		}
-		list, err = s.p.Queries().Overdue(s.ctx, query.OverdueFilter{Rule: query.RuleTransmission})
-		require.NoError(t, err)
-		for _, o := range list.Items {
-			assert.NotEqual(t, doc, o.DocumentID, "delivered: no longer overdue")
-		}
+		assert.Empty(t, lateOf(query.OverdueFilter{}), "delivered: no longer overdue")
 
 		// ИИС ЦОН acknowledges: recorded, idempotent, 422 unless it names an unacknowledged status.
 		placed := got[3].EventID

@@ -86,8 +86,9 @@ func oneOf[T ~string](v string, allowed []T) (string, error) {
 }
 
 var (
-	orgs     = []domain.Org{domain.OrgRAGS, domain.OrgGK, domain.OrgKaspi, domain.OrgRecipient, domain.OrgLedger}
-	rules    = []deadline.RuleID{deadline.IntakeDelivery, deadline.OrderToIntake, deadline.IntakeWait, deadline.CellStorage, deadline.CellRemoval, deadline.ReturnCollection, deadline.CONStorage, deadline.DuplicateIssue, deadline.ForceMajeureNotice}
+	orgs  = []domain.Org{domain.OrgRAGS, domain.OrgGK, domain.OrgKaspi, domain.OrgRecipient, domain.OrgLedger}
+	rules = []deadline.RuleID{deadline.IntakeDelivery, deadline.OrderToIntake, deadline.IntakeWait, deadline.CellStorage, deadline.CellRemoval, deadline.ReturnCollection, deadline.CONStorage, deadline.DuplicateIssue, deadline.ForceMajeureNotice,
+		query.RuleTransmission}
 	regKinds = []domain.RegistryKind{domain.RegistryDispatch, domain.RegistryRagsIssuance, domain.RegistryIntakeAcceptance, domain.RegistryReturnCollection}
 	channels = []string{"kaspi_app", "sms_1414"}
 	statuses = []string{"pending", "delivered", "poison", "undeliverable", "expired"}

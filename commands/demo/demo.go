@@ -41,7 +41,8 @@ type Summary struct {
 // successive working days over the last weeks, with dispatch registries (one with a missing and
 // a damaged line), collections, returns with their registries, storage after a month, a delay, a
 // loss with its act and cancellation, and a force-majeure day. The ids derive from the start
-// date, so running it again on the same day finds it and writes nothing.
+// date (and the city's name, for a city other than Almaty), so running it again on the same day
+// finds it and writes nothing.
 func Generate(ctx context.Context, svc *commands.Service, o Options) (Summary, error) {
 	if o.Documents <= 0 {
 		o.Documents = 300
@@ -58,7 +59,13 @@ func Generate(ctx context.Context, svc *commands.Service, o Options) (Summary, e
 	now := o.Now.In(domain.Almaty)
 	y, m, d := now.AddDate(0, 0, -50).Date()
 	start := time.Date(y, m, d, 9, 0, 0, 0, domain.Almaty)
-	g := &gen{svc: svc, c: o.City, now: now, ns: uuid.NewSHA1(uuid.NameSpaceURL, []byte("custody-demo/"+start.Format("2006-01-02"))),
+	series := "custody-demo/" + start.Format("2006-01-02")
+	if o.City.Name != Almaty.Name {
+		// Another city's data set of the same day has ids of its own, so that several cities
+		// can share a store and a day (the nationwide benchmark).
+		series += "/" + o.City.Name
+	}
+	g := &gen{svc: svc, c: o.City, now: now, ns: uuid.NewSHA1(uuid.NameSpaceURL, []byte(series)),
 		sum: Summary{Start: start}, states: map[uuid.UUID]domain.State{}}
 	if _, _, err := svc.Document(ctx, g.docID(0)); err == nil {
 		g.sum.AlreadyPresent = true

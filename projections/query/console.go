@@ -104,8 +104,8 @@ func (q *Queries) Overview(ctx context.Context) (Overview, error) {
 	}
 	o.ByHolder = sortedCounts(byHolder)
 	byRule, byOrg := map[string]int64{}, map[string]int64{}
-	// The join keeps the count equal to the overdue list, which shows document clocks only (a
-	// force-majeure notice's clock lives on the period's stream).
+	// The join keeps the count equal to the overdue list, which shows document clocks (a
+	// force-majeure notice's clock lives on the period's stream) and late statuses (below).
 	if err := q.each(ctx, fmt.Sprintf(`SELECT c.rule, c.org, COUNT(*) FROM %s c JOIN %s d ON d.document_id = c.document_id
 		WHERE c.stopped = 0 AND c.error = '' AND c.adjusted > 0 AND c.adjusted < $1 GROUP BY c.rule, c.org`,
 		model.Clocks.Name(gen), model.Documents.Name(gen)),
@@ -125,6 +125,12 @@ func (q *Queries) Overview(ctx context.Context) (Overview, error) {
 			return nil
 		}); err != nil {
 		return Overview{}, fmt.Errorf("query: overview overdue: %w", err)
+	}
+	// Statuses still undelivered to ИИС ЦОН are overdue items of Kaspi's too (issue 11).
+	if n, err := q.lateTransmissionCount(ctx, gen, now); err != nil {
+		return Overview{}, err
+	} else if n > 0 {
+		o.Overdue, byRule[RuleTransmission], byOrg[string(domain.OrgKaspi)] = o.Overdue+n, byRule[RuleTransmission]+n, byOrg[string(domain.OrgKaspi)]+n
 	}
 	o.OverdueByRule, o.OverdueByOrg = sortedCounts(byRule), sortedCounts(byOrg)
 	if err := q.db.QueryRowContext(ctx, fmt.Sprintf(`SELECT COUNT(*) FROM %s WHERE from_at >= $1`, model.Intervals.Name(gen)),
