@@ -19,20 +19,28 @@ import (
 	"github.com/custody-ledger/custody/api/keys"
 	"github.com/custody-ledger/custody/commands"
 	"github.com/custody-ledger/custody/domain"
+	"github.com/custody-ledger/custody/eventstore"
 	"github.com/custody-ledger/custody/projections"
 	"github.com/custody-ledger/custody/projections/query"
 )
 
 // BenchmarkConsolePages measures the server time of every console page (and its PDFs) on the
-// rebuild benchmark's ledger (about a million events, CUSTODY_BENCH_EVENTS) on SQLite, with
-// GET /v1/overdue of the JSON API as the baseline measured in the same run. Rounds visit the
-// pages in turn (interleaved, the order rotated each round); each reports p50, p95 and p99 in
-// milliseconds per page as the median over the rounds, with the range of the p95.
+// rebuild benchmark's ledger (about a million events, CUSTODY_BENCH_EVENTS) on SQLite and on
+// PostgreSQL, with GET /v1/overdue of the JSON API as the baseline measured in the same run.
+// Rounds visit the pages in turn (interleaved, the order rotated each round); each reports
+// p50, p95 and p99 in milliseconds per page as the median over the rounds, with the range of
+// the p95. With CUSTODY_BENCH_LOCK set to a file, the timed part runs under an exclusive flock
+// of it (loading and rebuilding do not), so that benchmarks sharing a machine never measure
+// at once.
 // Run it alone: go test -run '^$' -bench ConsolePages -benchtime 1x -timeout 60m ./projections/
 func BenchmarkConsolePages(b *testing.B) {
-	ctx := context.Background()
 	recs := benchLog(b, benchEvents())
-	be := sqliteBackend(b)
+	b.Run("sqlite", func(b *testing.B) { consolePages(b, sqliteBackend(b), recs) })
+	b.Run("postgres", func(b *testing.B) { consolePages(b, pgBackend(b), recs) })
+}
+
+func consolePages(b *testing.B, be backend, recs []eventstore.Record) {
+	ctx := context.Background()
 	start := time.Now()
 	load(b, be.store, recs)
 	p := open(b, be, nil, projections.Options{DisableDelivery: true, Logger: slog.New(slog.DiscardHandler)})
@@ -94,6 +102,9 @@ func BenchmarkConsolePages(b *testing.B) {
 
 	const rounds, perRound = 3, 20
 	times := map[string][][]time.Duration{}
+	unlock := benchLock(b)
+	defer unlock()
+	b.Logf("load average before: %s", loadavg())
 	b.ResetTimer()
 	for round := range rounds {
 		order := slices.Clone(pages)
@@ -114,6 +125,8 @@ func BenchmarkConsolePages(b *testing.B) {
 		}
 	}
 	b.StopTimer()
+	b.Logf("load average after: %s", loadavg())
+	unlock()
 	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 	base := 0.0
 	for _, path := range pages {

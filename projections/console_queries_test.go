@@ -150,6 +150,39 @@ func TestConsoleQueries(t *testing.T) {
 		for _, x := range sms.Items {
 			assert.Equal(t, "sms_1414", x.Channel)
 		}
+		// Filtered by delivery status (read from the outbox's index), with and without the
+		// channel, paged: as many as the counts by channel and status, in the unfiltered order.
+		byStatus := map[string]int64{}
+		for _, c := range counts {
+			if c.Channel == projections.ChannelIISCON {
+				continue
+			}
+			byStatus[c.Status] += c.N
+			got := all(t, func(cur string) ([]query.Notification, string, error) {
+				l, err := q.Notifications(ctx, query.NotificationFilter{Status: c.Status, Channel: c.Channel, Page: query.Page{Cursor: cur, Limit: 7}})
+				return l.Items, l.NextCursor, err
+			})
+			assert.Len(t, got, int(c.N), "%s %s", c.Channel, c.Status)
+			for _, x := range got {
+				assert.Equal(t, c.Status, x.Status)
+				assert.Equal(t, c.Channel, x.Channel)
+			}
+		}
+		require.NotEmpty(t, byStatus)
+		for st, n := range byStatus {
+			got := all(t, func(cur string) ([]query.Notification, string, error) {
+				l, err := q.Notifications(ctx, query.NotificationFilter{Status: st, Page: query.Page{Cursor: cur, Limit: 7}})
+				return l.Items, l.NextCursor, err
+			})
+			var want []query.Notification
+			for _, x := range notes {
+				if x.Status == st {
+					want = append(want, x)
+				}
+			}
+			assert.Equal(t, want, got, st)
+			assert.Len(t, got, int(n), st)
+		}
 
 		// The commission takes up the loss (P.36): the dispute is listed with its documents and,
 		// once resolved, its decision.

@@ -73,6 +73,9 @@ func (p *Projections) Rebuild(ctx context.Context) (RebuildStats, error) {
 	if err := sqldb.CreateIndexes(ctx, p.db, gen); err != nil {
 		return fail(err)
 	}
+	if err := sqldb.Analyze(ctx, p.db, p.dialect, gen); err != nil { // the planner's statistics (issue 15)
+		return fail(err)
+	}
 	st.Index = time.Since(ti)
 	// Catch up with what was appended while the indexes were built.
 	n, err = a.apply(ctx, p.opts.RebuildBatchSize)

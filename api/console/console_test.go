@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -25,6 +26,7 @@ import (
 	"github.com/custody-ledger/custody/commands/demo"
 	"github.com/custody-ledger/custody/domain"
 	"github.com/custody-ledger/custody/eventstore/sqlite"
+	"github.com/custody-ledger/custody/internal/pgtest"
 	"github.com/custody-ledger/custody/projections"
 	"github.com/custody-ledger/custody/projections/query"
 	"github.com/custody-ledger/custody/projections/transparency"
@@ -445,4 +447,85 @@ func disputeTheLoss(ctx context.Context, svc *commands.Service, s *sqlite.Store,
 	_, err = svc.ResolveDispute(ctx, commission, opened.DocumentID, uuid.New(), now.Add(-time.Hour),
 		domain.DisputeResolvedData{ProtocolNumber: "PR-7", Decision: "GK answers for the envelope", ChargedTo: []domain.Org{domain.OrgGK}})
 	return err
+}
+
+// TestSessionsSharedAcrossConsoles: two consoles on one database (two servers) share their
+// sessions, which outlive a restart; a sign-out or a revoke in one ends the session there at
+// once and in the other within a second (keys.Lifetime).
+func TestSessionsSharedAcrossConsoles(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	stores := map[string]func(t *testing.T) func() keys.StoreWithSessions{
+		"sqlite": func(t *testing.T) func() keys.StoreWithSessions {
+			path := filepath.Join(t.TempDir(), "custody.db")
+			return func() keys.StoreWithSessions {
+				es, err := sqlite.Open(ctx, path)
+				require.NoError(t, err)
+				t.Cleanup(func() { _ = es.Close() })
+				s, err := keys.NewSQLite(ctx, es.DB())
+				require.NoError(t, err)
+				return keys.NewCached(s)
+			}
+		},
+		"postgres": func(t *testing.T) func() keys.StoreWithSessions {
+			url := pgtest.Schema(t)
+			return func() keys.StoreWithSessions {
+				pool, err := pgxpool.New(ctx, url)
+				require.NoError(t, err)
+				t.Cleanup(pool.Close)
+				s, err := keys.NewPostgres(ctx, pool)
+				require.NoError(t, err)
+				return keys.NewCached(s)
+			}
+		},
+	}
+	for name, opener := range stores {
+		t.Run(name, func(t *testing.T) {
+			open := opener(t)
+			server := func(ks keys.StoreWithSessions) *browser {
+				con, err := console.New(console.Config{Keys: ks, Reads: f.q, Store: f.store, Now: func() time.Time { return f.now },
+					Logger: slog.New(slog.DiscardHandler)})
+				require.NoError(t, err)
+				return newBrowser(t, con, false)
+			}
+			ksA, ksB := open(), open()
+			a, b := server(ksA), server(ksB)
+			secret, k, err := ksA.Create(ctx, "", "", domain.RoleAuditor)
+			require.NoError(t, err)
+			page := func(on *browser, token string) int {
+				req, err := http.NewRequest(http.MethodGet, on.srv.URL+"/console/disputes", nil)
+				require.NoError(t, err)
+				req.AddCookie(&http.Cookie{Name: "custody_session", Value: token})
+				res, err := on.http.Do(req)
+				require.NoError(t, err)
+				_ = res.Body.Close()
+				return res.StatusCode
+			}
+			signIn := func() string {
+				c := sessionCookie(a.signIn(secret, "/console/"))
+				require.NotNil(t, c)
+				require.Equal(t, http.StatusOK, page(a, c.Value))
+				require.Equal(t, http.StatusOK, page(b, c.Value), "the other server knows the session")
+				return c.Value
+			}
+			withinASecond := func(token, why string) {
+				assert.Eventually(t, func() bool { return page(b, token) == http.StatusSeeOther }, 1500*time.Millisecond,
+					50*time.Millisecond, why)
+			}
+
+			token := signIn()
+			restarted := server(open())
+			assert.Equal(t, http.StatusOK, page(restarted, token), "a restart keeps the session")
+
+			res := a.post("/console/signout", nil)
+			require.Equal(t, http.StatusSeeOther, res.StatusCode)
+			assert.Equal(t, http.StatusSeeOther, page(a, token), "signed out at once where it was done")
+			withinASecond(token, "and within a second on the other server")
+
+			token = signIn()
+			require.NoError(t, ksA.Revoke(ctx, k.ID))
+			assert.Equal(t, http.StatusSeeOther, page(a, token), "a revoke ends the key's sessions at once in its process")
+			withinASecond(token, "and within a second on the other server")
+		})
+	}
 }

@@ -312,8 +312,51 @@ var applicationMessages = map[string][2]string{
 	"event.EventCorrected":             {"исправление события", "оқиғаны түзету"},
 }
 
+// documentMessages label the document, registry, force-majeure and dispute events (their
+// types show on the timeline, the notifications and the printed forms), the channel of the
+// statuses passed to ИИС ЦОН and its overdue rule; merged into messages at init.
+var documentMessages = map[string][2]string{
+	"event.DeliveryRequested":              {"запрошена доставка", "жеткізу сұралды"},
+	"event.DocumentIssued":                 {"документ оформлен", "құжат ресімделді"},
+	"event.KaspiOrderCreated":              {"создан заказ Kaspi", "Kaspi тапсырысы құрылды"},
+	"event.CollectedFromRags":              {"забран из РАГС", "АХАЖ-дан алынды"},
+	"event.ReceivedAtAccumulation":         {"принят на накопление", "жинақтауға қабылданды"},
+	"event.RoutedForDelivery":              {"направлен на доставку", "жеткізуге бағытталды"},
+	"event.AddedToRegistry":                {"включён в реестр", "тізілімге енгізілді"},
+	"event.Packed":                         {"упакован", "қапталды"},
+	"event.HandedToCourier":                {"передан курьеру", "курьерге тапсырылды"},
+	"event.AcceptedAtKaspiIntake":          {"принят пунктом приёма Kaspi", "Kaspi қабылдау пункті қабылдады"},
+	"event.OutForPostomatDelivery":         {"отправлен в постамат", "постаматқа жөнелтілді"},
+	"event.PlacedInCell":                   {"помещён в ячейку", "ұяшыққа салынды"},
+	"event.CollectedByRecipient":           {"получен получателем", "алушы алды"},
+	"event.RemovedFromCell":                {"изъят из ячейки", "ұяшықтан алынды"},
+	"event.ReturnedToKaspiIntake":          {"возвращён на пункт приёма Kaspi", "Kaspi қабылдау пунктіне қайтарылды"},
+	"event.CollectedFromKaspiIntake":       {"забран с пункта приёма Kaspi", "Kaspi қабылдау пунктінен алынды"},
+	"event.ReceivedAtIssuance":             {"принят в ЦОН для выдачи", "беру үшін ХҚКО-ға қабылданды"},
+	"event.IssuedToRecipient":              {"выдан получателю", "алушыға берілді"},
+	"event.TransferredForStorage":          {"передан на хранение", "сақтауға берілді"},
+	"event.DeliveryDelayed":                {"доставка задерживается", "жеткізу кешігуде"},
+	"event.IntakeDiscrepancy":              {"расхождение при приёмке", "қабылдау кезіндегі сәйкессіздік"},
+	"event.DocumentLost":                   {"документ утрачен", "құжат жоғалды"},
+	"event.LossActDrawnUp":                 {"составлен акт об утрате", "жоғалту туралы акт жасалды"},
+	"event.LossActRegistered":              {"акт об утрате зарегистрирован", "жоғалту туралы акт тіркелді"},
+	"event.ApplicationCancelled":           {"заявка аннулирована", "өтінім күшін жойды"},
+	"event.DuplicateRequested":             {"запрошен дубликат", "телнұсқа сұралды"},
+	"event.DuplicateIssued":                {"выдан дубликат", "телнұсқа берілді"},
+	"event.StatusTransmissionAcknowledged": {"ИИС ЦОН подтвердила приём статуса", "ХҚКО АЖ мәртебенің қабылданғанын растады"},
+	"event.RegistryFormed":                 {"реестр сформирован", "тізілім құрылды"},
+	"event.RegistryHandedOver":             {"реестр передан", "тізілім тапсырылды"},
+	"event.RegistryAccepted":               {"реестр принят", "тізілім қабылданды"},
+	"event.ForceMajeureDeclared":           {"заявлен форс-мажор", "форс-мажор жарияланды"},
+	"event.DisputeOpened":                  {"открыт спор", "дау ашылды"},
+	"event.DisputeResolved":                {"спор разрешён", "дау шешілді"},
+	"channel.iis_con":                      {"ИИС ЦОН", "ХҚКО АЖ"},
+}
+
 func init() {
-	for k, m := range applicationMessages {
-		messages[k] = m
+	for _, more := range []map[string][2]string{applicationMessages, documentMessages} {
+		for k, m := range more {
+			messages[k] = m
+		}
 	}
 }

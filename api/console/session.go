@@ -2,14 +2,10 @@ package console
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/sha256"
-	"encoding/base64"
 	"errors"
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/custody-ledger/custody/api/keys"
@@ -18,84 +14,7 @@ import (
 const (
 	sessionCookie = "custody_session"
 	langCookie    = "custody_lang"
-	// maxSessions bounds the memory sign-ins can take; the oldest session goes first.
-	maxSessions = 10000
 )
-
-// session is one signed-in browser. The key's secret is kept so that every page can check the
-// key again: a revoked key ends its sessions at once.
-type session struct {
-	secret  string
-	key     keys.Key
-	expires time.Time
-	created time.Time
-}
-
-// sessions are held in memory, by the SHA-256 of their token (a leaked map holds no cookie).
-// A restart signs everyone out; several servers each have their own sessions.
-type sessions struct {
-	mu  sync.Mutex
-	m   map[[32]byte]*session
-	ttl time.Duration
-	now func() time.Time
-}
-
-func newSessions(ttl time.Duration, now func() time.Time) *sessions {
-	return &sessions{m: map[[32]byte]*session{}, ttl: ttl, now: now}
-}
-
-// open makes a session and returns its token: 256 random bits.
-func (s *sessions) open(secret string, k keys.Key) (string, time.Time) {
-	b := make([]byte, 32)
-	_, _ = rand.Read(b) // crypto/rand.Read never fails (Go 1.24+)
-	token := base64.RawURLEncoding.EncodeToString(b)
-	now := s.now()
-	ss := &session{secret: secret, key: k, created: now, expires: now.Add(s.ttl)}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.sweep(now)
-	if len(s.m) >= maxSessions {
-		var oldest [32]byte
-		var at time.Time
-		for h, x := range s.m {
-			if at.IsZero() || x.created.Before(at) {
-				oldest, at = h, x.created
-			}
-		}
-		delete(s.m, oldest)
-	}
-	s.m[sha256.Sum256([]byte(token))] = ss
-	return token, ss.expires
-}
-
-func (s *sessions) sweep(now time.Time) {
-	for h, x := range s.m {
-		if !now.Before(x.expires) {
-			delete(s.m, h)
-		}
-	}
-}
-
-func (s *sessions) get(token string) (*session, bool) {
-	h := sha256.Sum256([]byte(token))
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	x, ok := s.m[h]
-	if !ok {
-		return nil, false
-	}
-	if !s.now().Before(x.expires) {
-		delete(s.m, h)
-		return nil, false
-	}
-	return x, true
-}
-
-func (s *sessions) close(token string) {
-	s.mu.Lock()
-	delete(s.m, sha256.Sum256([]byte(token)))
-	s.mu.Unlock()
-}
 
 // secure says whether cookies get the Secure flag: the request came over TLS, or the console
 // is configured to sit behind a TLS-terminating proxy.
@@ -154,13 +73,10 @@ func (c *Console) viewer(r *http.Request) (viewer, error) {
 	if err != nil || ck.Value == "" {
 		return viewer{}, errNoSession
 	}
-	s, ok := c.sessions.get(ck.Value)
-	if !ok {
-		return viewer{}, errNoSession
-	}
-	k, err := c.cfg.Keys.Authenticate(r.Context(), s.secret)
+	// Unknown, expired, signed out or its key revoked: the store tells them apart from
+	// nothing else.
+	k, _, err := c.cfg.Keys.Session(r.Context(), ck.Value, c.now())
 	if errors.Is(err, keys.ErrUnauthenticated) {
-		c.sessions.close(ck.Value) // revoked: the session ends with the key
 		return viewer{}, errNoSession
 	}
 	if err != nil {
@@ -233,7 +149,18 @@ func (c *Console) signin(w http.ResponseWriter, r *http.Request) {
 		c.render(w, r, http.StatusForbidden, "signin", l, viewer{Lang: l}, signinData{Next: next, Error: "signin.norole"})
 		return
 	}
-	token, exp := c.sessions.open(secret, k)
+	now := c.now()
+	exp := now.Add(c.cfg.SessionTTL)
+	token, err := c.cfg.Keys.OpenSession(r.Context(), k.ID, now, exp)
+	if err != nil {
+		status, msg := http.StatusUnauthorized, "signin.bad" // revoked since Authenticate
+		if !errors.Is(err, keys.ErrUnauthenticated) {
+			status, msg = http.StatusServiceUnavailable, "error.unavailable"
+			c.log.Error("console: open session", "err", err)
+		}
+		c.render(w, r, status, "signin", l, viewer{Lang: l}, signinData{Next: next, Error: msg})
+		return
+	}
 	c.setCookie(w, r, sessionCookie, token, exp)
 	c.log.Info("console: signed in", "key_id", k.ID, "role", k.Role)
 	http.Redirect(w, r, next, http.StatusSeeOther)
@@ -244,8 +171,11 @@ func (c *Console) signout(w http.ResponseWriter, r *http.Request) {
 		c.fail(w, r, langOf(r), errForbidden)
 		return
 	}
-	if ck, err := r.Cookie(sessionCookie); err == nil {
-		c.sessions.close(ck.Value)
+	if ck, err := r.Cookie(sessionCookie); err == nil && ck.Value != "" {
+		if err := c.cfg.Keys.CloseSession(r.Context(), ck.Value); err != nil {
+			c.fail(w, r, langOf(r), err)
+			return
+		}
 	}
 	c.setCookie(w, r, sessionCookie, "", time.Time{})
 	http.Redirect(w, r, "/console/signin", http.StatusSeeOther)

@@ -3,6 +3,7 @@ package keys
 import (
 	"context"
 	"crypto/sha256"
+	"errors"
 	"sync"
 	"time"
 
@@ -18,13 +19,15 @@ type Cached struct {
 	lifetime time.Duration
 	now      func() time.Time
 
-	mu      sync.Mutex
-	entries map[[sha256.Size]byte]cachedKey // by the secret's digest; the secret is not kept
+	mu       sync.Mutex
+	entries  map[[sha256.Size]byte]cachedKey // by the secret's digest; the secret is not kept
+	sessions map[[sha256.Size]byte]cachedKey // by the session token's digest
 }
 
 type cachedKey struct {
 	key     Key
-	expires time.Time
+	expires time.Time // of the cache entry, by the cache's clock
+	until   time.Time // of a session, by the caller's clock
 }
 
 // Lifetime is how long an authenticated key is trusted without asking the store again: the
@@ -36,7 +39,8 @@ const maxCached = 10_000
 
 // NewCached caches inner's authentications for Lifetime.
 func NewCached(inner Store) *Cached {
-	return &Cached{inner: inner, lifetime: Lifetime, now: time.Now, entries: map[[sha256.Size]byte]cachedKey{}}
+	return &Cached{inner: inner, lifetime: Lifetime, now: time.Now, entries: map[[sha256.Size]byte]cachedKey{},
+		sessions: map[[sha256.Size]byte]cachedKey{}}
 }
 
 var _ Store = (*Cached)(nil)
@@ -65,13 +69,15 @@ func (c *Cached) Authenticate(ctx context.Context, secret string) (Key, error) {
 	return k, nil
 }
 
-// Revoke revokes in the store and forgets the key here at once.
+// Revoke revokes in the store and forgets the key, and the sessions it opened, here at once.
 func (c *Cached) Revoke(ctx context.Context, id string) error {
 	err := c.inner.Revoke(ctx, id)
 	c.mu.Lock()
-	for d, e := range c.entries {
-		if e.key.ID == id {
-			delete(c.entries, d)
+	for _, m := range []map[[sha256.Size]byte]cachedKey{c.entries, c.sessions} {
+		for d, e := range m {
+			if e.key.ID == id {
+				delete(m, d)
+			}
 		}
 	}
 	c.mu.Unlock()
@@ -85,3 +91,65 @@ func (c *Cached) Create(ctx context.Context, org domain.Org, unit string, role d
 
 // List lists the store's keys.
 func (c *Cached) List(ctx context.Context) ([]Key, error) { return c.inner.List(ctx) }
+
+// sessionsOf is the inner store's sessions; a store without them has none.
+func (c *Cached) sessionsOf() (Sessions, error) {
+	s, ok := c.inner.(Sessions)
+	if !ok {
+		return nil, errNoSessions
+	}
+	return s, nil
+}
+
+var errNoSessions = errors.New("keys: this store keeps no sessions")
+
+// OpenSession opens a session in the store.
+func (c *Cached) OpenSession(ctx context.Context, keyID string, now, expires time.Time) (string, error) {
+	s, err := c.sessionsOf()
+	if err != nil {
+		return "", err
+	}
+	return s.OpenSession(ctx, keyID, now, expires)
+}
+
+// Session answers from the cache while the entry is fresh (Lifetime, as for keys: a sign-out
+// or revoke made by another process is seen within it) and the session has not expired at
+// now, else from the store.
+func (c *Cached) Session(ctx context.Context, token string, now time.Time) (Key, time.Time, error) {
+	s, err := c.sessionsOf()
+	if err != nil {
+		return Key{}, time.Time{}, err
+	}
+	d := tokenDigest(token)
+	at := c.now()
+	c.mu.Lock()
+	e, ok := c.sessions[d]
+	c.mu.Unlock()
+	if ok && at.Before(e.expires) && now.Before(e.until) {
+		return e.key, e.until, nil
+	}
+	k, until, err := s.Session(ctx, token, now)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err != nil {
+		delete(c.sessions, d)
+		return Key{}, time.Time{}, err
+	}
+	if len(c.sessions) >= maxCached {
+		clear(c.sessions)
+	}
+	c.sessions[d] = cachedKey{key: k, expires: at.Add(c.lifetime), until: until}
+	return k, until, nil
+}
+
+// CloseSession ends a session in the store and forgets it here at once.
+func (c *Cached) CloseSession(ctx context.Context, token string) error {
+	s, err := c.sessionsOf()
+	if err != nil {
+		return err
+	}
+	c.mu.Lock()
+	delete(c.sessions, tokenDigest(token))
+	c.mu.Unlock()
+	return s.CloseSession(ctx, token)
+}

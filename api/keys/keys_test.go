@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/assert"
@@ -18,16 +19,16 @@ import (
 )
 
 func TestMemory(t *testing.T) {
-	runStore(t, func(t *testing.T) keys.Store { return keys.NewMemory() })
+	runStore(t, func(t *testing.T) keys.StoreWithSessions { return keys.NewMemory() })
 }
 
 // The cache keeps the contract, revocation included.
 func TestCached(t *testing.T) {
-	runStore(t, func(t *testing.T) keys.Store { return keys.NewCached(keys.NewMemory()) })
+	runStore(t, func(t *testing.T) keys.StoreWithSessions { return keys.NewCached(keys.NewMemory()) })
 }
 
 func TestSQLite(t *testing.T) {
-	runStore(t, func(t *testing.T) keys.Store {
+	runStore(t, func(t *testing.T) keys.StoreWithSessions {
 		// The event store's own handle, as `custody serve` shares it.
 		es, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "custody.db"))
 		require.NoError(t, err)
@@ -43,7 +44,7 @@ func TestSQLite(t *testing.T) {
 }
 
 func TestPostgres(t *testing.T) {
-	runStore(t, func(t *testing.T) keys.Store {
+	runStore(t, func(t *testing.T) keys.StoreWithSessions {
 		pool, err := pgxpool.New(t.Context(), pgtest.Schema(t))
 		require.NoError(t, err)
 		t.Cleanup(pool.Close)
@@ -64,7 +65,8 @@ func TestPostgres(t *testing.T) {
 }
 
 // runStore is the contract every Store implementation passes.
-func runStore(t *testing.T, newStore func(t *testing.T) keys.Store) {
+func runStore(t *testing.T, newStore func(t *testing.T) keys.StoreWithSessions) {
+	t.Run("Sessions", func(t *testing.T) { runSessions(t, newStore(t)) })
 	t.Run("CreateAuthenticate", func(t *testing.T) {
 		s := newStore(t)
 		ctx := t.Context()
@@ -223,4 +225,44 @@ func TestDigestIsSHA256(t *testing.T) {
 	// The stored digest is SHA-256 of the whole secret: 32 bytes, never the secret itself.
 	d := keys.Digest("ck_0123456789abcdef_" + strings.Repeat("A", 43))
 	assert.Len(t, d, 32)
+}
+
+// runSessions is the sessions' contract: a session names its key until it expires, is closed,
+// or its key is revoked; a revoked key opens none.
+func runSessions(t *testing.T, s keys.StoreWithSessions) {
+	ctx := t.Context()
+	now := time.Date(2026, 3, 16, 9, 0, 0, 0, time.UTC)
+	_, k, err := s.Create(ctx, "", "", domain.RoleAuditor)
+	require.NoError(t, err)
+	token, err := s.OpenSession(ctx, k.ID, now, now.Add(time.Hour))
+	require.NoError(t, err)
+	assert.Len(t, token, 43, "256 random bits, base64url")
+	other, err := s.OpenSession(ctx, k.ID, now, now.Add(2*time.Hour))
+	require.NoError(t, err)
+	assert.NotEqual(t, token, other)
+
+	got, exp, err := s.Session(ctx, token, now.Add(59*time.Minute))
+	require.NoError(t, err)
+	assert.Equal(t, k.ID, got.ID)
+	assert.Equal(t, domain.RoleAuditor, got.Role)
+	assert.True(t, exp.Equal(now.Add(time.Hour)), "expires %s", exp)
+	_, _, err = s.Session(ctx, token, now.Add(time.Hour))
+	assert.ErrorIs(t, err, keys.ErrUnauthenticated, "expired")
+	_, _, err = s.Session(ctx, "no-such-token", now)
+	assert.ErrorIs(t, err, keys.ErrUnauthenticated, "unknown")
+
+	require.NoError(t, s.CloseSession(ctx, other))
+	_, _, err = s.Session(ctx, other, now)
+	assert.ErrorIs(t, err, keys.ErrUnauthenticated, "closed")
+	require.NoError(t, s.CloseSession(ctx, other), "closing twice is no error")
+
+	third, err := s.OpenSession(ctx, k.ID, now, now.Add(time.Hour))
+	require.NoError(t, err)
+	require.NoError(t, s.Revoke(ctx, k.ID))
+	_, _, err = s.Session(ctx, third, now)
+	assert.ErrorIs(t, err, keys.ErrUnauthenticated, "the key's revoke ends its sessions")
+	_, err = s.OpenSession(ctx, k.ID, now, now.Add(time.Hour))
+	assert.ErrorIs(t, err, keys.ErrUnauthenticated, "a revoked key opens no session")
+	_, err = s.OpenSession(ctx, "0123456789abcdef", now, now.Add(time.Hour))
+	assert.ErrorIs(t, err, keys.ErrUnauthenticated, "nor does an unknown one")
 }

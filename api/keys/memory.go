@@ -9,11 +9,12 @@ import (
 	"github.com/custody-ledger/custody/domain"
 )
 
-// Memory is an in-process Store for tests.
+// Memory is an in-process Store (with the console's sessions) for tests.
 type Memory struct {
-	mu   sync.RWMutex
-	keys map[string]memKey
-	seq  int
+	mu       sync.RWMutex
+	keys     map[string]memKey
+	seq      int
+	sessions map[[32]byte]memSession // by the token's SHA-256
 }
 
 type memKey struct {
@@ -93,5 +94,75 @@ func (m *Memory) Revoke(ctx context.Context, id string) error {
 	}
 	k.Revoked = true
 	m.keys[id] = k
+	return nil
+}
+
+type memSession struct {
+	keyID   string
+	expires time.Time
+}
+
+// maxMemSessions bounds the sessions a Memory holds; the oldest to expire goes first.
+const maxMemSessions = 10_000
+
+// OpenSession opens a session for a live key.
+func (m *Memory) OpenSession(ctx context.Context, keyID string, now, expires time.Time) (string, error) {
+	if err := ctx.Err(); err != nil {
+		return "", err
+	}
+	token, d := newToken()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if k, ok := m.keys[keyID]; !ok || k.Revoked {
+		return "", ErrUnauthenticated
+	}
+	if m.sessions == nil {
+		m.sessions = map[[32]byte]memSession{}
+	}
+	for h, s := range m.sessions {
+		if !now.Before(s.expires) {
+			delete(m.sessions, h)
+		}
+	}
+	if len(m.sessions) >= maxMemSessions {
+		var first [32]byte
+		var at time.Time
+		for h, s := range m.sessions {
+			if at.IsZero() || s.expires.Before(at) {
+				first, at = h, s.expires
+			}
+		}
+		delete(m.sessions, first)
+	}
+	m.sessions[d] = memSession{keyID: keyID, expires: expires}
+	return token, nil
+}
+
+// Session returns the key of a live session.
+func (m *Memory) Session(ctx context.Context, token string, now time.Time) (Key, time.Time, error) {
+	if err := ctx.Err(); err != nil {
+		return Key{}, time.Time{}, err
+	}
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	s, ok := m.sessions[tokenDigest(token)]
+	if !ok || !now.Before(s.expires) {
+		return Key{}, time.Time{}, ErrUnauthenticated
+	}
+	k, ok := m.keys[s.keyID]
+	if !ok || k.Revoked {
+		return Key{}, time.Time{}, ErrUnauthenticated
+	}
+	return k.Key, s.expires, nil
+}
+
+// CloseSession ends a session.
+func (m *Memory) CloseSession(ctx context.Context, token string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	delete(m.sessions, tokenDigest(token))
+	m.mu.Unlock()
 	return nil
 }

@@ -203,3 +203,53 @@ func NewSQLite(ctx context.Context, db *sql.DB) (*SQLite, error) {
 	}
 	return &SQLite{s}, nil
 }
+
+// OpenSession opens a session for a live key, sweeping expired sessions first.
+func (s *sqlStore) OpenSession(ctx context.Context, keyID string, now, expires time.Time) (string, error) {
+	if _, err := s.db.ExecContext(ctx, s.d.bind(`DELETE FROM console_sessions WHERE expires_at <= ?`), s.d.stamp(now.UTC())); err != nil {
+		return "", fmt.Errorf("keys: sweep sessions: %w", err)
+	}
+	token, d := newToken()
+	res, err := s.db.ExecContext(ctx, s.d.bind(`INSERT INTO console_sessions (token_sha256, key_id, created_at, expires_at)
+		SELECT ?, id, ?, ? FROM api_keys WHERE id = ? AND revoked_at IS NULL`),
+		d[:], s.d.stamp(now.UTC()), s.d.stamp(expires.UTC()), keyID)
+	if err != nil {
+		return "", fmt.Errorf("keys: open session: %w", err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return "", fmt.Errorf("keys: open session: %w", err)
+	} else if n == 0 {
+		return "", ErrUnauthenticated
+	}
+	return token, nil
+}
+
+// Session returns the key of a live session whose key is not revoked.
+func (s *sqlStore) Session(ctx context.Context, token string, now time.Time) (Key, time.Time, error) {
+	var (
+		k            Key
+		created, exp stamp
+	)
+	d := tokenDigest(token)
+	err := s.db.QueryRowContext(ctx, s.d.bind(`SELECT k.id, k.org, k.unit, k.role, k.created_at, x.expires_at
+		FROM console_sessions x JOIN api_keys k ON k.id = x.key_id
+		WHERE x.token_sha256 = ? AND x.expires_at > ? AND k.revoked_at IS NULL`), d[:], s.d.stamp(now.UTC())).
+		Scan(&k.ID, &k.Org, &k.Unit, &k.Role, &created, &exp)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Key{}, time.Time{}, ErrUnauthenticated
+	}
+	if err != nil {
+		return Key{}, time.Time{}, fmt.Errorf("keys: session: %w", err)
+	}
+	k.CreatedAt = created.t
+	return k, exp.t, nil
+}
+
+// CloseSession ends a session.
+func (s *sqlStore) CloseSession(ctx context.Context, token string) error {
+	d := tokenDigest(token)
+	if _, err := s.db.ExecContext(ctx, s.d.bind(`DELETE FROM console_sessions WHERE token_sha256 = ?`), d[:]); err != nil {
+		return fmt.Errorf("keys: close session: %w", err)
+	}
+	return nil
+}

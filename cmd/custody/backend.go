@@ -112,7 +112,7 @@ func redact(raw string) string {
 
 // keyStore returns the API keys kept beside the events (or in the read store), their lookups
 // cached for keys.Lifetime (a revoke elsewhere takes effect within it).
-func (b *backend) keyStore(ctx context.Context) (keys.Store, error) {
+func (b *backend) keyStore(ctx context.Context) (keys.StoreWithSessions, error) {
 	switch {
 	case b.sqlite != nil:
 		s, err := keys.NewSQLite(ctx, b.sqlite.DB())

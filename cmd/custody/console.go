@@ -14,7 +14,7 @@ import (
 
 // openConsole builds the web console over the read models. CUSTODY_SECURE_COOKIES=1 marks its
 // cookies Secure when a TLS-terminating proxy stands in front (over TLS here they always are).
-func openConsole(ks keys.Store, proj *projections.Projections, tl *transparency.Log, b *backend, cat *catalogue.Catalogue, log *slog.Logger) (*console.Console, error) {
+func openConsole(ks keys.StoreWithSessions, proj *projections.Projections, tl *transparency.Log, b *backend, cat *catalogue.Catalogue, log *slog.Logger) (*console.Console, error) {
 	return console.New(console.Config{Keys: ks, Reads: proj.Queries(), Store: b.events, Logger: log, Transparency: tl, Catalogue: cat,
 		SecureCookies: os.Getenv("CUSTODY_SECURE_COOKIES") == "1",
 		Lag: func(ctx context.Context) (console.Lag, error) {

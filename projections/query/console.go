@@ -104,11 +104,14 @@ func (q *Queries) Overview(ctx context.Context) (Overview, error) {
 	}
 	o.ByHolder = sortedCounts(byHolder)
 	byRule, byOrg := map[string]int64{}, map[string]int64{}
-	// The join keeps the count equal to the overdue list, which shows document clocks (a
-	// force-majeure notice's clock lives on the period's stream) and late statuses (below).
-	if err := q.each(ctx, fmt.Sprintf(`SELECT c.rule, c.org, COUNT(*) FROM %s c JOIN %s d ON d.document_id = c.document_id
+	// The overdue list joins the clocks with their documents; the count needs no join: a
+	// stream writes its clocks together with its row in the documents table (documents and
+	// applications alike, model.Document and model.Application), so every clock has one. The
+	// clocks' (stopped, error, adjusted, ..., rule, ..., org) index covers it. Late statuses
+	// are counted below.
+	if err := q.each(ctx, fmt.Sprintf(`SELECT c.rule, c.org, COUNT(*) FROM %s c
 		WHERE c.stopped = 0 AND c.error = '' AND c.adjusted > 0 AND c.adjusted < $1 GROUP BY c.rule, c.org`,
-		model.Clocks.Name(gen), model.Documents.Name(gen)),
+		model.Clocks.Name(gen)),
 		[]any{model.Micros(now)}, func(s rowScanner) error {
 			var (
 				rule, org string
@@ -206,41 +209,40 @@ func (q *Queries) Documents(ctx context.Context, f DocumentFilter) (DocumentList
 	if err != nil {
 		return DocumentList{}, err
 	}
-	var args []any
-	arg := func(v any) string { args = append(args, v); return fmt.Sprintf("$%d", len(args)) }
+	a := &sqlArgs{}
 	where := []string{"1 = 1"}
 	if f.State != "" {
-		where = append(where, "d.status = "+arg(f.State))
+		where = append(where, "d.status = "+a.add(f.State))
 	}
 	if f.HolderOrg != "" {
-		where = append(where, "d.holder_org = "+arg(f.HolderOrg))
+		where = append(where, "d.holder_org = "+a.add(f.HolderOrg))
 	}
 	if f.Active {
 		ph := make([]string, len(terminal))
 		for i, s := range terminal {
-			ph[i] = arg(string(s))
+			ph[i] = a.add(string(s))
 		}
 		where = append(where, "d.status NOT IN ("+strings.Join(ph, ", ")+")")
 	}
 	if !f.HandedSince.IsZero() {
 		where = append(where, fmt.Sprintf("EXISTS (SELECT 1 FROM %s i WHERE i.document_id = d.document_id AND i.from_at >= %s)",
-			model.Intervals.Name(gen), arg(model.Micros(f.HandedSince))))
+			model.Intervals.Name(gen), a.add(model.Micros(f.HandedSince))))
 	}
 	if !f.LostSince.IsZero() {
 		where = append(where, fmt.Sprintf(`EXISTS (SELECT 1 FROM %s c WHERE c.document_id = d.document_id AND c.kind = 'loss'
-			AND c.corrected_by = '' AND c.at >= %s)`, model.Charges.Name(gen), arg(model.Micros(f.LostSince))))
+			AND c.corrected_by = '' AND c.at >= %s)`, model.Charges.Name(gen), a.add(model.Micros(f.LostSince))))
 	}
 	var cID string
 	if ok, err := cursor.Decode(f.Cursor, &cID); err != nil {
 		return DocumentList{}, err
 	} else if ok {
-		where = append(where, "d.document_id > "+arg(cID))
+		where = append(where, "d.document_id > "+a.add(cID))
 	}
 	lim := f.limit()
 	out := DocumentList{Items: []DocumentSummary{}}
 	if err := q.each(ctx, fmt.Sprintf(`SELECT d.document_id, d.status, d.method, d.city, d.holder_org, d.holder_unit,
 		d.holder_employee, d.holder_since, d.last_occurred, d.version FROM %s d WHERE %s ORDER BY d.document_id LIMIT %s`,
-		model.Documents.Name(gen), strings.Join(where, " AND "), arg(lim+1)), args, func(s rowScanner) error {
+		model.Documents.Name(gen), strings.Join(where, " AND "), a.add(lim+1)), a.vals, func(s rowScanner) error {
 		var (
 			d                  DocumentSummary
 			id, o, u, e        string
@@ -251,9 +253,7 @@ func (q *Queries) Documents(ctx context.Context, f DocumentFilter) (DocumentList
 		}
 		d.DocumentID, _ = uuid.Parse(id)
 		d.Version, d.LastOccurred = versn, atPtr(last)
-		if o != "" {
-			d.Holder, d.HolderSince = &domain.Holder{Org: domain.Org(o), Unit: u, EmployeeID: e}, atPtr(since)
-		}
+		d.Holder, d.HolderSince = heldBy(o, u, e, since)
 		out.Items = append(out.Items, d)
 		return nil
 	}); err != nil {
@@ -289,14 +289,6 @@ func (q *Queries) DueSoon(ctx context.Context, f DueSoonFilter) (OverdueList, er
 		"c.adjusted < " + a.add(model.Micros(now.Add(f.Within)))}
 	where = append(where, clockFilters(a, f.Org, f.Rule, f.Unit, f.Region)...)
 	return q.clockList(ctx, gen, now, model.Clocks.Name(gen), where, a, f.Page)
-}
-
-// sqlArgs collects a statement's arguments and names their placeholders ($1, $2, ...).
-type sqlArgs struct{ vals []any }
-
-func (a *sqlArgs) add(v any) string {
-	a.vals = append(a.vals, v)
-	return fmt.Sprintf("$%d", len(a.vals))
 }
 
 // clockFilters narrows a clocks-and-documents join (aliases c and d).
@@ -363,9 +355,7 @@ func (q *Queries) clockList(ctx context.Context, gen int64, now time.Time, src s
 					o.ForceMajeure = append(o.ForceMajeure, id)
 				}
 			}
-			if ho != "" {
-				o.Holder, o.HolderSince = &domain.Holder{Org: domain.Org(ho), Unit: hu, EmployeeID: he}, atPtr(hsince)
-			}
+			o.Holder, o.HolderSince = heldBy(ho, hu, he, hsince)
 			out.Items = append(out.Items, o)
 			return nil
 		}); err != nil {
@@ -393,22 +383,15 @@ func (q *Queries) Disputes(ctx context.Context, p Page) ([]DisputeSummary, error
 		return nil, err
 	}
 	out := []DisputeSummary{}
-	if err := q.each(ctx, fmt.Sprintf(`SELECT dispute_id, opened_at, document_ids, parties, subject, status, resolved_at, protocol,
-		decision, charged_to FROM %s ORDER BY opened_at DESC, dispute_id LIMIT $1`, model.Disputes.Name(gen)), []any{p.limit()},
+	if err := q.each(ctx, fmt.Sprintf(`SELECT %s, x.document_ids FROM %s x ORDER BY x.opened_at DESC, x.dispute_id LIMIT $1`,
+		disputeCols("x"), model.Disputes.Name(gen)), []any{p.limit()},
 		func(s rowScanner) error {
-			var (
-				d                        DisputeSummary
-				id, docs, parties, charg string
-				opened, resolved         int64
-			)
-			if err := s.Scan(&id, &opened, &docs, &parties, &d.Subject, &d.Status, &resolved, &d.Protocol, &d.Decision, &charg); err != nil {
+			var docs string
+			d, err := scanDispute(s, &docs)
+			if err != nil {
 				return err
 			}
-			d.DisputeID, _ = uuid.Parse(id)
-			d.OpenedAt, d.ResolvedAt = at(opened), atPtr(resolved)
-			d.DocumentIDs = decodeJSON[[]uuid.UUID](docs)
-			d.Parties, d.ChargedTo = decodeJSON[[]domain.Org](parties), decodeJSON[[]domain.Org](charg)
-			out = append(out, d)
+			out = append(out, DisputeSummary{Dispute: d, DocumentIDs: decodeJSON[[]uuid.UUID](docs)})
 			return nil
 		}); err != nil {
 		return nil, fmt.Errorf("query: disputes: %w", err)
@@ -431,8 +414,9 @@ func (q *Queries) Deliveries(ctx context.Context) ([]ChannelCount, error) {
 		return nil, err
 	}
 	out := []ChannelCount{}
+	// Grouped in the order of the outbox's (status, channel, ..., attempts) index, which covers it.
 	if err := q.each(ctx, `SELECT channel, status, COUNT(*), SUM(CASE WHEN attempts > 1 THEN 1 ELSE 0 END)
-		FROM projections_outbox GROUP BY channel, status ORDER BY channel, status`, nil, func(s rowScanner) error {
+		FROM projections_outbox GROUP BY status, channel ORDER BY channel, status`, nil, func(s rowScanner) error {
 		var c ChannelCount
 		if err := s.Scan(&c.Channel, &c.Status, &c.N, &c.Retried); err != nil {
 			return err

@@ -106,9 +106,7 @@ func (q *Queries) Custody(ctx context.Context, id uuid.UUID) (Custody, error) {
 	if err != nil {
 		return Custody{}, fmt.Errorf("query: custody: %w", err)
 	}
-	if ho != "" {
-		c.Holder, c.HolderSince = &domain.Holder{Org: domain.Org(ho), Unit: hu, EmployeeID: he}, atPtr(since)
-	}
+	c.Holder, c.HolderSince = heldBy(ho, hu, he, since)
 	c.Flags = decodeJSON[domain.Flags](flags)
 	if err := q.each(ctx, fmt.Sprintf(`SELECT holder_org, holder_unit, holder_employee, from_at, to_at, opened_by, opened_type,
 		closed_by, closed_type FROM %s WHERE document_id = $1 ORDER BY seq`, model.Intervals.Name(gen)), []any{id.String()},
@@ -153,23 +151,12 @@ func (q *Queries) Custody(ctx context.Context, id uuid.UUID) (Custody, error) {
 		}); err != nil {
 		return Custody{}, fmt.Errorf("query: custody deadlines: %w", err)
 	}
-	if err := q.each(ctx, fmt.Sprintf(`SELECT x.dispute_id, x.opened_at, x.parties, x.subject, x.status, x.resolved_at, x.protocol,
-		x.decision, x.charged_to FROM %s dd JOIN %s x ON x.dispute_id = dd.dispute_id WHERE dd.document_id = $1
-		ORDER BY x.opened_at, x.dispute_id`, model.DisputeDocuments.Name(gen), model.Disputes.Name(gen)), []any{id.String()},
-		func(s rowScanner) error {
-			var (
-				d                   Dispute
-				id, parties, charge string
-				opened, resolved    int64
-			)
-			if err := s.Scan(&id, &opened, &parties, &d.Subject, &d.Status, &resolved, &d.Protocol, &d.Decision, &charge); err != nil {
-				return err
-			}
-			d.DisputeID, _ = uuid.Parse(id)
-			d.OpenedAt, d.ResolvedAt = at(opened), atPtr(resolved)
-			d.Parties, d.ChargedTo = decodeJSON[[]domain.Org](parties), decodeJSON[[]domain.Org](charge)
+	if err := q.each(ctx, fmt.Sprintf(`SELECT %s FROM %s dd JOIN %s x ON x.dispute_id = dd.dispute_id WHERE dd.document_id = $1
+		ORDER BY x.opened_at, x.dispute_id`, disputeCols("x"), model.DisputeDocuments.Name(gen), model.Disputes.Name(gen)),
+		[]any{id.String()}, func(s rowScanner) error {
+			d, err := scanDispute(s)
 			c.Disputes = append(c.Disputes, d)
-			return nil
+			return err
 		}); err != nil {
 		return Custody{}, fmt.Errorf("query: custody disputes: %w", err)
 	}
@@ -190,15 +177,43 @@ func (q *Queries) each(ctx context.Context, query string, args []any, fn func(ro
 	return rows.Err()
 }
 
+// disputeCols are the columns scanDispute reads, of the disputes table aliased as alias.
+func disputeCols(alias string) string {
+	cols := []string{"dispute_id", "opened_at", "parties", "subject", "status", "resolved_at", "protocol", "decision", "charged_to"}
+	for i, c := range cols {
+		cols[i] = alias + "." + c
+	}
+	return strings.Join(cols, ", ")
+}
+
+// scanDispute reads disputeCols, then any extra destinations.
+func scanDispute(s rowScanner, extra ...any) (Dispute, error) {
+	var (
+		d                   Dispute
+		id, parties, charge string
+		opened, resolved    int64
+	)
+	if err := s.Scan(append([]any{&id, &opened, &parties, &d.Subject, &d.Status, &resolved, &d.Protocol, &d.Decision, &charge},
+		extra...)...); err != nil {
+		return d, err
+	}
+	d.DisputeID, _ = uuid.Parse(id)
+	d.OpenedAt, d.ResolvedAt = at(opened), atPtr(resolved)
+	d.Parties, d.ChargedTo = decodeJSON[[]domain.Org](parties), decodeJSON[[]domain.Org](charge)
+	return d, nil
+}
+
 const chargeCols = "document_id, org, kind, rule, source, at, holder, event_ids, reasons, for_commission, corrected_by, superseded_by"
 
-func scanCharge(s rowScanner) (Charge, error) {
+// scanCharge reads chargeCols, then any extra destinations.
+func scanCharge(s rowScanner, extra ...any) (Charge, error) {
 	var (
 		c                       Charge
 		doc, org, h, ev, rs, sb string
 		t, fc                   int64
 	)
-	if err := s.Scan(&doc, &org, &c.Kind, &c.Rule, &c.Source, &t, &h, &ev, &rs, &fc, &c.CorrectedBy, &sb); err != nil {
+	if err := s.Scan(append([]any{&doc, &org, &c.Kind, &c.Rule, &c.Source, &t, &h, &ev, &rs, &fc, &c.CorrectedBy, &sb},
+		extra...)...); err != nil {
 		return c, err
 	}
 	c.SupersededBy = decodeJSON[[]uuid.UUID](sb)
@@ -245,32 +260,31 @@ func (q *Queries) Liability(ctx context.Context, f LiabilityFilter) (LiabilityRe
 	if err != nil {
 		return LiabilityReport{}, err
 	}
-	var args []any
-	arg := func(v any) string { args = append(args, v); return fmt.Sprintf("$%d", len(args)) }
+	a := &sqlArgs{}
 	where := []string{"1 = 1"}
 	if f.Org != "" {
-		where = append(where, "org = "+arg(f.Org))
+		where = append(where, "org = "+a.add(f.Org))
 	}
 	if f.Rule != "" {
-		where = append(where, "rule = "+arg(f.Rule))
+		where = append(where, "rule = "+a.add(f.Rule))
 	}
 	if f.Service != "" {
 		where = append(where, fmt.Sprintf("document_id IN (SELECT document_id FROM %s WHERE service_code = %s)",
-			model.Documents.Name(gen), arg(f.Service)))
+			model.Documents.Name(gen), a.add(f.Service)))
 	}
 	rep := LiabilityReport{Organisations: []OrgLiability{}, Charges: []Charge{}}
 	if !f.From.IsZero() {
-		where = append(where, "at >= "+arg(model.Micros(f.From)))
+		where = append(where, "at >= "+a.add(model.Micros(f.From)))
 		t := f.From.In(domain.Almaty)
 		rep.From = &t
 	}
 	if !f.To.IsZero() {
-		where = append(where, "at < "+arg(model.Micros(f.To)))
+		where = append(where, "at < "+a.add(model.Micros(f.To)))
 		t := f.To.In(domain.Almaty)
 		rep.To = &t
 	}
 	base := strings.Join(where, " AND ")
-	sumArgs := append([]any(nil), args...)
+	sumArgs := append([]any(nil), a.vals...)
 	if err := q.each(ctx, fmt.Sprintf(`SELECT org,
 		SUM(CASE WHEN kind = 'loss' THEN 1 ELSE 0 END), SUM(CASE WHEN kind = 'deadline_missed' THEN 1 ELSE 0 END),
 		SUM(CASE WHEN kind = 'missing_line' THEN 1 ELSE 0 END), SUM(for_commission)
@@ -295,7 +309,7 @@ func (q *Queries) Liability(ctx context.Context, f LiabilityFilter) (LiabilityRe
 	if ok, err := cursor.Decode(f.Cursor, &cAt, &cDoc, &cSeq); err != nil {
 		return LiabilityReport{}, err
 	} else if ok {
-		where = append(where, fmt.Sprintf("(at, document_id, seq) > (%s, %s, %s)", arg(cAt), arg(cDoc), arg(cSeq)))
+		where = append(where, fmt.Sprintf("(at, document_id, seq) > (%s, %s, %s)", a.add(cAt), a.add(cDoc), a.add(cSeq)))
 	}
 	lim := f.limit()
 	type keyed struct {
@@ -304,23 +318,14 @@ func (q *Queries) Liability(ctx context.Context, f LiabilityFilter) (LiabilityRe
 	}
 	var page []keyed
 	if err := q.each(ctx, fmt.Sprintf(`SELECT %s, seq FROM %s WHERE %s ORDER BY at, document_id, seq LIMIT %s`,
-		chargeCols, model.Charges.Name(gen), strings.Join(where, " AND "), arg(lim+1)), args,
+		chargeCols, model.Charges.Name(gen), strings.Join(where, " AND "), a.add(lim+1)), a.vals,
 		func(s rowScanner) error {
 			var k keyed
-			var (
-				doc, org, h, ev, rs, sb string
-				t, fc                   int64
-			)
-			if err := s.Scan(&doc, &org, &k.Kind, &k.Rule, &k.Source, &t, &h, &ev, &rs, &fc, &k.CorrectedBy, &sb, &k.seq); err != nil {
+			var err error
+			k.Charge, err = scanCharge(s, &k.seq)
+			if err != nil {
 				return err
 			}
-			k.SupersededBy = decodeJSON[[]uuid.UUID](sb)
-			k.DocumentID, _ = uuid.Parse(doc)
-			k.Org, k.At, k.ForCommission = domain.Org(org), at(t), fc == 1
-			if hp := holder(h); hp != nil {
-				k.Holder = *hp
-			}
-			k.EventIDs, k.Reasons = decodeJSON[[]uuid.UUID](ev), decodeJSON[[]string](rs)
 			page = append(page, k)
 			return nil
 		}); err != nil {

@@ -52,17 +52,24 @@ func (q *Queries) Notifications(ctx context.Context, f NotificationFilter) (Noti
 	if err != nil {
 		return NotificationList{}, err
 	}
-	var args []any
-	arg := func(v any) string { args = append(args, v); return fmt.Sprintf("$%d", len(args)) }
-	where := []string{"1 = 1"}
-	if f.DocumentID != uuid.Nil {
-		where = append(where, "n.document_id = "+arg(f.DocumentID.String()))
-	}
+	a := &sqlArgs{}
+	// Every notification row has its outbox row: both are written in the batch's transaction
+	// and outbox rows are never deleted. So a status filter reads the outbox by its (status,
+	// channel, position) index, in page order, instead of every notification (issue 15: 3.2 s
+	// at 1M events when few matched).
+	from := fmt.Sprintf("%s n LEFT JOIN projections_outbox o ON o.dedup_key = n.dedup_key", model.Notifications.Name(gen))
+	key := "n"
+	var where []string
 	if f.Status != "" {
-		where = append(where, "COALESCE(o.status, 'pending') = "+arg(f.Status))
+		from = fmt.Sprintf("projections_outbox o JOIN %s n ON n.dedup_key = o.dedup_key", model.Notifications.Name(gen))
+		key = "o"
+		where = append(where, "o.status = "+a.add(f.Status))
+	}
+	if f.DocumentID != uuid.Nil {
+		where = append(where, key+".document_id = "+a.add(f.DocumentID.String()))
 	}
 	if f.Channel != "" {
-		where = append(where, "n.channel = "+arg(f.Channel))
+		where = append(where, key+".channel = "+a.add(f.Channel))
 	}
 	var (
 		cPos int64
@@ -71,17 +78,14 @@ func (q *Queries) Notifications(ctx context.Context, f NotificationFilter) (Noti
 	if ok, err := cursor.Decode(f.Cursor, &cPos, &cKey); err != nil {
 		return NotificationList{}, err
 	} else if ok {
-		where = append(where, fmt.Sprintf("(n.position, n.dedup_key) > (%s, %s)", arg(cPos), arg(cKey)))
+		where = append(where, fmt.Sprintf("(%s.position, %s.dedup_key) > (%s, %s)", key, key, a.add(cPos), a.add(cKey)))
 	}
 	lim := f.limit()
-	query := fmt.Sprintf(`SELECT n.dedup_key, n.document_id, n.trigger_event, n.trigger_type, n.channel, n.source, n.text_ru, n.text_kk,
-		n.recipient, n.details, n.created_at, n.position, COALESCE(o.status, 'pending'), COALESCE(o.attempts, 0),
-		COALESCE(o.last_error, ''), COALESCE(o.delivered_at, 0)
-		FROM %s n LEFT JOIN projections_outbox o ON o.dedup_key = n.dedup_key WHERE %s
-		ORDER BY n.position, n.dedup_key LIMIT %s`, model.Notifications.Name(gen), strings.Join(where, " AND "), arg(lim+1))
+	query := fmt.Sprintf(`SELECT %s FROM %s %s ORDER BY %s.position, %s.dedup_key LIMIT %s`,
+		notificationCols, from, whereClause(where), key, key, a.add(lim+1))
 	out := NotificationList{Items: []Notification{}}
 	var lastPos []int64
-	if err := q.each(ctx, query, args, func(s rowScanner) error {
+	if err := q.each(ctx, query, a.vals, func(s rowScanner) error {
 		var (
 			n                       Notification
 			doc, trig, rec, det     string
@@ -107,6 +111,20 @@ func (q *Queries) Notifications(ctx context.Context, f NotificationFilter) (Noti
 		out.NextCursor = cursor.Encode(lastPos[lim-1], out.Items[lim-1].DedupKey)
 	}
 	return out, nil
+}
+
+// notificationCols are a notification's columns with its delivery status (n: the read model,
+// o: the outbox).
+const notificationCols = `n.dedup_key, n.document_id, n.trigger_event, n.trigger_type, n.channel, n.source, n.text_ru,
+	n.text_kk, n.recipient, n.details, n.created_at, n.position, COALESCE(o.status, 'pending'), COALESCE(o.attempts, 0),
+	COALESCE(o.last_error, ''), COALESCE(o.delivered_at, 0)`
+
+// whereClause joins conditions with AND after WHERE; none: no clause.
+func whereClause(conds []string) string {
+	if len(conds) == 0 {
+		return ""
+	}
+	return "WHERE " + strings.Join(conds, " AND ")
 }
 
 func inAlmaty(t time.Time) time.Time {

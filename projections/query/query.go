@@ -107,10 +107,27 @@ func holder(s string) *domain.Holder {
 	return &h
 }
 
+// heldBy is a document's current holder and since when, from its row; nil when no one holds
+// it.
+func heldBy(org, unit, employee string, since int64) (*domain.Holder, *time.Time) {
+	if org == "" {
+		return nil, nil
+	}
+	return &domain.Holder{Org: domain.Org(org), Unit: unit, EmployeeID: employee}, atPtr(since)
+}
+
 func decodeJSON[T any](s string) T {
 	var v T
 	_ = json.Unmarshal([]byte(s), &v) // written by model.JSON: always valid
 	return v
+}
+
+// sqlArgs collects a statement's arguments and names their placeholders ($1, $2, ...).
+type sqlArgs struct{ vals []any }
+
+func (a *sqlArgs) add(v any) string {
+	a.vals = append(a.vals, v)
+	return fmt.Sprintf("$%d", len(a.vals))
 }
 
 // scanner scans a row of int64 and string values into the given pointers.
