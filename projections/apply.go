@@ -32,6 +32,11 @@ type applier struct {
 	fms    []fmPos         // periods declared up to the checkpoint, in position order
 	skip   map[uint64]bool // positions quarantined in this generation, up to the checkpoint
 	stats  phases
+	// writeBack (rebuild): a stream's rows are written when it leaves the cache, before a
+	// force-majeure query and when caught up, not after every batch that touches it; a
+	// generation being built is read by no one, and most streams then reach the tables once,
+	// as inserts copied straight in.
+	writeBack bool
 }
 
 // phases accumulates where an applier's time went (the stages overlap).
@@ -111,7 +116,7 @@ func classify(stream string) (model.StreamKind, uuid.UUID) {
 }
 
 func toEvent(r eventstore.Record) (model.Event, error) {
-	e, err := domain.Decode(r.Data)
+	e, err := domain.DecodeStored(r.Data) // lenient: the write side validated it
 	if err != nil {
 		return model.Event{}, fmt.Errorf("projections: decode %s@%d (position %d): %w", r.StreamID, r.Version, r.Position, err)
 	}
@@ -149,7 +154,8 @@ func (a *applier) catchUp(ctx context.Context, limit int) (int, error) {
 	var (
 		mu        sync.Mutex
 		cond      = sync.NewCond(&mu)
-		committed = cp
+		sent      int // batches handed to the committer
+		committed int // of which committed
 		applied   int // events committed
 		cerr      error
 		plans     = make(chan *batchPlan, 1)
@@ -166,7 +172,7 @@ func (a *applier) catchUp(ctx context.Context, limit int) (int, error) {
 				cancel()
 			}
 			if err == nil {
-				committed = plan.to
+				committed++
 				applied += plan.events
 				a.stats.commit += time.Since(t)
 				a.stats.rows += len(plan.changes)
@@ -175,14 +181,33 @@ func (a *applier) catchUp(ctx context.Context, limit int) (int, error) {
 			mu.Unlock()
 		}
 	}()
-	// waitCommitted blocks until every batch up to pos is committed (or one failed).
-	waitCommitted := func(pos uint64) error {
+	send := func(plan *batchPlan) error {
+		select {
+		case plans <- plan:
+			sent++
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	// waitCommitted blocks until every batch sent is committed (or one failed).
+	waitCommitted := func() error {
 		mu.Lock()
 		defer mu.Unlock()
-		for committed < pos && cerr == nil {
+		for committed < sent && cerr == nil {
 			cond.Wait()
 		}
 		return cerr
+	}
+	// flush writes the rows a rebuild has not written yet (see writeBack).
+	flush := func(cp uint64) error {
+		if !a.writeBack {
+			return nil
+		}
+		if plan := a.flushPlan(cp); len(plan.changes) > 0 {
+			return send(plan)
+		}
+		return nil
 	}
 	finish := func(err error) (int, error) {
 		close(plans)
@@ -207,7 +232,11 @@ func (a *applier) catchUp(ctx context.Context, limit int) (int, error) {
 			break
 		}
 		if declaresForceMajeure(b.recs) {
-			if err := waitCommitted(from); err != nil {
+			// affected queries the tables: everything before this batch must be in them.
+			if err := flush(from); err != nil {
+				return finish(err)
+			}
+			if err := waitCommitted(); err != nil {
 				return finish(err)
 			}
 		}
@@ -223,14 +252,17 @@ func (a *applier) catchUp(ctx context.Context, limit int) (int, error) {
 		// The next batch is planned on top of this one: adopt it now; a failed commit
 		// discards the applier.
 		a.adopt(plan)
-		select {
-		case plans <- plan:
-		case <-ctx.Done():
-			return finish(ctx.Err())
+		if err := send(plan); err != nil {
+			return finish(err)
 		}
 		from = plan.to
 		if len(b.recs) < limit {
 			break
+		}
+	}
+	if ctx.Err() == nil {
+		if err := flush(from); err != nil {
+			return finish(err)
 		}
 	}
 	return finish(ctx.Err())

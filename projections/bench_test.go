@@ -186,9 +186,16 @@ func fromStored(srs []storedRecord) []eventstore.Record {
 
 // BenchmarkRebuild rebuilds every read model from position zero over a log of about a
 // million events (CUSTODY_BENCH_EVENTS) on SQLite and on PostgreSQL, and reports events/s.
-// Run it alone: go test -run '^$' -bench Rebuild -benchtime 1x ./projections/
+// CUSTODY_BENCH_ROUNDS rebuilds (default 1) over the same loaded store give the median and
+// range; CUSTODY_BENCH_UNLOGGED=compare alternates, on PostgreSQL, rebuilds into LOGGED and
+// UNLOGGED tables (Options.RebuildUnlogged), rotating which goes first, and prints the paired
+// ratio. Run it alone: go test -run '^$' -bench Rebuild -benchtime 1x ./projections/
 func BenchmarkRebuild(b *testing.B) {
 	recs := benchLog(b, benchEvents())
+	rounds := 1
+	if n, err := strconv.Atoi(os.Getenv("CUSTODY_BENCH_ROUNDS")); err == nil && n > 0 {
+		rounds = n
+	}
 	for _, bk := range []struct {
 		name string
 		mk   func(testing.TB) backend
@@ -198,20 +205,47 @@ func BenchmarkRebuild(b *testing.B) {
 			start := time.Now()
 			load(b, be.store, recs)
 			b.Logf("loaded %d events in %s", len(recs), time.Since(start).Round(time.Second))
-			p := open(b, be, nil, projections.Options{Logger: slog.New(slog.DiscardHandler)})
+			variants := []string{"logged"}
+			if bk.name == "postgres" && os.Getenv("CUSTODY_BENCH_UNLOGGED") == "compare" {
+				variants = append(variants, "unlogged")
+			}
+			ps := map[string]*projections.Projections{}
+			for _, v := range variants {
+				ps[v] = open(b, be, nil, projections.Options{Logger: slog.New(slog.DiscardHandler), RebuildUnlogged: v == "unlogged"})
+			}
 			ctx := context.Background()
 			b.ResetTimer()
 			var total time.Duration
+			rates := map[string][]float64{}
 			for range b.N {
-				st, err := p.Rebuild(ctx)
-				require.NoError(b, err)
-				require.Equal(b, len(recs), st.Events)
-				total += st.Duration
-				b.Logf("%s: rebuilt %d events in %s: %.0f events/s (read %s, plan %s, commit %s, index %s; %d rows, %d stream reads)",
-					bk.name, st.Events, st.Duration.Round(time.Millisecond), st.EventsPerSecond, st.Read.Round(time.Millisecond),
-					st.Plan.Round(time.Millisecond), st.Commit.Round(time.Millisecond), st.Index.Round(time.Millisecond), st.Rows, st.StreamReads)
+				for round := range rounds {
+					for i := range variants {
+						v := variants[(i+round)%len(variants)]
+						st, err := ps[v].Rebuild(ctx)
+						require.NoError(b, err)
+						require.Equal(b, len(recs), st.Events)
+						total += st.Duration
+						rates[v] = append(rates[v], st.EventsPerSecond)
+						b.Logf("%s %s round %d: rebuilt %d events in %s: %.0f events/s (read %s, plan %s, commit %s, index %s, set logged %s; %d rows, %d stream reads)",
+							bk.name, v, round+1, st.Events, st.Duration.Round(time.Millisecond), st.EventsPerSecond, st.Read.Round(time.Millisecond),
+							st.Plan.Round(time.Millisecond), st.Commit.Round(time.Millisecond), st.Index.Round(time.Millisecond),
+							st.Logged.Round(time.Millisecond), st.Rows, st.StreamReads)
+					}
+				}
 			}
-			b.ReportMetric(float64(len(recs)*b.N)/total.Seconds(), "events/s")
+			for _, v := range variants {
+				r := slices.Sorted(slices.Values(rates[v]))
+				b.Logf("%s %s: median %.0f events/s (range %.0f–%.0f) over %d rebuilds", bk.name, v, r[len(r)/2], r[0], r[len(r)-1], len(r))
+			}
+			if len(variants) == 2 {
+				var ratios []float64
+				for i := range rates["unlogged"] {
+					ratios = append(ratios, rates["unlogged"][i]/rates["logged"][i])
+				}
+				slices.Sort(ratios)
+				b.Logf("%s unlogged ÷ logged: median %.2f (range %.2f–%.2f)", bk.name, ratios[len(ratios)/2], ratios[0], ratios[len(ratios)-1])
+			}
+			b.ReportMetric(float64(len(recs)*b.N*rounds*len(variants))/total.Seconds(), "events/s")
 		})
 	}
 }

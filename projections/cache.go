@@ -8,8 +8,10 @@ import (
 	"github.com/custody-ledger/custody/projections/internal/model"
 )
 
-// entry is a stream as the tables hold it: its events up to the checkpoint and the rows they
-// produced. Invariant: entry.rows equals the stream's rows in the database.
+// entry is a stream as the applier has applied it: its events up to the checkpoint and the
+// rows they produced. Invariant: db equals the stream's rows in the database (once the batches
+// sent to commit are committed). It is rows itself, except in a rebuild, which writes a
+// stream's rows back only when it leaves the cache or the tables must be complete (dirty).
 type entry struct {
 	stream string
 	kind   model.StreamKind
@@ -17,7 +19,18 @@ type entry struct {
 	events []model.Event // quarantined events left out
 	ver    uint64        // the stream's last version applied, quarantined events included
 	rows   model.Rows
+	db     model.Rows
+	dirty  bool // rows not yet written: db is older
 	elem   *list.Element
+}
+
+// flush lists the changes that write a dirty entry's rows and marks it written.
+func (e *entry) flush(emit func(model.Change)) {
+	if !e.dirty {
+		return
+	}
+	model.Diff(e.db, e.rows, emit)
+	e.db, e.dirty = e.rows, false
 }
 
 // lru keeps the most recently applied streams, so a batch rarely reads a stream back from
@@ -34,7 +47,8 @@ func newLRU(capacity int) *lru {
 
 func (c *lru) get(stream string) *entry { return c.items[stream] }
 
-func (c *lru) put(e *entry) {
+// put adds or replaces a stream's entry and calls evicted with each entry it drops.
+func (c *lru) put(e *entry, evicted func(*entry)) {
 	if old, ok := c.items[e.stream]; ok {
 		c.order.Remove(old.elem)
 	}
@@ -43,7 +57,16 @@ func (c *lru) put(e *entry) {
 	for c.order.Len() > c.cap {
 		last := c.order.Back()
 		c.order.Remove(last)
-		delete(c.items, last.Value.(*entry).stream)
+		old := last.Value.(*entry)
+		delete(c.items, old.stream)
+		evicted(old)
+	}
+}
+
+// each calls fn with every entry, most recent first.
+func (c *lru) each(fn func(*entry)) {
+	for el := c.order.Front(); el != nil; el = el.Next() {
+		fn(el.Value.(*entry))
 	}
 }
 

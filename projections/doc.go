@@ -37,6 +37,16 @@
 // its tables) and dropped by the next rebuild. A runner of newer code (another model version)
 // rebuilds by itself.
 //
+// A rebuild writes rows back rather than through: its generation is read by no one until the
+// switch, so a stream's rows are written when the stream leaves the applier's cache, before a
+// batch declaring force majeure queries the tables, and when the build has caught up; rows
+// new to the generation are copied straight into its tables on PostgreSQL (COPY, no conflict
+// check). A batch that fails on its events (a projection panic, rows the database refuses)
+// empties the generation and builds it again writing through, where the failure is narrowed
+// down and quarantined as in live batches. Stored events are decoded in one lenient pass
+// (domain.DecodeStored: the write side validated them), in live batches and rebuilds alike.
+// Options.RebuildUnlogged builds UNLOGGED tables, made LOGGED before the switch.
+//
 // # Exactly once
 //
 // The runner reads a batch after the generation's checkpoint, computes each touched stream's

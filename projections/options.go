@@ -27,10 +27,14 @@ type Options struct {
 	Now func() time.Time
 
 	// Applying the log.
-	BatchSize        int           // events per live batch, default 500
-	RebuildBatchSize int           // events per rebuild batch, default 5000
-	Poll             time.Duration // how often an idle runner looks at the log without a wake-up, default 500ms
-	CacheStreams     int           // streams kept decoded between batches, default 20000
+	BatchSize        int // events per live batch, default 500
+	RebuildBatchSize int // events per rebuild batch, default 5000
+	// RebuildUnlogged (PostgreSQL): a rebuild builds UNLOGGED tables, made LOGGED before the
+	// switch. Off: with wal_level replica or above, SET LOGGED writes every table to the WAL
+	// anyway (see BenchmarkRebuild for the comparison).
+	RebuildUnlogged bool
+	Poll            time.Duration // how often an idle runner looks at the log without a wake-up, default 500ms
+	CacheStreams    int           // streams kept decoded between batches, default 20000
 
 	// Election. LeaseTTL is the SQLite lease's lifetime (renewed every third of it) and, on
 	// PostgreSQL, how often the advisory lock's connection is checked (default 6s);

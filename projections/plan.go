@@ -140,14 +140,17 @@ func (a *applier) plan(ctx context.Context, cp uint64, b decoded) (*batchPlan, e
 		}
 		res := model.Project(g.kind, g.id, all, after)
 		r := &results[i]
-		model.Diff(ent.rows, res.Rows, func(c model.Change) { r.changes = append(r.changes, c) })
 		old := ent.rows[model.Notifications]
 		for k, m := range res.Messages {
 			if _, ok := old[k]; !ok {
 				r.messages = append(r.messages, m.Encode())
 			}
 		}
-		r.entry = &entry{stream: g.stream, kind: g.kind, id: g.id, events: all, ver: max(ent.ver, g.last), rows: res.Rows}
+		r.entry = &entry{stream: g.stream, kind: g.kind, id: g.id, events: all, ver: max(ent.ver, g.last), rows: res.Rows,
+			db: ent.db, dirty: true}
+		if !a.writeBack {
+			r.entry.flush(func(c model.Change) { r.changes = append(r.changes, c) })
+		}
 		return nil
 	})
 	if err != nil {
@@ -167,18 +170,33 @@ func (a *applier) plan(ctx context.Context, cp uint64, b decoded) (*batchPlan, e
 	return plan, nil
 }
 
+// flushPlan is a batch of no events that writes every stream's rows not yet written
+// (rebuild), so that the tables are complete at checkpoint cp.
+func (a *applier) flushPlan(cp uint64) *batchPlan {
+	plan := &batchPlan{from: cp, to: cp, fms: a.fms}
+	a.cache.each(func(e *entry) {
+		e.flush(func(c model.Change) { plan.changes = append(plan.changes, c) })
+	})
+	return plan
+}
+
 // prior returns the stream as the tables hold it at checkpoint cp: from the cache, or read
 // back from the store and projected again (rows are a function of the events, so this equals
 // what the tables hold).
 func (a *applier) prior(ctx context.Context, g *group, cp uint64, env model.Env) (*entry, error) {
-	if ent := a.cache.get(g.stream); ent != nil {
-		if g.first == 0 || g.first == ent.ver+1 {
-			return ent, nil
+	cached := a.cache.get(g.stream)
+	if cached != nil {
+		if g.first == 0 || g.first == cached.ver+1 {
+			return cached, nil
 		}
 		// The cache does not continue into this batch (an event of the stream was quarantined
 		// in a batch of its own since); read the stream back rather than trust it.
 	}
 	ent := &entry{stream: g.stream, kind: g.kind, id: g.id, rows: model.Rows{}}
+	ent.db = ent.rows
+	if cached != nil && cached.dirty {
+		defer func() { ent.db = cached.db }() // the tables still hold what the cache last wrote
+	}
 	limit := 0
 	if g.first > 0 {
 		if g.first == 1 {
@@ -214,6 +232,7 @@ func (a *applier) prior(ctx context.Context, g *group, cp uint64, env model.Env)
 	}
 	a.p.metrics.cacheMisses.Inc()
 	ent.rows = model.Project(g.kind, g.id, ent.events, env).Rows
+	ent.db = ent.rows
 	return ent, nil
 }
 
@@ -263,10 +282,13 @@ func (a *applier) affected(ctx context.Context, f deadline.ForceMajeure) ([]cloc
 }
 
 // adopt makes a planned batch the applier's state, before it is committed: the next batch is
-// planned on top of it.
+// planned on top of it. In a rebuild, the rows of the streams it pushes out of the cache are
+// written with it.
 func (a *applier) adopt(plan *batchPlan) {
 	for _, e := range plan.entries {
-		a.cache.put(e)
+		a.cache.put(e, func(old *entry) {
+			old.flush(func(c model.Change) { plan.changes = append(plan.changes, c) })
+		})
 	}
 	a.fms = plan.fms
 	for _, q := range plan.quarantined {

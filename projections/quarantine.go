@@ -81,6 +81,21 @@ func (a *applier) apply(ctx context.Context, limit int) (int, error) {
 		if err == nil || ctx.Err() != nil || !errors.As(err, &ee) {
 			return total, err
 		}
+		if a.writeBack {
+			// The tables lack the rows not written back yet, so the checkpoint is no place to
+			// go back to: start the generation over, writing every batch through, and narrow
+			// the failure down as a live runner does.
+			a.p.log.Warn("projections: a rebuild batch failed on its events; building again, writing every batch",
+				"generation", a.gen, "up_to", ee.to)
+			if err := sqldb.Restart(ctx, a.p.db, a.gen); err != nil {
+				return total, err
+			}
+			a.writeBack, a.writer.Direct, total = false, false, 0
+			if err := a.reset(ctx); err != nil {
+				return total, err
+			}
+			continue
+		}
 		a.p.log.Warn("projections: a batch failed on its events; applying them one at a time",
 			"generation", a.gen, "up_to", ee.to)
 		if err := a.reset(ctx); err != nil {

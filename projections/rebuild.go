@@ -16,9 +16,10 @@ type RebuildStats struct {
 	Duration        time.Duration `json:"duration"`
 	EventsPerSecond float64       `json:"events_per_second"`
 	// Where the time went: reading the log, computing rows, writing and committing them,
-	// building the deferred indexes; how many rows were written and streams read back.
-	Read, Plan, Commit, Index time.Duration
-	Rows, StreamReads         int
+	// building the deferred indexes, making UNLOGGED tables LOGGED (RebuildUnlogged); how many
+	// rows were written and streams read back.
+	Read, Plan, Commit, Index, Logged time.Duration
+	Rows, StreamReads                 int
 }
 
 // Rebuild builds every read model from position zero into a new generation of tables and,
@@ -39,7 +40,13 @@ func (p *Projections) Rebuild(ctx context.Context) (RebuildStats, error) {
 			}
 		}
 	}
-	gen, err := sqldb.Create(ctx, p.db, p.dialect, sqldb.StatusBuilding, start)
+	var gen int64
+	var err error
+	if p.opts.RebuildUnlogged {
+		gen, err = sqldb.CreateUnlogged(ctx, p.db, p.dialect, start)
+	} else {
+		gen, err = sqldb.Create(ctx, p.db, p.dialect, sqldb.StatusBuilding, start)
+	}
 	if err != nil {
 		return RebuildStats{}, err
 	}
@@ -56,6 +63,7 @@ func (p *Projections) Rebuild(ctx context.Context) (RebuildStats, error) {
 	if err != nil {
 		return fail(err)
 	}
+	a.writeBack, a.writer.Direct = true, true
 	n, err := a.apply(ctx, p.opts.RebuildBatchSize)
 	st.Events += n
 	if err != nil {
@@ -74,6 +82,13 @@ func (p *Projections) Rebuild(ctx context.Context) (RebuildStats, error) {
 	st.Events += n
 	if err != nil {
 		return fail(fmt.Errorf("projections: rebuild generation %d: %w", gen, err))
+	}
+	if p.opts.RebuildUnlogged && p.dialect == sqldb.Postgres {
+		tl := time.Now()
+		if err := sqldb.SetLogged(ctx, p.db, gen); err != nil {
+			return fail(err)
+		}
+		st.Logged = time.Since(tl)
 	}
 	pos, _, err := sqldb.Position(ctx, p.db, gen)
 	if err != nil {

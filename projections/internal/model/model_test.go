@@ -90,14 +90,18 @@ func TestDiff(t *testing.T) {
 	a.Add(RegistryLines, Row{"r", "d2", int64(2), "listed"})
 	b.Add(RegistryLines, Row{"r", "d1", int64(1), "accepted"})
 	b.Add(RegistryLines, Row{"r", "d3", int64(3), "extra"})
-	var ups, dels []string
+	var ups, ins, dels []string
 	Diff(a, b, func(c Change) {
-		if c.Delete {
+		switch {
+		case c.Delete:
 			dels = append(dels, c.Row[1].(string))
-		} else {
+		case c.Insert:
+			ins = append(ins, c.Row[1].(string))
+		default:
 			ups = append(ups, c.Row[1].(string))
 		}
 	})
-	assert.ElementsMatch(t, []string{"d1", "d3"}, ups)
+	assert.Equal(t, []string{"d1"}, ups, "a changed row is an upsert")
+	assert.Equal(t, []string{"d3"}, ins, "a row the old set lacks is an insert")
 	assert.Equal(t, []string{"d2"}, dels)
 }

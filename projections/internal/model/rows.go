@@ -71,12 +71,15 @@ func (rs Rows) Count() int {
 }
 
 // Change is what to write for one row: Row to upsert, or Delete (Row then holds at least the
-// key columns).
+// key columns). Insert marks an upsert of a key the rows diffed against did not have: when
+// those are exactly what the table holds, the row is new there and may be inserted without a
+// conflict check.
 type Change struct {
 	Table  *Table
 	Key    string
 	Row    Row
 	Delete bool
+	Insert bool
 }
 
 // Diff lists the changes that turn before into after: upserts of new and changed rows and
@@ -85,10 +88,11 @@ func Diff(before, after Rows, emit func(Change)) {
 	for t, am := range after {
 		bm := before[t]
 		for k, r := range am {
-			if b, ok := bm[k]; ok && b.Equal(r) {
+			b, ok := bm[k]
+			if ok && b.Equal(r) {
 				continue
 			}
-			emit(Change{Table: t, Key: k, Row: r})
+			emit(Change{Table: t, Key: k, Row: r, Insert: !ok})
 		}
 	}
 	for t, bm := range before {

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/custody-ledger/custody/projections/internal/model"
@@ -83,6 +84,27 @@ func Position(ctx context.Context, q Querier, gen int64) (uint64, string, error)
 // Create makes a new generation with empty tables, in status (building, or live when there is
 // none yet), and returns its number.
 func Create(ctx context.Context, db *sql.DB, d Dialect, status string, now time.Time) (int64, error) {
+	return create(ctx, db, d, status, now, false)
+}
+
+// CreateUnlogged is Create for a generation to be built, whose tables PostgreSQL does not
+// write to its WAL until SetLogged (a crash empties them; a rebuild is not resumed anyway).
+func CreateUnlogged(ctx context.Context, db *sql.DB, d Dialect, now time.Time) (int64, error) {
+	return create(ctx, db, d, StatusBuilding, now, d == Postgres)
+}
+
+// SetLogged makes the tables of a generation created by CreateUnlogged ordinary ones: PostgreSQL
+// rewrites each into its WAL.
+func SetLogged(ctx context.Context, db *sql.DB, gen int64) error {
+	for _, t := range model.Tables {
+		if _, err := db.ExecContext(ctx, "ALTER TABLE "+t.Name(gen)+" SET LOGGED"); err != nil {
+			return fmt.Errorf("projections: set %s logged: %w", t.Name(gen), err)
+		}
+	}
+	return nil
+}
+
+func create(ctx context.Context, db *sql.DB, d Dialect, status string, now time.Time, unlogged bool) (int64, error) {
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
 		return 0, fmt.Errorf("projections: new generation: %w", err)
@@ -110,7 +132,11 @@ func Create(ctx context.Context, db *sql.DB, d Dialect, status string, now time.
 		if _, err := tx.ExecContext(ctx, "DROP TABLE IF EXISTS "+t.Name(gen)); err != nil {
 			return 0, fmt.Errorf("projections: new generation: %w", err)
 		}
-		stmts := append([]string{t.DDL(gen)}, t.IndexDDL(gen, true)...)
+		ddl := t.DDL(gen)
+		if unlogged {
+			ddl = strings.Replace(ddl, "CREATE TABLE", "CREATE UNLOGGED TABLE", 1)
+		}
+		stmts := append([]string{ddl}, t.IndexDDL(gen, true)...)
 		if status == StatusLive { // built incrementally while it serves: every index from the start
 			stmts = append(stmts, t.IndexDDL(gen, false)...)
 		}
@@ -151,6 +177,29 @@ func CreateIndexes(ctx context.Context, db *sql.DB, gen int64) error {
 		}
 	}
 	return nil
+}
+
+// Restart empties the tables of a generation being built and sets its checkpoint back to
+// zero.
+func Restart(ctx context.Context, db *sql.DB, gen int64) error {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("projections: restart generation %d: %w", gen, err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	res, err := tx.ExecContext(ctx, `UPDATE projections_generations SET position = 0 WHERE gen = $1 AND status = $2`, gen, StatusBuilding)
+	if err != nil {
+		return fmt.Errorf("projections: restart generation %d: %w", gen, err)
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		return fmt.Errorf("projections: restart generation %d: it is no longer being built", gen)
+	}
+	for _, t := range model.Tables {
+		if _, err := tx.ExecContext(ctx, "DELETE FROM "+t.Name(gen)); err != nil {
+			return fmt.Errorf("projections: restart generation %d: %w", gen, err)
+		}
+	}
+	return tx.Commit()
 }
 
 // Switch makes gen the live generation and retires the one before, atomically.

@@ -27,6 +27,10 @@ type Writer struct {
 	cache   map[string]string
 	// BulkRows: from this many upserts of one table in a batch, PostgreSQL takes the bulk path.
 	BulkRows int
+	// Direct: rows marked Insert are new in the table, so PostgreSQL copies them straight into
+	// it (no staging table, no conflict check). Set by a rebuild, whose generation only its
+	// own applier writes.
+	Direct bool
 }
 
 // NewWriter returns a writer for generation gen.
@@ -52,12 +56,16 @@ const DefaultBulkRows = 128
 // Apply writes the changes: deletions first, then upserts, table by table. conn is the
 // connection tx runs on (for COPY on PostgreSQL); it may be nil.
 func (w *Writer) Apply(ctx context.Context, tx *sql.Tx, conn *sql.Conn, changes []model.Change) error {
-	byTable := map[*model.Table][2][]model.Row{}
+	direct := w.Direct && w.dialect == Postgres && conn != nil && isPgx(conn)
+	byTable := map[*model.Table][3][]model.Row{} // deletions, upserts, inserts copied directly
 	for _, c := range changes {
 		e := byTable[c.Table]
-		if c.Delete {
+		switch {
+		case c.Delete:
 			e[0] = append(e[0], c.Row)
-		} else {
+		case c.Insert && direct:
+			e[2] = append(e[2], c.Row)
+		default:
 			e[1] = append(e[1], c.Row)
 		}
 		byTable[c.Table] = e
@@ -69,6 +77,11 @@ func (w *Writer) Apply(ctx context.Context, tx *sql.Tx, conn *sql.Conn, changes 
 		}
 		if err := chunks(e[0], func(rs []model.Row) error { return w.exec(ctx, tx, t, true, rs) }); err != nil {
 			return err
+		}
+		if len(e[2]) > 0 {
+			if err := w.copyRows(ctx, conn, t.Name(w.gen), t, e[2]); err != nil {
+				return err
+			}
 		}
 		if w.dialect == Postgres && conn != nil && len(e[1]) >= w.BulkRows && isPgx(conn) {
 			if err := w.bulk(ctx, tx, conn, t, e[1]); err != nil {
@@ -102,6 +115,18 @@ func (w *Writer) bulk(ctx context.Context, tx *sql.Tx, conn *sql.Conn, t *model.
 		stage, t.Name(w.gen))); err != nil {
 		return fmt.Errorf("projections: staging table for %s: %w", t.Name(w.gen), err)
 	}
+	if err := w.copyRows(ctx, conn, stage, t, rows); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, w.merge(t, stage)); err != nil {
+		return fmt.Errorf("projections: merge %d rows of %s: %w", len(rows), t.Name(w.gen), err)
+	}
+	return nil
+}
+
+// copyRows copies rows of t into table (t's own, or its staging table) on conn, inside the
+// transaction open on it.
+func (w *Writer) copyRows(ctx context.Context, conn *sql.Conn, table string, t *model.Table, rows []model.Row) error {
 	src := make([][]any, len(rows))
 	for i, r := range rows {
 		src[i] = r
@@ -111,14 +136,11 @@ func (w *Writer) bulk(ctx context.Context, tx *sql.Tx, conn *sql.Conn, t *model.
 		if !ok {
 			return fmt.Errorf("not a pgx connection: %T", dc)
 		}
-		_, err := c.Conn().CopyFrom(ctx, pgx.Identifier{stage}, t.ColNames(), pgx.CopyFromRows(src))
+		_, err := c.Conn().CopyFrom(ctx, pgx.Identifier{table}, t.ColNames(), pgx.CopyFromRows(src))
 		return err
 	})
 	if err != nil {
 		return fmt.Errorf("projections: copy %d rows of %s: %w", len(rows), t.Name(w.gen), err)
-	}
-	if _, err := tx.ExecContext(ctx, w.merge(t, stage)); err != nil {
-		return fmt.Errorf("projections: merge %d rows of %s: %w", len(rows), t.Name(w.gen), err)
 	}
 	return nil
 }
