@@ -135,27 +135,7 @@ func normalizeTimes(p Payload) Payload {
 
 // Decode parses stored bytes. An unknown type or schema version is ErrUnknownEvent; bytes
 // that are not a well-formed event are an error too. It never panics.
-func Decode(b []byte) (Event, error) {
-	var env envelope
-	if err := strictUnmarshal(b, &env); err != nil {
-		return Event{}, fmt.Errorf("domain: decode event: %w", err)
-	}
-	if env.SchemaVersion != SchemaVersion {
-		return Event{}, fmt.Errorf("%w: %s version %d", ErrUnknownEvent, env.Type, env.SchemaVersion)
-	}
-	p, err := NewPayload(env.Type)
-	if err != nil {
-		return Event{}, err
-	}
-	if len(env.Data) == 0 {
-		return Event{}, fmt.Errorf("domain: decode %s: no data", env.Type)
-	}
-	if err := strictUnmarshal(env.Data, p); err != nil {
-		return Event{}, fmt.Errorf("domain: decode %s data: %w", env.Type, err)
-	}
-	return Event{ID: env.EventID, DocumentID: env.DocumentID, Type: env.Type,
-		OccurredAt: env.OccurredAt, Actor: env.Actor, Payload: p}, nil
-}
+func Decode(b []byte) (Event, error) { return decodeWith(b, strictUnmarshal) }
 
 // DecodeStored parses the bytes of a stored event, which were validated and encoded by
 // Encode on the way in: unknown fields are ignored and, for Encode's own field order (type
@@ -214,9 +194,12 @@ func leadingType(b []byte) (EventType, bool) {
 }
 
 // decodeLenient is Decode without the strictness: the envelope first, then its data.
-func decodeLenient(b []byte) (Event, error) {
+func decodeLenient(b []byte) (Event, error) { return decodeWith(b, json.Unmarshal) }
+
+// decodeWith parses an envelope, then its data into the payload of its type, with unmarshal.
+func decodeWith(b []byte, unmarshal func([]byte, any) error) (Event, error) {
 	var env envelope
-	if err := json.Unmarshal(b, &env); err != nil {
+	if err := unmarshal(b, &env); err != nil {
 		return Event{}, fmt.Errorf("domain: decode event: %w", err)
 	}
 	if env.SchemaVersion != SchemaVersion {
@@ -229,7 +212,7 @@ func decodeLenient(b []byte) (Event, error) {
 	if len(env.Data) == 0 {
 		return Event{}, fmt.Errorf("domain: decode %s: no data", env.Type)
 	}
-	if err := json.Unmarshal(env.Data, p); err != nil {
+	if err := unmarshal(env.Data, p); err != nil {
 		return Event{}, fmt.Errorf("domain: decode %s data: %w", env.Type, err)
 	}
 	return Event{ID: env.EventID, DocumentID: env.DocumentID, Type: env.Type,
