@@ -6,10 +6,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/custody-ledger/custody/eventstore"
-	"github.com/custody-ledger/custody/projections/internal/sqldb"
 )
 
 // headBatch is the last event of each stream in one batch of leaves, staged until the batch
@@ -124,7 +122,7 @@ func (s *Sequencer) saveHeads(ctx context.Context, tx *sql.Tx, batch headBatch, 
 	for _, h := range batch {
 		rows = append(rows, []any{int64(HeadBucket(h.StreamID)), h.StreamID, h.Version, h.Index, h.LeafHash})
 	}
-	if err := upsert(ctx, tx, s.log.dialect, "tlog_heads", []string{"bucket", "stream_id", "version", "idx", "leaf"}, 2, rows); err != nil {
+	if err := upsertRows(ctx, tx, s.log.dialect, "tlog_heads", []string{"bucket", "stream_id", "version", "idx", "leaf"}, 2, rows); err != nil {
 		return err
 	}
 	if _, err := tx.ExecContext(ctx, `UPDATE tlog_heads_state SET size = $1 WHERE id = 1`, size); err != nil {
@@ -157,48 +155,7 @@ func (s *Sequencer) saveBuckets(ctx context.Context, tx *sql.Tx, size uint64) er
 		bk := &s.heads.buckets[b]
 		rows = append(rows, []any{int64(b), len(bk.heads), bk.root})
 	}
-	return upsert(ctx, tx, s.log.dialect, "tlog_head_buckets", []string{"bucket", "streams", "root"}, 1, rows)
-}
-
-// upsert inserts rows, replacing those with the same first key columns, in statements of up
-// to 500 rows (? placeholders on SQLite, which resolves numbered ones slowly).
-func upsert(ctx context.Context, tx *sql.Tx, d Dialect, table string, cols []string, key int, rows [][]any) error {
-	sets := make([]string, 0, len(cols)-key)
-	for _, c := range cols[key:] {
-		sets = append(sets, c+" = excluded."+c)
-	}
-	head := fmt.Sprintf("INSERT INTO %s (%s) VALUES ", table, strings.Join(cols, ", "))
-	tail := fmt.Sprintf(" ON CONFLICT (%s) DO UPDATE SET %s", strings.Join(cols[:key], ", "), strings.Join(sets, ", "))
-	for len(rows) > 0 {
-		n := min(len(rows), 500)
-		var b strings.Builder
-		b.WriteString(head)
-		args := make([]any, 0, n*len(cols))
-		for i, r := range rows[:n] {
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			b.WriteByte('(')
-			for j := range cols {
-				if j > 0 {
-					b.WriteString(", ")
-				}
-				if d == sqldb.Postgres {
-					fmt.Fprintf(&b, "$%d", len(args)+j+1)
-				} else {
-					b.WriteByte('?')
-				}
-			}
-			b.WriteByte(')')
-			args = append(args, r...)
-		}
-		b.WriteString(tail)
-		if _, err := tx.ExecContext(ctx, b.String(), args...); err != nil {
-			return fmt.Errorf("transparency: upsert into %s: %w", table, err)
-		}
-		rows = rows[n:]
-	}
-	return nil
+	return upsertRows(ctx, tx, s.log.dialect, "tlog_head_buckets", []string{"bucket", "streams", "root"}, 1, rows)
 }
 
 // readHeads reads every stored head.

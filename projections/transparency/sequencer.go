@@ -286,7 +286,7 @@ func (s *Sequencer) add(ctx context.Context, recs []eventstore.Record) error {
 	if n, err := res.RowsAffected(); err != nil || n != 1 {
 		return fmt.Errorf("%w (size %d)", ErrFenced, s.st.size)
 	}
-	if err := upsertRows(ctx, tx, s.log.dialect, "tlog_tiles", []string{"id", "hashes"}, true, tileRows); err != nil {
+	if err := upsertRows(ctx, tx, s.log.dialect, "tlog_tiles", []string{"id", "hashes"}, 1, tileRows); err != nil {
 		return err
 	}
 	if extended {
@@ -298,7 +298,7 @@ func (s *Sequencer) add(ctx context.Context, recs []eventstore.Record) error {
 	for _, r := range runs[1:] {
 		runRows = append(runRows, []any{r.position, r.index, r.count})
 	}
-	if err := upsertRows(ctx, tx, s.log.dialect, "tlog_runs", []string{"position", "idx", "leaves"}, false, runRows); err != nil {
+	if err := upsertRows(ctx, tx, s.log.dialect, "tlog_runs", []string{"position", "idx", "leaves"}, 0, runRows); err != nil {
 		return err
 	}
 	if err := s.saveHeads(ctx, tx, heads, rng.End()); err != nil {

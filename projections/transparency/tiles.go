@@ -139,11 +139,12 @@ type run struct{ position, index, count uint64 }
 
 func (r run) end() uint64 { return r.position + r.count }
 
-// upsertRows writes rows of cols into table in tx, replacing rows of the same key (the first
-// column) when upsert, in statements of up to 100 rows.
-func upsertRows(ctx context.Context, tx *sql.Tx, d Dialect, table string, cols []string, upsert bool, rows [][]any) error {
+// upsertRows writes rows of cols into table in tx, in statements of up to 500 rows. With key
+// > 0 the first key columns are the conflict key and a row replaces the stored row of the
+// same key; with key 0 rows are only inserted.
+func upsertRows(ctx context.Context, tx *sql.Tx, d Dialect, table string, cols []string, key int, rows [][]any) error {
 	for len(rows) > 0 {
-		n := min(len(rows), 100)
+		n := min(len(rows), 500)
 		var b strings.Builder
 		fmt.Fprintf(&b, "INSERT INTO %s (%s) VALUES ", table, strings.Join(cols, ", "))
 		args := make([]any, 0, n*len(cols))
@@ -165,9 +166,9 @@ func upsertRows(ctx context.Context, tx *sql.Tx, d Dialect, table string, cols [
 			}
 			b.WriteByte(')')
 		}
-		if upsert {
-			fmt.Fprintf(&b, " ON CONFLICT (%s) DO UPDATE SET ", cols[0])
-			for j, c := range cols[1:] {
+		if key > 0 {
+			fmt.Fprintf(&b, " ON CONFLICT (%s) DO UPDATE SET ", strings.Join(cols[:key], ", "))
+			for j, c := range cols[key:] {
 				if j > 0 {
 					b.WriteString(", ")
 				}
