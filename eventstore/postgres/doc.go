@@ -71,7 +71,7 @@
 // # Subscriptions
 //
 // Subscribe is eventstore.Follow: local commits wake local subscribers at once; other
-// processes hear of commits through LISTEN/NOTIFY (coalesced, at most one per 5ms, sent from
+// processes hear of commits through LISTEN/NOTIFY (coalesced, at most one per 20ms, sent from
 // a separate connection with asynchronous commit, because a transaction that notifies takes a
 // database-wide lock across its commit); polling covers anything missed.
 //
