@@ -45,6 +45,7 @@ type phases struct {
 	read, plan, commit time.Duration
 	rows               int
 	streamReads        atomic.Int64
+	enqueued           atomic.Int64 // outbox messages inserted (or offered, when another process raced)
 }
 
 func (p *phases) addRead(d time.Duration) {

@@ -41,7 +41,10 @@ type batchPlan struct {
 	fms         []fmPos
 	quarantined []quarantined
 	events      int
-	recorded    []time.Time // recorded times of the batch's events, for the apply-delay metric
+	// rebuild: messages are left unencoded; the commit drops those the outbox holds already
+	// (a rebuild projects every notification again) and encodes the others.
+	rebuild  bool
+	recorded []time.Time // recorded times of the batch's events, for the apply-delay metric
 }
 
 func (a *applier) env(fms []fmPos, upTo uint64) model.Env {
@@ -70,7 +73,7 @@ func declaresForceMajeure(recs []eventstore.Record) bool {
 func (a *applier) plan(ctx context.Context, cp uint64, b decoded) (*batchPlan, error) {
 	recs := b.recs
 	end := recs[len(recs)-1].Position
-	plan := &batchPlan{from: cp, to: end, events: len(recs)}
+	plan := &batchPlan{from: cp, to: end, events: len(recs), rebuild: a.writeBack}
 	var groups []*group
 	byStream := map[string]*group{}
 	var newFMs []fmPos
@@ -143,7 +146,10 @@ func (a *applier) plan(ctx context.Context, cp uint64, b decoded) (*batchPlan, e
 		old := ent.rows[model.Notifications]
 		for k, m := range res.Messages {
 			if _, ok := old[k]; !ok {
-				r.messages = append(r.messages, m.Encode())
+				if !plan.rebuild {
+					m = m.Encode()
+				}
+				r.messages = append(r.messages, m)
 			}
 		}
 		r.entry = &entry{stream: g.stream, kind: g.kind, id: g.id, events: all, ver: max(ent.ver, g.last), rows: res.Rows,
