@@ -47,6 +47,9 @@ type batchPlan struct {
 	recorded []time.Time // recorded times of the batch's events, for the apply-delay metric
 }
 
+// env is what the streams' rows depend on besides their events, with the periods of fms
+// declared up to upTo. It is indexed once per set of periods (model.Env.Indexed), not per
+// stream: fms only grows, in position order, so the set is known by its length.
 func (a *applier) env(fms []fmPos, upTo uint64) model.Env {
 	env := model.Env{Calendar: a.p.opts.Calendar, CONAddress: a.p.conAddress, Catalogue: a.p.opts.Catalogue,
 		Hours: a.p.opts.OfficeHours}
@@ -55,7 +58,23 @@ func (a *applier) env(fms []fmPos, upTo uint64) model.Env {
 			env.ForceMajeure = append(env.ForceMajeure, f.f)
 		}
 	}
+	n := len(env.ForceMajeure)
+	if c := a.envs; c != nil && c.n == n && (n == 0 || c.last == env.ForceMajeure[n-1].ID) {
+		return c.env
+	}
+	env = env.Indexed()
+	a.envs = &cachedEnv{n: n, env: env}
+	if n > 0 {
+		a.envs.last = env.ForceMajeure[n-1].ID
+	}
 	return env
+}
+
+// cachedEnv is the last env an applier built: for n periods, the last one's id last.
+type cachedEnv struct {
+	n    int
+	last uuid.UUID
+	env  model.Env
 }
 
 func declaresForceMajeure(recs []eventstore.Record) bool {
