@@ -27,11 +27,12 @@ func addTransparency(schemas, paths obj) {
 	schemas["AuditBundle"] = objS([]string{"format", "public_key", "checkpoint", "scope", "events"}, obj{
 		"format": strS("custody-audit-bundle/v1"), "public_key": strS("note verifier key"),
 		"checkpoint": strS("the signed checkpoint note the proofs lead to"),
-		"scope":      objS(nil, obj{"document": uuidS(""), "from": intS(""), "to": intS("")}),
-		"events":     arrS(ref("AuditEvent")), "before": ref("AuditLeaf"), "after": ref("AuditLeaf"),
+		"scope": objS(nil, obj{"document": uuidS("a document's bundle"), "application": uuidS("an application's bundle (RAGS services)"),
+			"from": intS("a range's first position"), "to": intS("a range's last position")}),
+		"events": arrS(ref("AuditEvent")), "before": ref("AuditLeaf"), "after": ref("AuditLeaf"),
 		"consistency": arrS(objS([]string{"from", "proof"}, obj{"from": intS(""), "proof": proofS})),
 		"head": objS([]string{"stream_id", "version", "index", "leaf_hash", "bucket", "bucket_index", "bucket_size", "bucket_proof", "proof"}, obj{
-			"stream_id": strS("the document's stream"), "version": intS("its head version at the checkpoint: the bundle's last event"),
+			"stream_id": strS("the document's or application's stream"), "version": intS("its head version at the checkpoint: the bundle's last event"),
 			"index": intS("the head event's leaf index"), "leaf_hash": b64("the head event's leaf hash"),
 			"bucket": intS("HeadBucket(stream_id)"), "bucket_index": intS("the head's index in its bucket, sorted by stream id"),
 			"bucket_size": intS("heads in the bucket"), "bucket_proof": proofS, "proof": proofS})})
@@ -50,7 +51,9 @@ func addTransparency(schemas, paths obj) {
 		"Proof", "200", "the proof", []any{intQ("from", "required"), intQ("to", "default: the latest checkpoint's")}, errs...)}
 	paths["/v1/audit/bundle"] = obj{"get": op("getAuditBundle", "An audit bundle, verified offline by `custody audit verify`",
 		"AuditBundle", "200", "the bundle (events with personal data redacted for roles that may not see it); "+
-			"a document's for whoever reads the document, a range for integrators and overseers (403 otherwise)",
-		[]any{query_("document", "a document's id; or from and to"), intQ("from", "first position"), intQ("to", "last position"),
+			"a document's for whoever reads the document, an application's for whoever reads the application (the same answer as "+
+			"GET /v1/applications/{id}), a range for integrators and overseers (403 otherwise)",
+		[]any{query_("document", "a document's id; or application, or from and to (one of the three, 400 otherwise)"),
+			query_("application", "an application's id"), intQ("from", "first position"), intQ("to", "last position"),
 			intQ("since", "add a consistency proof from this tree size")}, "400", "401", "403", "404", "503")}
 }

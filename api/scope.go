@@ -71,14 +71,13 @@ func (s *Server) authorizeRead(rt Route, r *http.Request) error {
 	sc := scopeOf(k.Role)
 	switch rt.Path {
 	case "/v1/applications/{id}", "/v1/applications/{id}/events", "/v1/applications/{id}/custody":
-		if err := readsApplications(k); err != nil || sc == scopeOverseer {
-			return err
-		}
 		id, err := uuid.Parse(r.PathValue("id"))
 		if err != nil {
-			return nil // the handler answers a malformed id
+			return readsApplications(k) // the handler answers a malformed id
 		}
-		return s.mayReadApplication(r, k, id)
+		return s.readApplication(r, k, id)
+	case "/v1/audit/bundle":
+		return s.authorizeBundle(r, k)
 	case "/v1/services/{code}/compliance":
 		if sc == scopeRecipient {
 			return forbidden("a recipient's key reads its own applications only")
@@ -92,16 +91,6 @@ func (s *Server) authorizeRead(rt Route, r *http.Request) error {
 	}
 	q := r.URL.Query()
 	switch rt.Path {
-	case "/v1/audit/bundle":
-		v := q.Get("document")
-		if v == "" {
-			return forbidden("a bundle of a position range holds every stream's events: integrators and overseers read it, as the feed; give document")
-		}
-		id, err := uuid.Parse(v)
-		if err != nil {
-			return nil // the handler answers a malformed id
-		}
-		return s.mayReadDocument(r, k, id)
 	case "/v1/documents/{id}", "/v1/documents/{id}/events", "/v1/documents/{id}/custody", "/v1/documents/{id}/transmissions":
 		id, err := uuid.Parse(r.PathValue("id"))
 		if err != nil {
@@ -186,6 +175,35 @@ func readsApplications(k keys.Key) error {
 // ReadsApplications reports whether a key reads the RAGS services' applications and their
 // compliance at all (the console shares the rule).
 func ReadsApplications(k keys.Key) bool { return readsApplications(k) == nil }
+
+// readApplication is the scope of GET /v1/applications/{id}, which an application's audit
+// bundle shares: the organisations that read applications at all, overseers every one.
+func (s *Server) readApplication(r *http.Request, k keys.Key, id uuid.UUID) error {
+	if err := readsApplications(k); err != nil || scopeOf(k.Role) == scopeOverseer {
+		return err
+	}
+	return s.mayReadApplication(r, k, id)
+}
+
+// authorizeBundle: an application's audit bundle is read as the application, a document's as
+// the document (integrators read every one, as the feed), a range by integrators and overseers
+// only. A malformed scope is answered before anything is looked up.
+func (s *Server) authorizeBundle(r *http.Request, k keys.Key) error {
+	scope, err := bundleScope(r)
+	if err != nil {
+		return err
+	}
+	sc := scopeOf(k.Role)
+	switch {
+	case scope.Application != nil:
+		return s.readApplication(r, k, *scope.Application)
+	case sc == scopeOverseer || sc == scopeIntegrator:
+		return nil
+	case scope.Document != nil:
+		return s.mayReadDocument(r, k, *scope.Document)
+	}
+	return forbidden("a bundle of a position range holds every stream's events: integrators and overseers read it, as the feed; give document or application")
+}
 
 // mayReadApplication: RAGS and GK read the applications their organisation held or recorded
 // a step of, a recipient the applications filed with the phone or IIN its key is bound to;

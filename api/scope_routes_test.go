@@ -32,7 +32,8 @@ func init() {
 // business: each organisation reads those it took part in (another is 404, its existence not
 // told), a recipient those they filed, overseers all, Kaspi's keys none (403 forbidden);
 // compliance reports likewise without the recipient. Checkpoints and proofs carry hashes only:
-// every key. A document's audit bundle follows the document's scope; a range bundle, the feed's.
+// every key. A document's audit bundle follows the document's scope, an application's the
+// application's (the same answer as GET /v1/applications/{id}); a range bundle, the feed's.
 func TestReadScopesOfApplicationsAndTheLog(t *testing.T) {
 	var (
 		st *sqlite.Store
@@ -108,6 +109,7 @@ func TestReadScopesOfApplicationsAndTheLog(t *testing.T) {
 	covered := map[domain.Role]bool{}
 	app := func(id uuid.UUID) string { return "/v1/applications/" + id.String() }
 	bundle := func(id uuid.UUID) string { return "/v1/audit/bundle?document=" + id.String() }
+	appBundle := func(id uuid.UUID) string { return "/v1/audit/bundle?application=" + id.String() }
 	for who, x := range roles {
 		if p, ok := parties[who]; ok {
 			covered[p.role] = true
@@ -118,6 +120,7 @@ func TestReadScopesOfApplicationsAndTheLog(t *testing.T) {
 		}{
 			{app(viaGK), x.viaGK}, {app(viaGK) + "/events", x.viaGK}, {app(viaGK) + "/custody", x.viaGK},
 			{app(atOffice), x.atOffice}, {app(atOffice) + "/events", x.atOffice}, {app(atOffice) + "/custody", x.atOffice},
+			{appBundle(viaGK), x.viaGK}, {appBundle(atOffice), x.atOffice},
 			{"/v1/services/A1/compliance", x.compliance},
 			{"/v1/checkpoints/latest", x.log}, {checkpoint, x.log},
 			{"/v1/proofs/inclusion?position=1", x.log}, {"/v1/proofs/consistency?from=1", x.log},
@@ -132,6 +135,16 @@ func TestReadScopesOfApplicationsAndTheLog(t *testing.T) {
 				assert.Equal(t, api.CodeForbidden, r.str("code"), "%s GET %s", who, c.path)
 			case hidden:
 				assert.Equal(t, api.CodeNotFound, r.str("code"), "%s GET %s", who, c.path)
+			}
+		}
+	}
+	// An application's bundle is refused in the very words of the application's route.
+	for who := range roles {
+		for _, id := range []uuid.UUID{viaGK, atOffice} {
+			a, b := e.do("GET", app(id), who, nil), e.do("GET", appBundle(id), who, nil)
+			if assert.Equal(t, a.Status, b.Status, "%s: %s", who, b) && a.Status != ok {
+				assert.Equal(t, a.str("code"), b.str("code"), who)
+				assert.Equal(t, a.str("detail"), b.str("detail"), who)
 			}
 		}
 	}
@@ -156,6 +169,26 @@ func TestReadScopesOfApplicationsAndTheLog(t *testing.T) {
 	require.Contains(t, data("admin"), iin, "the range holds both applications' openings and the document's request")
 	assert.NotContains(t, data("auditor"), iin)
 	assert.NotContains(t, data("auditor"), phone)
+	// The applicant's own application: its bundle verifies offline, complete through its
+	// stream head, with the opening event (the applicant's IIN and phone) redacted as the API
+	// masks it; the administrator's is whole.
+	appB := func(who string) (*transparency.Bundle, transparency.Verified) {
+		r := e.do("GET", appBundle(viaGK), who, nil)
+		require.Equal(t, ok, r.Status, "%s", r)
+		assert.NotContains(t, string(r.Raw), phone)
+		var b transparency.Bundle
+		require.NoError(t, json.Unmarshal(r.Raw, &b))
+		got, err := transparency.VerifyBundle(&b, transparency.VerifyOptions{PublicKey: key.Verifier})
+		require.NoError(t, err)
+		return &b, got
+	}
+	ab, got := appB("recipient")
+	assert.Equal(t, viaGK, *ab.Scope.Application)
+	assert.Equal(t, 2, got.Events, "accepted, forwarded")
+	assert.Equal(t, uint64(2), got.HeadVersion)
+	assert.Equal(t, 1, got.Redacted)
+	_, got = appB("admin")
+	assert.Zero(t, got.Redacted)
 	// The Kaspi platform sees the recipient of a request in the feed, never an applicant.
 	feed := e.do("GET", "/v1/feed?limit=5", "platform", nil)
 	require.Equal(t, ok, feed.Status, "%s", feed)

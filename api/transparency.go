@@ -195,35 +195,64 @@ func carriesPII(p domain.Payload) bool {
 	return ok
 }
 
-// auditBundle exports a bundle of a document (document=ID) or a position range (from, to),
-// with consistency proofs from since=SIZE. For readers who may not see personal data, the
-// events that carry it (and any this server cannot decode) are redacted: proved, not shown.
+// bundleScope reads the audit bundle's scope from the query: document=ID, application=ID, or
+// from and to; giving two of them is malformed.
+func bundleScope(r *http.Request) (transparency.Scope, error) {
+	var scope transparency.Scope
+	q := r.URL.Query()
+	id := func(name string) (*uuid.UUID, error) {
+		v := q.Get(name)
+		if v == "" {
+			return nil, nil
+		}
+		id, err := uuid.Parse(v)
+		if err != nil {
+			return nil, malformed(name, name+" must be a UUID")
+		}
+		return &id, nil
+	}
+	var err error
+	if scope.Document, err = id("document"); err != nil {
+		return scope, err
+	}
+	if scope.Application, err = id("application"); err != nil {
+		return scope, err
+	}
+	if scope.From, err = uintParam(r, "from", 0); err != nil {
+		return scope, err
+	}
+	if scope.To, err = uintParam(r, "to", 0); err != nil {
+		return scope, err
+	}
+	const give = "give one of document, application, or from and to"
+	if scope.Validate() != nil {
+		field := "application"
+		if scope.Application == nil {
+			field = "from"
+		}
+		return scope, malformed(field, give+", not two")
+	}
+	if _, _, one := scope.Stream(); !one && (scope.From == 0 || scope.To < scope.From || scope.To-scope.From >= maxBundleRange) {
+		return scope, malformed("from", fmt.Sprintf("%s (1 ≤ from ≤ to, at most %d positions)", give, maxBundleRange))
+	}
+	return scope, nil
+}
+
+// auditBundle exports a bundle of a document (document=ID), an application (application=ID)
+// or a position range (from, to), with consistency proofs from since=SIZE. For readers who may
+// not see personal data, the events that carry it (and any this server cannot decode) are
+// redacted: proved, not shown.
 func (s *Server) auditBundle(w http.ResponseWriter, r *http.Request) error {
 	l, err := s.tlog()
 	if err != nil {
 		return err
 	}
-	q := r.URL.Query()
-	var scope transparency.Scope
-	if d := q.Get("document"); d != "" {
-		id, err := uuid.Parse(d)
-		if err != nil {
-			return malformed("document", "document must be a UUID")
-		}
-		scope.Document = &id
-	} else {
-		if scope.From, err = uintParam(r, "from", 0); err != nil {
-			return err
-		}
-		if scope.To, err = uintParam(r, "to", 0); err != nil {
-			return err
-		}
-		if scope.From == 0 || scope.To < scope.From || scope.To-scope.From >= maxBundleRange {
-			return malformed("from", fmt.Sprintf("give document, or from and to (1 ≤ from ≤ to, at most %d positions)", maxBundleRange))
-		}
+	scope, err := bundleScope(r)
+	if err != nil {
+		return err
 	}
 	var since []uint64
-	if q.Get("since") != "" {
+	if r.URL.Query().Get("since") != "" {
 		n, err := uintParam(r, "since", 0)
 		if err != nil {
 			return err

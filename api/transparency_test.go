@@ -131,6 +131,14 @@ func TestTransparencyRoutes(t *testing.T) {
 	require.NoError(t, err)
 	e.problem(e.do("GET", "/v1/audit/bundle?from=1&to=100000", "auditor", nil), http.StatusBadRequest, api.CodeMalformed)
 	e.problem(e.do("GET", "/v1/audit/bundle?document="+uuid.NewString(), "auditor", nil), http.StatusNotFound, api.CodeNotFound)
+	e.problem(e.do("GET", "/v1/audit/bundle?application="+uuid.NewString(), "auditor", nil), http.StatusNotFound, api.CodeNotFound)
+	// One of document, application or a range: two at once are malformed, for every role.
+	for _, q := range []string{"document=" + doc.String() + "&application=" + uuid.NewString(),
+		"document=" + doc.String() + "&from=1&to=3", "application=" + uuid.NewString() + "&to=3", "application=x"} {
+		for _, who := range []string{"auditor", "gkCourier"} {
+			e.problem(e.do("GET", "/v1/audit/bundle?"+q, who, nil), http.StatusBadRequest, api.CodeMalformed)
+		}
+	}
 
 	// Without the log, 503.
 	plain := newEnv(t, func(t *testing.T) (*commands.Service, keys.Store) {

@@ -31,6 +31,7 @@ type applier struct {
 	cache  *lru
 	fms    []fmPos         // periods declared up to the checkpoint, in position order
 	skip   map[uint64]bool // positions quarantined in this generation, up to the checkpoint
+	envs   *cachedEnv      // the last env built (see env)
 	stats  phases
 	// writeBack (rebuild): a stream's rows are written when it leaves the cache, before a
 	// force-majeure query and when caught up, not after every batch that touches it; a
@@ -45,6 +46,7 @@ type phases struct {
 	read, plan, commit time.Duration
 	rows               int
 	streamReads        atomic.Int64
+	enqueued           atomic.Int64 // outbox messages inserted (or offered, when another process raced)
 }
 
 func (p *phases) addRead(d time.Duration) {
@@ -64,7 +66,7 @@ func (p *Projections) newApplier(ctx context.Context, gen int64) (*applier, erro
 // reset loads what the applier keeps between batches from the tables, dropping what it had:
 // after a failed batch its cache may have run ahead of them.
 func (a *applier) reset(ctx context.Context) error {
-	a.cache, a.fms, a.skip = newLRU(a.p.opts.CacheStreams), nil, map[uint64]bool{}
+	a.cache, a.fms, a.skip, a.envs = newLRU(a.p.opts.CacheStreams), nil, map[uint64]bool{}, nil
 	rows, err := sqldb.ReadRows(ctx, a.p.db, model.ForceMajeure, a.gen, "")
 	if err != nil {
 		return err

@@ -42,7 +42,13 @@ func (a *applier) commit(ctx context.Context, plan *batchPlan) error {
 	if a.p.opts.NotifyMaxAge > 0 {
 		expire = now.Add(-a.p.opts.NotifyMaxAge)
 	}
-	if err := notify.Enqueue(ctx, tx, a.p.dialect, plan.messages, now, expire); err != nil {
+	msgs := plan.messages
+	if plan.rebuild {
+		if msgs, err = notify.Unqueued(ctx, tx, a.p.dialect, msgs); err != nil {
+			return err
+		}
+	}
+	if err := notify.Enqueue(ctx, tx, a.p.dialect, msgs, now, expire); err != nil {
 		return err
 	}
 	if err := a.p.failpoint("after-apply"); err != nil {
@@ -51,6 +57,7 @@ func (a *applier) commit(ctx context.Context, plan *batchPlan) error {
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("projections: commit batch %d..%d: %w", plan.from+1, plan.to, err)
 	}
+	a.stats.enqueued.Add(int64(len(msgs)))
 	a.p.observe(plan, time.Since(start))
 	a.logQuarantined(plan)
 	if len(plan.messages) > 0 {

@@ -41,9 +41,15 @@ type batchPlan struct {
 	fms         []fmPos
 	quarantined []quarantined
 	events      int
-	recorded    []time.Time // recorded times of the batch's events, for the apply-delay metric
+	// rebuild: messages are left unencoded; the commit drops those the outbox holds already
+	// (a rebuild projects every notification again) and encodes the others.
+	rebuild  bool
+	recorded []time.Time // recorded times of the batch's events, for the apply-delay metric
 }
 
+// env is what the streams' rows depend on besides their events, with the periods of fms
+// declared up to upTo. It is indexed once per set of periods (model.Env.Indexed), not per
+// stream: fms only grows, in position order, so the set is known by its length.
 func (a *applier) env(fms []fmPos, upTo uint64) model.Env {
 	env := model.Env{Calendar: a.p.opts.Calendar, CONAddress: a.p.conAddress, Catalogue: a.p.opts.Catalogue,
 		Hours: a.p.opts.OfficeHours}
@@ -52,7 +58,23 @@ func (a *applier) env(fms []fmPos, upTo uint64) model.Env {
 			env.ForceMajeure = append(env.ForceMajeure, f.f)
 		}
 	}
+	n := len(env.ForceMajeure)
+	if c := a.envs; c != nil && c.n == n && (n == 0 || c.last == env.ForceMajeure[n-1].ID) {
+		return c.env
+	}
+	env = env.Indexed()
+	a.envs = &cachedEnv{n: n, env: env}
+	if n > 0 {
+		a.envs.last = env.ForceMajeure[n-1].ID
+	}
 	return env
+}
+
+// cachedEnv is the last env an applier built: for n periods, the last one's id last.
+type cachedEnv struct {
+	n    int
+	last uuid.UUID
+	env  model.Env
 }
 
 func declaresForceMajeure(recs []eventstore.Record) bool {
@@ -70,7 +92,7 @@ func declaresForceMajeure(recs []eventstore.Record) bool {
 func (a *applier) plan(ctx context.Context, cp uint64, b decoded) (*batchPlan, error) {
 	recs := b.recs
 	end := recs[len(recs)-1].Position
-	plan := &batchPlan{from: cp, to: end, events: len(recs)}
+	plan := &batchPlan{from: cp, to: end, events: len(recs), rebuild: a.writeBack}
 	var groups []*group
 	byStream := map[string]*group{}
 	var newFMs []fmPos
@@ -143,7 +165,10 @@ func (a *applier) plan(ctx context.Context, cp uint64, b decoded) (*batchPlan, e
 		old := ent.rows[model.Notifications]
 		for k, m := range res.Messages {
 			if _, ok := old[k]; !ok {
-				r.messages = append(r.messages, m.Encode())
+				if !plan.rebuild {
+					m = m.Encode()
+				}
+				r.messages = append(r.messages, m)
 			}
 		}
 		r.entry = &entry{stream: g.stream, kind: g.kind, id: g.id, events: all, ver: max(ent.ver, g.last), rows: res.Rows,

@@ -70,10 +70,10 @@ func (p *Projections) Rebuild(ctx context.Context) (RebuildStats, error) {
 		return fail(fmt.Errorf("projections: rebuild generation %d: %w", gen, err))
 	}
 	ti := time.Now()
-	if err := sqldb.CreateIndexes(ctx, p.db, gen); err != nil {
-		return fail(err)
-	}
-	if err := sqldb.Analyze(ctx, p.db, p.dialect, gen); err != nil { // the planner's statistics (issue 15)
+	// The deferred indexes and the planner's statistics (issue 15); the outbox's only when
+	// this build filled it: a rebuild over an existing outbox adds next to nothing to it, and
+	// vacuuming it reads all of it.
+	if err := sqldb.Finish(ctx, p.db, p.dialect, gen, a.stats.enqueued.Load() > 0); err != nil {
 		return fail(err)
 	}
 	st.Index = time.Since(ti)

@@ -124,6 +124,7 @@ func cmdAuditExport(ctx context.Context, args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("audit export", flag.ContinueOnError)
 	store, read := storeFlags(fs)
 	doc := fs.String("document", "", "every event of this document")
+	app := fs.String("application", "", "or every event of this application (RAGS services)")
 	from := fs.Uint64("from", 0, "or every event from this global position")
 	to := fs.Uint64("to", 0, "to this one (default: the latest checkpoint's last)")
 	path := fs.String("out", "", "the bundle file (default: stdout)")
@@ -132,18 +133,22 @@ func cmdAuditExport(ctx context.Context, args []string, out io.Writer) error {
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
-	var scope transparency.Scope
-	switch {
-	case *doc != "":
-		id, err := uuid.Parse(*doc)
-		if err != nil {
-			return fmt.Errorf("--document: %w", err)
+	scope := transparency.Scope{From: *from, To: *to}
+	for _, f := range []struct {
+		name, value string
+		id          **uuid.UUID
+	}{{"document", *doc, &scope.Document}, {"application", *app, &scope.Application}} {
+		if f.value == "" {
+			continue
 		}
-		scope.Document = &id
-	case *from > 0:
-		scope.From, scope.To = *from, *to
-	default:
-		return fmt.Errorf("%w: give --document ID or --from POSITION", errUsage)
+		id, err := uuid.Parse(f.value)
+		if err != nil {
+			return fmt.Errorf("--%s: %w", f.name, err)
+		}
+		*f.id = &id
+	}
+	if _, _, one := scope.Stream(); (!one && scope.From == 0) || scope.Validate() != nil {
+		return fmt.Errorf("%w: give one of --document ID, --application ID or --from POSITION [--to POSITION]", errUsage)
 	}
 	sizes := make([]uint64, len(since))
 	for i, s := range since {
@@ -225,18 +230,18 @@ func cmdAuditVerify(args []string, out io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("audit bundle %s FAILED:\n%w", pos[0], err)
 	}
-	if b.Scope.Document == nil {
-		fmt.Fprintf(out, "ok: %d events of positions %d to %d, complete and included in checkpoint %q size %d\n",
-			got.Events, b.Scope.From, b.Scope.To, got.Checkpoint.Origin, got.Checkpoint.Size)
+	if _, kind, one := b.Scope.Stream(); !one {
+		fmt.Fprintf(out, "ok: %d events of %s, complete and included in checkpoint %q size %d\n",
+			got.Events, b.Scope, got.Checkpoint.Origin, got.Checkpoint.Size)
 	} else {
-		fmt.Fprintf(out, "ok: %d events of document %s, included in checkpoint %q size %d\n",
-			got.Events, b.Scope.Document, got.Checkpoint.Origin, got.Checkpoint.Size)
+		fmt.Fprintf(out, "ok: %d events of %s, included in checkpoint %q size %d\n",
+			got.Events, b.Scope, got.Checkpoint.Origin, got.Checkpoint.Size)
 		if got.HeadVersion > 0 {
-			fmt.Fprintf(out, "ok: complete: version %d is the document's last event in the log up to that checkpoint (its stream head, %d streams committed)\n",
-				got.HeadVersion, got.Checkpoint.Heads.Streams)
+			fmt.Fprintf(out, "ok: complete: version %d is the %s's last event in the log up to that checkpoint (its stream head, %d streams committed)\n",
+				got.HeadVersion, kind, got.Checkpoint.Heads.Streams)
 		} else {
-			fmt.Fprintf(out, "note: completeness unproven: the checkpoint was signed without stream heads, so it does not show that no event of the document follows version %d\n",
-				b.Events[len(b.Events)-1].Version)
+			fmt.Fprintf(out, "note: completeness unproven: the checkpoint was signed without stream heads, so it does not show that no event of the %s follows version %d\n",
+				kind, b.Events[len(b.Events)-1].Version)
 		}
 	}
 	if got.Redacted > 0 {

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -14,14 +15,16 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/custody-ledger/custody/domain"
+	"github.com/custody-ledger/custody/eventstore"
 	"github.com/custody-ledger/custody/eventstore/sqlite"
 	"github.com/custody-ledger/custody/projections/transparency"
 )
 
 // TestAuditCommands, end to end in process: `keys checkpoint` makes the key, `serve` sequences
 // and publishes checkpoints to a directory, `audit export` writes a document's bundle,
-// `audit verify` checks it offline (and fails naming an edited proof or another key), and
-// `verify` compares the rebuilt tree with the checkpoints until an event is deleted.
+// `audit verify` checks it offline (and fails naming an edited proof or another key), an
+// application's bundle likewise (and fails naming its dropped last event), and `verify` compares the rebuilt tree with the checkpoints until an event is deleted.
 func TestAuditCommands(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
@@ -108,6 +111,33 @@ func TestAuditCommands(t *testing.T) {
 	_, err = cli("audit", "verify", edited, "--public-key", public)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "is incomplete: the bundle ends at version")
+
+	// An application of the RAGS services (its own stream), exported and verified the same way.
+	i := slices.IndexFunc(recs, func(r eventstore.Record) bool { return strings.HasPrefix(r.StreamID, domain.ApplicationPrefix) })
+	require.GreaterOrEqual(t, i, 0, "the demo files applications")
+	app := strings.TrimPrefix(recs[i].StreamID, domain.ApplicationPrefix)
+	appBundle := filepath.Join(dir, "application.json")
+	_, err = cli("audit", "export", "--store", store, "--application", app, "--out", appBundle)
+	require.NoError(t, err)
+	out, err = cli("audit", "verify", appBundle, "--public-key", public, "--checkpoint", last)
+	require.NoError(t, err)
+	assert.Contains(t, out, "events of application "+app)
+	assert.Contains(t, out, "ok: complete: version", "the application's stream head shows the bundle complete")
+	assert.Contains(t, out, "is the application's last event")
+	raw, err = os.ReadFile(appBundle)
+	require.NoError(t, err)
+	var appCut transparency.Bundle
+	require.NoError(t, json.Unmarshal(raw, &appCut))
+	require.Greater(t, len(appCut.Events), 1)
+	appCut.Events = appCut.Events[:len(appCut.Events)-1]
+	raw, err = json.Marshal(&appCut)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(edited, raw, 0o600))
+	_, err = cli("audit", "verify", edited, "--public-key", public)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "application "+app+" is incomplete: the bundle ends at version")
+	_, err = cli("audit", "export", "--store", store, "--application", app, "--document", doc)
+	assert.ErrorIs(t, err, errUsage, "one of document, application and range")
 
 	out, err = cli("verify", "--store", store, "--public-key", public, "--checkpoint", last)
 	require.NoError(t, err, out)

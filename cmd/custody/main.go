@@ -24,7 +24,7 @@ Usage:
   custody demo    [--store URL] [--documents N]
   custody replay  DOCUMENT_ID [--store URL]
   custody verify  [--store URL] [--stream NAME] [--public-key KEY] [--checkpoint FILE]...
-  custody audit   export (--document ID | --from P [--to Q]) [--since SIZE] [--out FILE] [--store URL]
+  custody audit   export (--document ID | --application ID | --from P [--to Q]) [--since SIZE] [--out FILE] [--store URL]
   custody audit   verify BUNDLE [--public-key KEY] [--checkpoint FILE]...
   custody rebuild [--store URL]
   custody projections quarantine [--store URL]

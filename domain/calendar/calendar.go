@@ -65,6 +65,7 @@ type year struct {
 // LoadFile return a new Calendar, so one can be shared between goroutines.
 type Calendar struct {
 	years map[int]*year
+	runs  []run // working days of the held years as tables (table.go)
 }
 
 // New builds a calendar from year files; a later file for the same year replaces an earlier one.
@@ -77,6 +78,7 @@ func New(files ...YearFile) (*Calendar, error) {
 		}
 		c.years[f.Year] = y
 	}
+	c.runs = c.tables()
 	return c, nil
 }
 
@@ -91,6 +93,7 @@ func (c *Calendar) with(files []YearFile) (*Calendar, error) {
 			n.years[k] = v
 		}
 	}
+	n.runs = n.tables()
 	return n, nil
 }
 
@@ -156,9 +159,12 @@ func (c *Calendar) NextWorkingDayAt(t time.Time, hour int) (time.Time, error) {
 	if hour < 0 || hour > 24 {
 		return time.Time{}, fmt.Errorf("calendar: hour %d outside 0..24", hour)
 	}
-	d, err := c.nextWorking(civilOf(t))
-	if err != nil {
-		return time.Time{}, err
+	d, ok := c.nthWorkingAfter(civilOf(t), 1)
+	if !ok {
+		var err error
+		if d, err = c.nextWorking(civilOf(t)); err != nil {
+			return time.Time{}, err
+		}
 	}
 	return d.midnight().Add(time.Duration(hour) * time.Hour), nil
 }
@@ -170,6 +176,14 @@ func (c *Calendar) AddWorkingDays(t time.Time, n int) (time.Time, error) {
 	if n < 1 {
 		return time.Time{}, fmt.Errorf("calendar: %d working days: need at least 1", n)
 	}
+	if d, ok := c.nthWorkingAfter(civilOf(t), n); ok {
+		return civilOfDay(dayNumber(d) + 1).midnight(), nil
+	}
+	return c.addWorkingDaysWalk(t, n)
+}
+
+// addWorkingDaysWalk is AddWorkingDays day by day, for what the tables do not cover.
+func (c *Calendar) addWorkingDaysWalk(t time.Time, n int) (time.Time, error) {
 	d := civilOf(t)
 	for range n {
 		var err error

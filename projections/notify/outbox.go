@@ -35,10 +35,73 @@ type Execer interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
 }
 
+// Queryer is a *sql.Tx or *sql.DB.
+type Queryer interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+// Unqueued returns the messages whose dedup key the outbox does not hold yet, in order. A
+// rebuild projects every notification again and almost all are there already: looking their
+// keys up costs less than encoding and sending each payload for ON CONFLICT DO NOTHING to
+// drop. Enqueue still guards against a key another process adds meanwhile.
+func Unqueued(ctx context.Context, q Queryer, d sqldb.Dialect, msgs []model.Message) ([]model.Message, error) {
+	if len(msgs) == 0 {
+		return msgs, nil
+	}
+	known := map[string]bool{}
+	scan := func(rows *sql.Rows, err error) error {
+		if err != nil {
+			return fmt.Errorf("notify: look up queued keys: %w", err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var k string
+			if err := rows.Scan(&k); err != nil {
+				return fmt.Errorf("notify: look up queued keys: %w", err)
+			}
+			known[k] = true
+		}
+		return rows.Err()
+	}
+	if d == sqldb.Postgres {
+		keys := make([]string, len(msgs))
+		for i, m := range msgs {
+			keys[i] = m.DedupKey
+		}
+		if err := scan(q.QueryContext(ctx, `SELECT dedup_key FROM projections_outbox WHERE dedup_key = ANY($1)`, keys)); err != nil {
+			return nil, err
+		}
+	} else {
+		for rest := msgs; len(rest) > 0; {
+			n := min(len(rest), 500)
+			args := make([]any, n)
+			for i, m := range rest[:n] {
+				args[i] = m.DedupKey
+			}
+			query := `SELECT dedup_key FROM projections_outbox WHERE dedup_key IN (?` + strings.Repeat(", ?", n-1) + `)`
+			if err := scan(q.QueryContext(ctx, query, args...)); err != nil {
+				return nil, err
+			}
+			rest = rest[n:]
+		}
+	}
+	if len(known) == 0 {
+		return msgs, nil
+	}
+	out := make([]model.Message, 0, len(msgs)-len(known))
+	for _, m := range msgs {
+		if !known[m.DedupKey] {
+			out = append(out, m)
+		}
+	}
+	return out, nil
+}
+
 // Enqueue inserts messages into the outbox inside the caller's transaction, many rows per
 // statement. A key already there is left alone (ON CONFLICT DO NOTHING): that is what makes a
 // replay or a rebuild enqueue nothing twice. Messages triggered before `expireBefore` (when
-// not zero) are recorded as expired instead of sent.
+// not zero) are recorded as expired instead of sent. A message not encoded yet (Payload nil)
+// is encoded here.
 func Enqueue(ctx context.Context, tx Execer, d sqldb.Dialect, msgs []model.Message, now, expireBefore time.Time) error {
 	const cols = 9
 	for len(msgs) > 0 {
@@ -72,6 +135,7 @@ func Enqueue(ctx context.Context, tx Execer, d sqldb.Dialect, msgs []model.Messa
 				}
 			}
 			b.WriteString(")")
+			m = m.Encode()
 			args = append(args, m.DedupKey, m.DocumentID, m.Channel, int64(m.Position), model.Micros(m.CreatedAt),
 				string(m.Payload), status, now.UnixMicro(), "")
 		}

@@ -12,7 +12,7 @@ import (
 	"github.com/transparency-dev/merkle/proof"
 	"golang.org/x/mod/sumdb/note"
 
-	"github.com/custody-ledger/custody/commands"
+	"github.com/custody-ledger/custody/domain"
 	"github.com/custody-ledger/custody/eventstore"
 )
 
@@ -33,18 +33,59 @@ type Bundle struct {
 	After  *Leaf `json:"after,omitempty"`
 	// Consistency proves the checkpoint extends earlier ones the auditor may hold.
 	Consistency []ConsistencyProof `json:"consistency,omitempty"`
-	// Head is a document's stream head in the checkpoint's heads tree: the bundle's last event
-	// must be it, so no event of the document came after it (absent when the checkpoint was
-	// signed without heads).
+	// Head is the stream head of a document's or an application's stream in the checkpoint's
+	// heads tree: the bundle's last event must be it, so no event of the stream came after it
+	// (absent when the checkpoint was signed without heads).
 	Head *HeadProof `json:"head,omitempty"`
 }
 
-// Scope is what a bundle claims to hold: every event of one document, or every event with a
-// position in [From, To].
+// Scope is what a bundle claims to hold: every event of one document, of one application (the
+// RAGS services' streams), or every event with a position in [From, To]. It names one of the
+// three.
 type Scope struct {
-	Document *uuid.UUID `json:"document,omitempty"`
-	From     uint64     `json:"from,omitempty"`
-	To       uint64     `json:"to,omitempty"`
+	Document    *uuid.UUID `json:"document,omitempty"`
+	Application *uuid.UUID `json:"application,omitempty"`
+	From        uint64     `json:"from,omitempty"`
+	To          uint64     `json:"to,omitempty"`
+}
+
+// Validate reports a scope that names more than one of a document, an application and a
+// range.
+func (s Scope) Validate() error {
+	n := 0
+	for _, given := range []bool{s.Document != nil, s.Application != nil, s.From != 0 || s.To != 0} {
+		if given {
+			n++
+		}
+	}
+	if n > 1 {
+		return fmt.Errorf("%w: a bundle's scope is one of a document, an application or a position range, not %d of them", eventstore.ErrInvalid, n)
+	}
+	return nil
+}
+
+// Stream is the one stream a document's or an application's scope holds, and what it is
+// ("document", "application"); ok is false for a range. Both are proved the same way: the
+// stream from version 1 to its head at the checkpoint.
+func (s Scope) Stream() (stream, kind string, ok bool) {
+	switch {
+	case s.Document != nil:
+		return domain.DocumentStream(*s.Document), "document", true
+	case s.Application != nil:
+		return domain.ApplicationStream(*s.Application), "application", true
+	}
+	return "", "", false
+}
+
+// String names the scope in messages: "document ID", "application ID" or "positions F to T".
+func (s Scope) String() string {
+	switch {
+	case s.Document != nil:
+		return "document " + s.Document.String()
+	case s.Application != nil:
+		return "application " + s.Application.String()
+	}
+	return fmt.Sprintf("positions %d to %d", s.From, s.To)
 }
 
 // Leaf is a leaf's contents (no payload) with its inclusion proof.
@@ -103,9 +144,13 @@ var ErrNotCheckpointed = errors.New("transparency: not yet covered by a signed c
 
 // Export builds a bundle of the scope against the latest checkpoint (the newest whose stream
 // heads are stored), with consistency proofs from each of the sizes in since. A range with
-// To = 0 ends at the checkpoint. A document's bundle holds its events up to the checkpoint
-// and its stream's head there.
+// To = 0 ends at the checkpoint. A document's or an application's bundle holds its stream's
+// events up to the checkpoint and the stream's head there.
 func Export(ctx context.Context, store eventstore.Store, l *Log, scope Scope, since ...uint64) (*Bundle, error) {
+	if err := scope.Validate(); err != nil {
+		return nil, fmt.Errorf("transparency: export: %w", err)
+	}
+	stream, kind, one := scope.Stream()
 	cp, leaves, err := l.headsCheckpoint(ctx)
 	if errors.Is(err, ErrNotFound) {
 		return nil, fmt.Errorf("%w: the log has no checkpoint yet", ErrNotCheckpointed)
@@ -121,8 +166,8 @@ func Export(ctx context.Context, store eventstore.Store, l *Log, scope Scope, si
 		return nil, fmt.Errorf("%w: the stream heads of the checkpoint of size %d are not stored", ErrNotCheckpointed, cp.Size)
 	}
 	var recs []eventstore.Record
-	if scope.Document != nil {
-		if recs, err = store.ReadStream(ctx, commands.DocumentStream(*scope.Document), 1, 0); err != nil {
+	if one {
+		if recs, err = store.ReadStream(ctx, stream, 1, 0); err != nil {
 			return nil, fmt.Errorf("transparency: export: %w", err)
 		}
 	} else {
@@ -148,12 +193,12 @@ func Export(ctx context.Context, store eventstore.Store, l *Log, scope Scope, si
 	for i := range recs {
 		r := &recs[i]
 		at, ok := idx[r.Position]
-		if (!ok || at >= cp.Size) && scope.Document != nil {
+		if (!ok || at >= cp.Size) && one {
 			if i == 0 {
-				return nil, fmt.Errorf("%w: document %s has no event in the checkpoint of size %d (it was created after it); export again after the next checkpoint",
-					ErrNotCheckpointed, scope.Document, cp.Size)
+				return nil, fmt.Errorf("%w: %s has no event in the checkpoint of size %d (it was created after it); export again after the next checkpoint",
+					ErrNotCheckpointed, scope, cp.Size)
 			}
-			break // the document as of the checkpoint: its head there proves where it ends
+			break // the stream as of the checkpoint: its head there proves where it ends
 		}
 		if !ok || at >= cp.Size {
 			return nil, fmt.Errorf("%w: position %d (checkpoint size %d)", ErrNotCheckpointed, r.Position, cp.Size)
@@ -166,12 +211,12 @@ func Export(ctx context.Context, store eventstore.Store, l *Log, scope Scope, si
 			EventID: r.EventID, Type: r.Type, SchemaVersion: r.SchemaVersion, Data: r.Data, Metadata: r.Metadata,
 			RecordedAt: r.RecordedAt, PrevHash: HexHash(r.PrevHash), Hash: HexHash(r.Hash), Proof: p})
 	}
-	if scope.Document != nil && heads != nil {
-		if b.Head, err = l.proveHeadAt(ctx, store, commands.DocumentStream(*scope.Document), cp, leaves); err != nil {
-			return nil, fmt.Errorf("transparency: export: the document's head: %w", err)
+	if one && heads != nil {
+		if b.Head, err = l.proveHeadAt(ctx, store, stream, cp, leaves); err != nil {
+			return nil, fmt.Errorf("transparency: export: the %s's head: %w", kind, err)
 		}
 	}
-	if scope.Document == nil {
+	if !one {
 		if b.Before, b.After, err = edges(ctx, store, l, b.Events, scope, cp.Size); err != nil {
 			return nil, err
 		}
@@ -272,8 +317,9 @@ type Verified struct {
 	Redacted     int      // events whose content was withheld, so not checked
 	KeyPinned    bool     // the key was given by the auditor, not taken from the bundle
 	ExtendsSizes []uint64 // earlier checkpoints the bundle's checkpoint was shown to extend
-	// HeadVersion is a document's version shown to be its stream's head at the checkpoint
-	// (the bundle is complete up to it); 0 when the checkpoint has no heads line.
+	// HeadVersion is the version of a document's or an application's stream shown to be its
+	// head at the checkpoint (the bundle is complete up to it); 0 when the checkpoint has no
+	// heads line.
 	HeadVersion uint64
 }
 
@@ -289,6 +335,10 @@ func VerifyBundle(b *Bundle, opts VerifyOptions) (Verified, error) {
 	if b.Format != BundleFormat {
 		return out, fmt.Errorf("bundle: format %q, want %q", b.Format, BundleFormat)
 	}
+	if err := b.Scope.Validate(); err != nil {
+		return out, fmt.Errorf("bundle: %w", err)
+	}
+	_, _, one := b.Scope.Stream()
 	v := opts.PublicKey
 	if v == nil {
 		var err error
@@ -328,7 +378,7 @@ func VerifyBundle(b *Bundle, opts VerifyOptions) (Verified, error) {
 			if e.Position <= prev.Position || e.Index <= prev.Index {
 				fail("%s: out of order after position %d", what, prev.Position)
 			}
-			if b.Scope.Document == nil && e.Index != prev.Index+1 {
+			if !one && e.Index != prev.Index+1 {
 				fail("%s: leaves %d to %d are missing from the range", what, prev.Index+1, e.Index-1)
 			}
 		}
@@ -360,21 +410,20 @@ func VerifyBundle(b *Bundle, opts VerifyOptions) (Verified, error) {
 
 func verifyScope(b *Bundle, cp Checkpoint, headVersion *uint64, included func(string, uint64, *eventstore.Record, [][]byte), fail func(string, ...any)) {
 	s := b.Scope
-	if s.Document != nil {
-		stream := commands.DocumentStream(*s.Document)
+	if stream, kind, ok := s.Stream(); ok {
 		if len(b.Events) == 0 {
-			fail("document %s: the bundle has no events", s.Document)
+			fail("%s: the bundle has no events", s)
 			return
 		}
 		for _, e := range b.Events {
 			if e.StreamID != stream {
-				fail("event at position %d belongs to %s, not to document %s", e.Position, e.StreamID, s.Document)
+				fail("event at position %d belongs to %s, not to %s", e.Position, e.StreamID, s)
 			}
 		}
 		if first := b.Events[0]; first.Version != 1 || !eventstore.Hash(first.PrevHash).IsZero() {
-			fail("document %s: the bundle does not start at the stream's first event", s.Document)
+			fail("%s: the bundle does not start at the stream's first event", s)
 		}
-		*headVersion = verifyHead(b, cp, stream, fail)
+		*headVersion = verifyHead(b, cp, stream, kind, fail)
 		return
 	}
 	// A range: the leaves just outside it must lie outside [From, To], and the events inside.
@@ -416,19 +465,20 @@ func verifyScope(b *Bundle, cp Checkpoint, headVersion *uint64, included func(st
 	}
 }
 
-// verifyHead checks that a document bundle's last event is its stream's head in the
-// checkpoint's heads tree, and returns the head's version (0 if not shown).
-func verifyHead(b *Bundle, cp Checkpoint, stream string, fail func(string, ...any)) uint64 {
+// verifyHead checks that the last event of a document's or an application's bundle (kind) is
+// its stream's head in the checkpoint's heads tree, and returns the head's version (0 if not
+// shown).
+func verifyHead(b *Bundle, cp Checkpoint, stream, kind string, fail func(string, ...any)) uint64 {
 	if cp.Heads == nil {
 		return 0 // signed before the heads commitment: completeness unproven, not failed
 	}
 	h := b.Head
 	if h == nil {
-		fail("document %s: the checkpoint commits to stream heads but the bundle carries no head of the document's stream", b.Scope.Document)
+		fail("%s: the checkpoint commits to stream heads but the bundle carries no head of the %s's stream", b.Scope, kind)
 		return 0
 	}
 	if h.StreamID != stream {
-		fail("document %s: the bundle's head is of stream %s, not %s", b.Scope.Document, h.StreamID, stream)
+		fail("%s: the bundle's head is of stream %s, not %s", b.Scope, h.StreamID, stream)
 		return 0
 	}
 	if err := VerifyHead(h, *cp.Heads); err != nil {
@@ -438,8 +488,8 @@ func verifyHead(b *Bundle, cp Checkpoint, stream string, fail func(string, ...an
 	last := &b.Events[len(b.Events)-1]
 	r := last.record()
 	if last.Version != h.Version || last.Index != h.Index || !bytes.Equal(LeafHash(&r), h.LeafHash) {
-		fail("document %s is incomplete: the bundle ends at version %d (leaf %d) but the stream's head at the checkpoint of size %d is version %d (leaf %d)",
-			b.Scope.Document, last.Version, last.Index, cp.Size, h.Version, h.Index)
+		fail("%s is incomplete: the bundle ends at version %d (leaf %d) but the stream's head at the checkpoint of size %d is version %d (leaf %d)",
+			b.Scope, last.Version, last.Index, cp.Size, h.Version, h.Index)
 		return 0
 	}
 	return h.Version

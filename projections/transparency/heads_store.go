@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/custody-ledger/custody/eventstore"
 )
@@ -19,8 +20,9 @@ func (b headBatch) add(r *eventstore.Record, index uint64, leaf []byte) {
 }
 
 // loadHeads makes s.heads the heads as of the tree's size: those in memory when they already
-// are, else the stored ones, else (a tree sequenced before the heads existed) rebuilt once
-// from the log and stored.
+// are, else the stored ones (as of the size they were last stored at, with a checkpoint) with
+// the leaves sequenced after that replayed from the log. A tree sequenced before the heads
+// existed replays the whole log once.
 func (s *Sequencer) loadHeads(ctx context.Context) error {
 	if s.heads != nil && s.heads.size == s.st.size {
 		return nil
@@ -29,81 +31,102 @@ func (s *Sequencer) loadHeads(ctx context.Context) error {
 	if err := s.log.db.QueryRowContext(ctx, `SELECT size, checkpoint FROM tlog_heads_state WHERE id = 1`).Scan(&size, &saved); err != nil {
 		return fmt.Errorf("transparency: heads state: %w", err)
 	}
-	if size == s.st.size {
-		hs, err := s.log.readHeads(ctx)
-		if err != nil {
+	if size > s.st.size {
+		// Heads ahead of the tree: only a tree emptied under them (its down migration). Start
+		// the heads over from the log.
+		if err := s.log.resetHeads(ctx); err != nil {
 			return err
 		}
-		hs.size = size
-		hs.commit()
-		// The stored buckets are as of checkpoint saved: only those that moved since are due
-		// (all that have heads when none were saved: a missing bucket row is an empty bucket).
-		clear(hs.unsaved)
-		switch saved {
-		case 0:
-			hs.markNonEmpty()
-		case s.lastCP.Size:
-			for b := range hs.buckets {
-				for _, h := range hs.buckets[b].heads {
-					if h.Index >= saved {
-						hs.unsaved[uint64(b)] = true
-						break
-					}
+		size, saved = 0, 0
+	}
+	hs := newHeadSet()
+	if size > 0 {
+		var err error
+		if hs, err = s.log.readHeads(ctx); err != nil {
+			return err
+		}
+	}
+	hs.commit()
+	// The stored buckets are as of checkpoint saved: only those that moved since are due
+	// (all that have heads when none were saved: a missing bucket row is an empty bucket).
+	clear(hs.unsaved)
+	switch saved {
+	case 0:
+		hs.markNonEmpty()
+	case s.lastCP.Size:
+		for b := range hs.buckets {
+			for _, h := range hs.buckets[b].heads {
+				if h.Index >= saved {
+					hs.unsaved[uint64(b)] = true
+					break
 				}
 			}
-		default:
-			for b := range uint64(HeadBuckets) {
-				hs.unsaved[b] = true
-			}
 		}
-		s.heads = hs
-		return nil
+	default:
+		for b := range uint64(HeadBuckets) {
+			hs.unsaved[b] = true
+		}
 	}
-	s.opts.Logger.Info("transparency: building the stream heads from the log", "leaves", s.st.size)
-	hs := newHeadSet()
-	var after, idx uint64
-	for idx < s.st.size {
+	unstored, err := s.replayHeads(ctx, hs, size)
+	if err != nil {
+		return err
+	}
+	hs.size = s.st.size
+	hs.commit() // marks the replayed heads' buckets unsaved
+	s.heads, s.unstored, s.headsStored = hs, unstored, size
+	return nil
+}
+
+// replayHeads sets in hs the heads of the leaves from index from to the tree's size, read
+// from the log, and returns them (they are not stored yet).
+func (s *Sequencer) replayHeads(ctx context.Context, hs *headSet, from uint64) (headBatch, error) {
+	moved := headBatch{}
+	if from == s.st.size {
+		return moved, nil
+	}
+	s.opts.Logger.Info("transparency: replaying the stream heads from the log", "from", from, "to", s.st.size)
+	var after uint64
+	if from > 0 {
+		var err error
+		if after, err = s.log.positionOf(ctx, from-1); err != nil {
+			return nil, fmt.Errorf("transparency: heads: %w", err)
+		}
+	}
+	for idx := from; idx < s.st.size; {
 		recs, err := s.store.ReadAll(ctx, after, int(min(s.st.size-idx, uint64(s.opts.BatchSize))))
 		if err != nil {
-			return fmt.Errorf("transparency: heads: read the log after %d: %w", after, err)
+			return nil, fmt.Errorf("transparency: heads: read the log after %d: %w", after, err)
 		}
 		if len(recs) == 0 {
-			return fmt.Errorf("transparency: heads: the log ends at %d leaves, the tree has %d", idx, s.st.size)
+			return nil, fmt.Errorf("transparency: heads: the log ends at %d leaves, the tree has %d", idx, s.st.size)
 		}
 		for i := range recs {
-			r := &recs[i]
-			hs.set(Head{StreamID: r.StreamID, Version: r.Version, Index: idx, LeafHash: LeafHash(r)})
+			moved.add(&recs[i], idx, LeafHash(&recs[i]))
 			idx++
 		}
 		after = recs[len(recs)-1].Position
 	}
-	tx, err := s.log.db.BeginTx(ctx, nil)
+	for _, h := range moved {
+		hs.set(h)
+	}
+	return moved, nil
+}
+
+// resetHeads empties the stored heads and buckets.
+func (l *Log) resetHeads(ctx context.Context) error {
+	tx, err := l.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("transparency: begin: %w", err)
 	}
 	defer func() { _ = tx.Rollback() }()
-	for _, q := range []string{`DELETE FROM tlog_heads`, `DELETE FROM tlog_head_buckets`, `UPDATE tlog_heads_state SET checkpoint = 0 WHERE id = 1`} {
+	for _, q := range []string{`DELETE FROM tlog_heads`, `DELETE FROM tlog_head_buckets`, `UPDATE tlog_heads_state SET size = 0, checkpoint = 0 WHERE id = 1`} {
 		if _, err := tx.ExecContext(ctx, q); err != nil {
 			return fmt.Errorf("transparency: heads: %w", err)
 		}
 	}
-	all := headBatch{}
-	for b := range hs.buckets {
-		for _, h := range hs.buckets[b].heads {
-			all[h.StreamID] = h
-		}
-	}
-	if err := s.saveHeads(ctx, tx, all, s.st.size); err != nil {
-		return err
-	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("transparency: heads: commit: %w", err)
 	}
-	hs.size = s.st.size
-	hs.commit()
-	clear(hs.unsaved)
-	hs.markNonEmpty()
-	s.heads = hs
 	return nil
 }
 
@@ -116,46 +139,78 @@ func (s *headSet) markNonEmpty() {
 	}
 }
 
-// saveHeads upserts the batch's heads in tx and records the tree size they are as of.
-func (s *Sequencer) saveHeads(ctx context.Context, tx *sql.Tx, batch headBatch, size uint64) error {
-	rows := make([][]any, 0, len(batch))
-	for _, h := range batch {
-		rows = append(rows, []any{int64(HeadBucket(h.StreamID)), h.StreamID, h.Version, h.Index, h.LeafHash})
-	}
-	if err := upsertRows(ctx, tx, s.log.dialect, "tlog_heads", []string{"bucket", "stream_id", "version", "idx", "leaf"}, 2, rows); err != nil {
-		return err
-	}
-	if _, err := tx.ExecContext(ctx, `UPDATE tlog_heads_state SET size = $1 WHERE id = 1`, size); err != nil {
-		return fmt.Errorf("transparency: heads state: %w", err)
-	}
-	return nil
+// headsDue reports whether a sequencer without a key should store its heads with the batch
+// that takes the tree to size: as often as checkpoints would be signed, so that a restart
+// replays no more of the log than a checkpoint interval. (With a key they are stored with
+// each checkpoint.)
+func (s *Sequencer) headsDue(size uint64, now time.Time) bool {
+	return s.opts.Key == nil && (size-s.headsStored >= s.opts.CheckpointEvents || now.Sub(s.headsStoredAt) >= s.opts.CheckpointEvery)
 }
 
-// applyHeads takes a committed batch into the heads in memory.
-func (s *Sequencer) applyHeads(batch headBatch, size uint64) {
-	for _, h := range batch {
-		s.heads.set(h)
+// storeHeads writes in tx the heads that moved since they were last stored (s.unstored, then
+// batch), as of tree size size; with checkpoint, also the buckets that changed since the last
+// checkpoint, as of it. The write is fenced on the stored size, and a checkpoint's on there
+// being no newer checkpoint, so a deposed sequencer's late write changes nothing; wrote
+// reports whether it went in. Appends never pay for the heads: the batches' transactions do
+// not write them.
+func (s *Sequencer) storeHeads(ctx context.Context, tx *sql.Tx, size uint64, batch headBatch, checkpoint bool) (wrote bool, err error) {
+	q := `UPDATE tlog_heads_state SET size = $1 WHERE id = 1 AND size <= $1`
+	if checkpoint {
+		q = `UPDATE tlog_heads_state SET size = $1, checkpoint = $1
+			WHERE id = 1 AND size <= $1 AND NOT EXISTS (SELECT 1 FROM tlog_checkpoints WHERE size > $1)`
 	}
-	s.heads.size = size
-}
-
-// saveBuckets stores, in the checkpoint's transaction, the buckets that changed since the
-// last checkpoint, unless a newer checkpoint exists (a deposed sequencer's late checkpoint).
-func (s *Sequencer) saveBuckets(ctx context.Context, tx *sql.Tx, size uint64) error {
-	res, err := tx.ExecContext(ctx, `UPDATE tlog_heads_state SET checkpoint = $1
-		WHERE id = 1 AND NOT EXISTS (SELECT 1 FROM tlog_checkpoints WHERE size > $1)`, size)
+	res, err := tx.ExecContext(ctx, q, size)
 	if err != nil {
-		return fmt.Errorf("transparency: heads state: %w", err)
+		return false, fmt.Errorf("transparency: heads state: %w", err)
 	}
 	if n, err := res.RowsAffected(); err != nil || n != 1 {
-		return err
+		return false, err
 	}
-	rows := make([][]any, 0, len(s.heads.unsaved))
+	rows := make([][]any, 0, len(s.unstored)+len(batch))
+	row := func(h Head) []any {
+		return []any{int64(HeadBucket(h.StreamID)), h.StreamID, h.Version, h.Index, h.LeafHash}
+	}
+	for id, h := range s.unstored {
+		if _, newer := batch[id]; !newer {
+			rows = append(rows, row(h))
+		}
+	}
+	for _, h := range batch {
+		rows = append(rows, row(h))
+	}
+	if err := upsertRows(ctx, tx, s.log.dialect, "tlog_heads", []string{"bucket", "stream_id", "version", "idx", "leaf"}, 2, rows); err != nil {
+		return false, err
+	}
+	if !checkpoint {
+		return true, nil
+	}
+	rows = make([][]any, 0, len(s.heads.unsaved))
 	for b := range s.heads.unsaved {
 		bk := &s.heads.buckets[b]
 		rows = append(rows, []any{int64(b), len(bk.heads), bk.root})
 	}
-	return upsertRows(ctx, tx, s.log.dialect, "tlog_head_buckets", []string{"bucket", "streams", "root"}, 1, rows)
+	return true, upsertRows(ctx, tx, s.log.dialect, "tlog_head_buckets", []string{"bucket", "streams", "root"}, 1, rows)
+}
+
+// applyHeads takes a committed batch into the heads in memory; stored says whether its
+// transaction stored the heads.
+func (s *Sequencer) applyHeads(batch headBatch, size uint64, stored bool, now time.Time) {
+	for id, h := range batch {
+		s.heads.set(h)
+		if !stored {
+			s.unstored[id] = h
+		}
+	}
+	s.heads.size = size
+	if stored {
+		s.stored(size, now)
+	}
+}
+
+// stored records that the heads as of size are in tlog_heads.
+func (s *Sequencer) stored(size uint64, now time.Time) {
+	clear(s.unstored)
+	s.headsStored, s.headsStoredAt = size, now
 }
 
 // readHeads reads every stored head.

@@ -74,6 +74,11 @@ type Sequencer struct {
 	lastCP Signed // the newest checkpoint (Size 0 before the first)
 	lastAt time.Time
 	heads  *headSet // every stream's head as of the tree's size (heads_store.go)
+	// The heads are stored as of size headsStored (at headsStoredAt); unstored are those
+	// that moved since.
+	unstored      headBatch
+	headsStored   uint64
+	headsStoredAt time.Time
 }
 
 // ErrFenced: another sequencer moved the tree; this one must reload before going on.
@@ -301,13 +306,17 @@ func (s *Sequencer) add(ctx context.Context, recs []eventstore.Record) error {
 	if err := upsertRows(ctx, tx, s.log.dialect, "tlog_runs", []string{"position", "idx", "leaves"}, 0, runRows); err != nil {
 		return err
 	}
-	if err := s.saveHeads(ctx, tx, heads, rng.End()); err != nil {
-		return err
+	now := time.Now()
+	stored := false
+	if s.headsDue(rng.End(), now) {
+		if stored, err = s.storeHeads(ctx, tx, rng.End(), heads, false); err != nil {
+			return err
+		}
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("transparency: commit: %w", err)
 	}
-	s.applyHeads(heads, rng.End())
+	s.applyHeads(heads, rng.End(), stored, now)
 	s.st = state{size: rng.End(), position: pos, hashes: rng.Hashes()}
 	s.rng, s.tiles, s.run = rng, tiles, runs[len(runs)-1]
 	return nil
@@ -335,7 +344,8 @@ func (s *Sequencer) checkpoint(ctx context.Context, force bool) (bool, error) {
 		return false, err
 	}
 	rec := Signed{Checkpoint: cp, Position: s.st.position, Note: signed, PublicKey: s.opts.Key.Public, CreatedAt: now.UTC()}
-	// The checkpoint and the heads' buckets as of it are stored together (heads_store.go).
+	// The checkpoint and the heads and their buckets as of it are stored together
+	// (heads_store.go).
 	tx, err := s.log.db.BeginTx(ctx, nil)
 	if err != nil {
 		return false, fmt.Errorf("transparency: begin: %w", err)
@@ -345,13 +355,17 @@ func (s *Sequencer) checkpoint(ctx context.Context, force bool) (bool, error) {
 		VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (size) DO NOTHING`, cp.Size, rec.Position, root, string(signed), rec.PublicKey, now.UnixMicro()); err != nil {
 		return false, fmt.Errorf("transparency: store checkpoint: %w", err)
 	}
-	if err := s.saveBuckets(ctx, tx, cp.Size); err != nil {
+	stored, err := s.storeHeads(ctx, tx, cp.Size, nil, true)
+	if err != nil {
 		return false, err
 	}
 	if err := tx.Commit(); err != nil {
 		return false, fmt.Errorf("transparency: store checkpoint: %w", err)
 	}
-	clear(s.heads.unsaved)
+	if stored {
+		clear(s.heads.unsaved)
+		s.stored(cp.Size, now)
+	}
 	s.lastCP, s.lastAt = rec, now
 	if s.opts.OnCheckpoint != nil {
 		s.opts.OnCheckpoint(rec)

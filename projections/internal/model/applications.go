@@ -65,7 +65,7 @@ func Application(id uuid.UUID, events []Event, env Env) Result {
 	if cal == nil {
 		cal = calendar.Default()
 	}
-	senv := services.Env{Catalogue: cat, Calendar: cal, Hours: env.Hours, ForceMajeure: env.ForceMajeure}
+	senv := services.Env{Catalogue: cat, Calendar: cal, Hours: env.Hours, ForceMajeure: env.periods(a.City)}
 	clocks := services.Clocks(evs, senv)
 	plainClocks := make([]deadline.Clock, len(clocks))
 	for i, c := range clocks {

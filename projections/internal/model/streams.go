@@ -37,6 +37,57 @@ type Env struct {
 	// the recipient after a return (P.34) when the event does not carry it, or after a loss
 	// (P.25); nil or "" falls back to the unit's name (P.34) or the city (P.25).
 	CONAddress func(unit string) string
+
+	// byRegion (see Indexed): ForceMajeure by region.
+	byRegion map[string][]deadline.ForceMajeure
+}
+
+// Indexed returns env with its force-majeure periods indexed by region, when every period can
+// be checked and its notice judged (otherwise every deadline is unknowable, and the clocks must
+// see them all to say why). A stream's clocks then get only the periods declared for its region
+// and those declared everywhere: exactly those deadline keeps of the whole list, in the same
+// order, but without judging the notice of every other region's period again for every stream
+// (a nationwide log declares hundreds).
+func (env Env) Indexed() Env {
+	if len(env.ForceMajeure) == 0 {
+		return env
+	}
+	cal := env.Calendar
+	if cal == nil {
+		cal = calendar.Default()
+	}
+	idx := map[string][]deadline.ForceMajeure{"": nil}
+	for _, f := range env.ForceMajeure {
+		if f.Validate() != nil {
+			return env
+		}
+		if _, err := deadline.NoticeTimely(cal, f.From, f.NotifiedAt); err != nil {
+			return env
+		}
+		idx[f.Region] = nil
+	}
+	for _, f := range env.ForceMajeure {
+		if f.Region != "" {
+			idx[f.Region] = append(idx[f.Region], f)
+			continue
+		}
+		for r := range idx {
+			idx[r] = append(idx[r], f)
+		}
+	}
+	env.byRegion = idx
+	return env
+}
+
+// periods returns the force-majeure periods the clocks of a stream in region need (Indexed).
+func (env Env) periods(region string) []deadline.ForceMajeure {
+	if env.byRegion == nil {
+		return env.ForceMajeure
+	}
+	if fms, ok := env.byRegion[region]; ok {
+		return fms
+	}
+	return env.byRegion[""]
 }
 
 // Result is what a stream owns: its rows, and the outbox messages of its notifications (by
@@ -134,7 +185,7 @@ func Document(id uuid.UUID, events []Event, env Env) Result {
 		cal = calendar.Default()
 	}
 	recordable := slices.Contains(domain.Allowed(st.Status), domain.DeadlineMissed)
-	clocks := deadline.Clocks(evs, cal, env.ForceMajeure, st.City)
+	clocks := deadline.Clocks(evs, cal, env.periods(st.City), st.City)
 	clockRows(&res, ids, clocks, missedEvents(evs), recordable)
 
 	charges := rp.Charges

@@ -166,19 +166,6 @@ var errLiveExists = errors.New("projections: a live generation exists")
 // another process made first.
 func IsLiveExists(err error) bool { return errors.Is(err, errLiveExists) }
 
-// CreateIndexes creates the secondary indexes a generation being built does without (see
-// model.Index), before it is switched to.
-func CreateIndexes(ctx context.Context, db *sql.DB, gen int64) error {
-	for _, t := range model.Tables {
-		for _, stmt := range t.IndexDDL(gen, false) {
-			if _, err := db.ExecContext(ctx, stmt); err != nil {
-				return fmt.Errorf("projections: index %s: %w", t.Name(gen), err)
-			}
-		}
-	}
-	return nil
-}
-
 // Restart empties the tables of a generation being built and sets its checkpoint back to
 // zero.
 func Restart(ctx context.Context, db *sql.DB, gen int64) error {
