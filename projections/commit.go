@@ -48,7 +48,12 @@ func (a *applier) commit(ctx context.Context, plan *batchPlan) error {
 			return err
 		}
 	}
-	if err := notify.Enqueue(ctx, tx, a.p.dialect, msgs, now, expire); err != nil {
+	if a.p.dialect == sqldb.Postgres && len(msgs) >= notify.CopyMin && sqldb.IsPgx(conn) {
+		err = notify.EnqueueCopy(ctx, tx, conn, msgs, now, expire)
+	} else {
+		err = notify.Enqueue(ctx, tx, a.p.dialect, msgs, now, expire)
+	}
+	if err != nil {
 		return err
 	}
 	if err := a.p.failpoint("after-apply"); err != nil {
