@@ -200,7 +200,7 @@ func (a *applier) plan(ctx context.Context, cp uint64, b decoded) (*batchPlan, e
 // flushPlan is a batch of no events that writes every stream's rows not yet written
 // (rebuild), so that the tables are complete at checkpoint cp.
 func (a *applier) flushPlan(cp uint64) *batchPlan {
-	plan := &batchPlan{from: cp, to: cp, fms: a.fms}
+	plan := &batchPlan{from: cp, to: cp, fms: a.fms, rebuild: a.writeBack}
 	n := 0
 	a.cache.each(func(e *entry) {
 		if e.dirty {
