@@ -49,18 +49,21 @@
 //
 // Instead, the append statement takes the transaction's id (pg_current_xact_id) and its positions
 // together under a session advisory lock that it releases at once, microseconds later, before
-// any write. So across committed appends, position order equals transaction-id order. The
-// first row of each append records how many events the append has, and a partial index on
-// (txid) of those rows lists the appends in transaction-id order, one entry per append. A
-// reader asks, in the same statement and snapshot as its read, which transaction ids are in
-// flight (pg_current_snapshot); for each it finds the committed appends with the nearest lower
-// and higher transaction ids. If positions are missing between them, the in-flight
-// transaction may own them, and the reader stops below the gap; if none are missing, that
-// transaction holds no position below what is visible (it belongs to another store, or is no
-// append) and is ignored. Head uses the same cut. Unlike reading only below
-// pg_snapshot_xmin (the xid8 approach of Marten and Eventuous), an unrelated long transaction
-// elsewhere in the cluster does not stall readers: it matters only if it happens to sit at a
-// gap, which only a failed append or a crash leaves, and only until it ends.
+// any write. So across committed appends, position order equals transaction-id order, and a
+// position missing between two visible events belongs to a transaction whose id lies between
+// theirs (or to none still running: a failed append). A reader asks, in the same statement
+// and snapshot as its read, which transaction ids are in flight (pg_current_snapshot).
+// ReadAll checks the gaps in the page it reads: at the first gap that an in-flight
+// transaction could own, it stops below it. Head finds, for each in-flight transaction, the
+// first event above it (custody_first_after: since txid increases along the primary key, a
+// search on that index, galloping back from the end) and the event before that one; positions
+// missing between them may be that transaction's. No index on txid is needed, so an append
+// writes three index entries per event, not four (migration 0002 dropped the one there was).
+// An in-flight transaction that sits at no gap (another store's, or no append at all) is
+// ignored. Unlike reading only below pg_snapshot_xmin (the xid8 approach of Marten and
+// Eventuous), an unrelated long transaction elsewhere in the cluster does not stall readers:
+// it matters only if it happens to sit at a gap, which only a failed append or a crash
+// leaves, and only until it ends.
 //
 // Positions therefore have gaps where an append failed after allocating (a lost race, a
 // duplicate, a crash); readers skip a gap once no transaction that could own it is in flight.
@@ -68,7 +71,7 @@
 // # Subscriptions
 //
 // Subscribe is eventstore.Follow: local commits wake local subscribers at once; other
-// processes hear of commits through LISTEN/NOTIFY (coalesced, at most one per 5ms, sent from
+// processes hear of commits through LISTEN/NOTIFY (coalesced, at most one per 20ms, sent from
 // a separate connection with asynchronous commit, because a transaction that notifies takes a
 // database-wide lock across its commit); polling covers anything missed.
 //

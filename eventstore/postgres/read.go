@@ -49,24 +49,31 @@ func (s *Store) ReadStream(ctx context.Context, stream string, from uint64, limi
 	return recs, nil
 }
 
-// safeCut is the heart of the global order (see the package doc). For every transaction that
-// is in flight in the statement's snapshot it finds the committed appends with the nearest
-// lower (lo) and higher (hi) transaction ids; since positions follow transaction ids, a gap
-// between the end of lo and the start of hi may be that transaction's, still to commit, so
-// readers stop at the end of lo. Without such a gap the in-flight transaction holds no
-// position below what is visible (it is another store's, or no append at all) and does not
-// hold readers back. cut.p is NULL when nothing blocks.
-const safeCut = `snap AS MATERIALIZED (SELECT pg_current_snapshot() AS s),
+// The global order (see the package doc): positions follow transaction ids, so a position
+// that is missing between two visible events A and B belongs to a transaction whose id lies
+// between theirs, or to none that is still running (a failed append, a crash). A reader stops
+// at the first such gap that a transaction in flight in its snapshot (pg_current_snapshot, the
+// statement's own) could own; an in-flight transaction that sits at no gap (another store's,
+// or no append at all) holds nobody back.
+
+// readAllSQL reads a page after $1 (limit $2) and cuts it below its first such gap: between
+// consecutive rows of the page, or between $1 and the first row, where A is the last event at
+// or below $1 (or none, transaction id 0).
+const readAllSQL = `WITH snap AS MATERIALIZED (SELECT pg_current_snapshot() AS s),
+page AS MATERIALIZED (SELECT ` + recordColumns + `, txid FROM events
+                       WHERE position > $1 ORDER BY position LIMIT $2),
+gaps AS (SELECT position, txid, lag(position, 1, $1) OVER w AS prev_pos, lag(txid) OVER w AS prev_tx
+           FROM page WINDOW w AS (ORDER BY position)),
 cut AS MATERIALIZED (
-  SELECT min(coalesce(lo.last, 0)) AS p
-    FROM snap, pg_snapshot_xip(snap.s) AS x(xid)
-    JOIN LATERAL (SELECT e.position FROM events e
-                   WHERE e.tx_events IS NOT NULL AND e.txid > x.xid::text::bigint
-                   ORDER BY e.txid LIMIT 1) hi ON true
-    LEFT JOIN LATERAL (SELECT e.position + e.tx_events - 1 AS last FROM events e
-                   WHERE e.tx_events IS NOT NULL AND e.txid < x.xid::text::bigint
-                   ORDER BY e.txid DESC LIMIT 1) lo ON true
-   WHERE hi.position > coalesce(lo.last, 0) + 1)`
+  SELECT min(g.prev_pos) AS p FROM gaps g
+   WHERE g.position > g.prev_pos + 1
+     AND EXISTS (SELECT 1 FROM snap, pg_snapshot_xip(snap.s) AS x(xid)
+                  WHERE x.xid::text::bigint < g.txid
+                    AND x.xid::text::bigint > coalesce(g.prev_tx,
+                          (SELECT e.txid FROM events e WHERE e.position <= $1 ORDER BY e.position DESC LIMIT 1), 0)))
+SELECT ` + recordColumns + ` FROM page
+ WHERE position <= coalesce((SELECT p FROM cut), 9223372036854775807)
+ ORDER BY position`
 
 // ReadAll returns up to limit events with Position > after in commit order, never passing a
 // position that an in-flight transaction may still fill.
@@ -75,9 +82,7 @@ func (s *Store) ReadAll(ctx context.Context, after uint64, limit int) ([]eventst
 		return nil, fmt.Errorf("postgres: read log: %w", err)
 	}
 	recs, err := retry(ctx, func() ([]eventstore.Record, error) {
-		rows, err := s.pool.Query(ctx, "WITH "+safeCut+"\nSELECT "+recordColumns+` FROM events
-			WHERE position > $1 AND position <= coalesce((SELECT p FROM cut), 9223372036854775807)
-			ORDER BY position LIMIT $2`, int64(min(after, 1<<62)), limitArg(limit))
+		rows, err := s.pool.Query(ctx, readAllSQL, int64(min(after, 1<<62)), limitArg(limit))
 		if err != nil {
 			return nil, err
 		}
@@ -89,6 +94,19 @@ func (s *Store) ReadAll(ctx context.Context, after uint64, limit int) ([]eventst
 	return recs, nil
 }
 
+// headSQL is the same cut over the whole log: for each transaction in flight, hi is the first
+// event after it (custody_first_after, a search on the primary key) and lo the event just
+// before hi; positions missing between them may be that transaction's.
+const headSQL = `WITH snap AS MATERIALIZED (SELECT pg_current_snapshot() AS s),
+cut AS MATERIALIZED (
+  SELECT min(coalesce(lo.position, 0)) AS p
+    FROM snap, pg_snapshot_xip(snap.s) AS x(xid)
+    CROSS JOIN LATERAL (SELECT custody_first_after(x.xid::text::bigint) AS position) hi
+    LEFT JOIN LATERAL (SELECT e.position FROM events e
+                        WHERE e.position < hi.position ORDER BY e.position DESC LIMIT 1) lo ON true
+   WHERE hi.position > coalesce(lo.position, 0) + 1)
+SELECT coalesce((SELECT p FROM cut), (SELECT max(position) FROM events), 0)`
+
 // Head returns the last position ReadAll would return now (0 if none).
 func (s *Store) Head(ctx context.Context) (uint64, error) {
 	if err := ctx.Err(); err != nil {
@@ -96,8 +114,7 @@ func (s *Store) Head(ctx context.Context) (uint64, error) {
 	}
 	head, err := retry(ctx, func() (int64, error) {
 		var head int64
-		err := s.pool.QueryRow(ctx, "WITH "+safeCut+`
-			SELECT coalesce((SELECT p FROM cut), (SELECT max(position) FROM events), 0)`).Scan(&head)
+		err := s.pool.QueryRow(ctx, headSQL).Scan(&head)
 		return head, err
 	})
 	if err != nil {
