@@ -31,6 +31,15 @@ func (a *applier) commit(ctx context.Context, plan *batchPlan) error {
 		return fmt.Errorf("projections: begin batch: %w", err)
 	}
 	defer func() { _ = tx.Rollback() }()
+	if plan.rebuild && a.p.dialect == sqldb.Postgres {
+		// A generation being built is never resumed (a crash leaves it to be dropped), and the
+		// switch to it commits synchronously, which makes every batch before it durable: no
+		// batch needs to wait for its own WAL flush. The outbox rows a server crash could lose
+		// with it are enqueued again by the next rebuild (delivery is at least once anyway).
+		if _, err := tx.ExecContext(ctx, "SET LOCAL synchronous_commit = off"); err != nil {
+			return fmt.Errorf("projections: begin batch: %w", err)
+		}
+	}
 	if err := sqldb.Advance(ctx, tx, a.gen, plan.from, plan.to); err != nil {
 		return err
 	}
@@ -43,12 +52,17 @@ func (a *applier) commit(ctx context.Context, plan *batchPlan) error {
 		expire = now.Add(-a.p.opts.NotifyMaxAge)
 	}
 	msgs := plan.messages
-	if plan.rebuild {
+	if plan.rebuild && a.lookupQueued {
 		if msgs, err = notify.Unqueued(ctx, tx, a.p.dialect, msgs); err != nil {
 			return err
 		}
 	}
-	if err := notify.Enqueue(ctx, tx, a.p.dialect, msgs, now, expire); err != nil {
+	if a.p.dialect == sqldb.Postgres && len(msgs) >= notify.CopyMin && sqldb.IsPgx(conn) {
+		err = notify.EnqueueCopy(ctx, tx, conn, msgs, now, expire)
+	} else {
+		err = notify.Enqueue(ctx, tx, a.p.dialect, msgs, now, expire)
+	}
+	if err != nil {
 		return err
 	}
 	if err := a.p.failpoint("after-apply"); err != nil {

@@ -47,6 +47,16 @@
 // (domain.DecodeStored: the write side validated them), in live batches and rebuilds alike.
 // Options.RebuildUnlogged builds UNLOGGED tables, made LOGGED before the switch.
 //
+// What else makes a rebuild cheap: it looks up which of a batch's notifications the outbox
+// holds already (almost all, after the first build) and encodes and enqueues only the others;
+// a batch of many (a first build) goes into the outbox through COPY and one INSERT ... SELECT
+// on PostgreSQL. Its batches commit without waiting for their WAL flush (synchronous_commit
+// off): the generation is never resumed, and the synchronous switch makes them durable. The
+// deferred indexes and VACUUM (ANALYZE) run on two connections at once on PostgreSQL, the
+// outbox vacuumed only when the build filled it. Force-majeure periods are indexed by region
+// once per set (model.Env.Indexed), so a stream's clocks judge only its region's and
+// everywhere's periods, and the calendar counts working days from tables built with it.
+//
 // # Exactly once
 //
 // The runner reads a batch after the generation's checkpoint, computes each touched stream's

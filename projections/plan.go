@@ -28,8 +28,8 @@ type group struct {
 	stream      string
 	kind        model.StreamKind
 	id          uuid.UUID
-	events      []model.Event // the batch's events of this stream (none for a stream recomputed for force majeure)
-	first, last uint64        // versions of the batch's first and last event of the stream, quarantined ones included (0: none)
+	events      []int  // indexes of the batch's events of this stream (none for a stream recomputed for force majeure)
+	first, last uint64 // versions of the batch's first and last event of the stream, quarantined ones included (0: none)
 }
 
 // batchPlan is what a batch writes.
@@ -92,7 +92,7 @@ func declaresForceMajeure(recs []eventstore.Record) bool {
 func (a *applier) plan(ctx context.Context, cp uint64, b decoded) (*batchPlan, error) {
 	recs := b.recs
 	end := recs[len(recs)-1].Position
-	plan := &batchPlan{from: cp, to: end, events: len(recs), rebuild: a.writeBack}
+	plan := &batchPlan{from: cp, to: end, events: len(recs), rebuild: a.writeBack, recorded: make([]time.Time, 0, len(recs))}
 	var groups []*group
 	byStream := map[string]*group{}
 	var newFMs []fmPos
@@ -114,7 +114,7 @@ func (a *applier) plan(ctx context.Context, cp uint64, b decoded) (*batchPlan, e
 			continue
 		}
 		e := b.events[i]
-		g.events = append(g.events, e)
+		g.events = append(g.events, i) // copied once, straight after the stream's earlier events, below
 		if kind == model.KindForceMajeure {
 			if f, ok := deadline.FromEvent(e.Event); ok {
 				newFMs = append(newFMs, fmPos{f, r.Position})
@@ -154,10 +154,12 @@ func (a *applier) plan(ctx context.Context, cp uint64, b decoded) (*batchPlan, e
 		if err != nil {
 			return err
 		}
-		all := append(slices.Clone(ent.events), g.events...)
-		if a.p.opts.planHook != nil {
-			for _, e := range g.events {
-				a.p.opts.planHook(e.ID)
+		all := make([]model.Event, len(ent.events), len(ent.events)+len(g.events))
+		copy(all, ent.events)
+		for _, j := range g.events {
+			all = append(all, b.events[j])
+			if a.p.opts.planHook != nil {
+				a.p.opts.planHook(b.events[j].ID)
 			}
 		}
 		res := model.Project(g.kind, g.id, all, after)
@@ -198,7 +200,14 @@ func (a *applier) plan(ctx context.Context, cp uint64, b decoded) (*batchPlan, e
 // flushPlan is a batch of no events that writes every stream's rows not yet written
 // (rebuild), so that the tables are complete at checkpoint cp.
 func (a *applier) flushPlan(cp uint64) *batchPlan {
-	plan := &batchPlan{from: cp, to: cp, fms: a.fms}
+	plan := &batchPlan{from: cp, to: cp, fms: a.fms, rebuild: a.writeBack}
+	n := 0
+	a.cache.each(func(e *entry) {
+		if e.dirty {
+			n += e.rows.Count() // at most one change a row: the slice grows no more
+		}
+	})
+	plan.changes = make([]model.Change, 0, n)
 	a.cache.each(func(e *entry) {
 		e.flush(func(c model.Change) { plan.changes = append(plan.changes, c) })
 	})

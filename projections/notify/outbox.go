@@ -17,6 +17,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
+
 	"github.com/custody-ledger/custody/projections/internal/model"
 	"github.com/custody-ledger/custody/projections/internal/sqldb"
 )
@@ -97,6 +100,18 @@ func Unqueued(ctx context.Context, q Queryer, d sqldb.Dialect, msgs []model.Mess
 	return out, nil
 }
 
+// Empty reports whether the outbox holds no message at all (a first build: Unqueued would find
+// nothing).
+func Empty(ctx context.Context, q Queryer) (bool, error) {
+	rows, err := q.QueryContext(ctx, `SELECT 1 FROM projections_outbox LIMIT 1`)
+	if err != nil {
+		return false, fmt.Errorf("notify: look at the outbox: %w", err)
+	}
+	defer rows.Close()
+	empty := !rows.Next()
+	return empty, rows.Err()
+}
+
 // Enqueue inserts messages into the outbox inside the caller's transaction, many rows per
 // statement. A key already there is left alone (ON CONFLICT DO NOTHING): that is what makes a
 // replay or a rebuild enqueue nothing twice. Messages triggered before `expireBefore` (when
@@ -113,13 +128,7 @@ func Enqueue(ctx context.Context, tx Execer, d sqldb.Dialect, msgs []model.Messa
 		b.WriteString(`INSERT INTO projections_outbox (dedup_key, document_id, channel, position, created_at, payload, status,
 			enqueued_at, last_error) VALUES `)
 		for i, m := range msgs[:n] {
-			status := StatusPending
-			switch {
-			case m.NoContact:
-				status = StatusUndeliverable
-			case !expireBefore.IsZero() && m.CreatedAt.Before(expireBefore):
-				status = StatusExpired
-			}
+			status := initialStatus(m, expireBefore)
 			if i > 0 {
 				b.WriteString(", ")
 			}
@@ -144,6 +153,61 @@ func Enqueue(ctx context.Context, tx Execer, d sqldb.Dialect, msgs []model.Messa
 			return fmt.Errorf("notify: enqueue %d messages: %w", n, err)
 		}
 		msgs = msgs[n:]
+	}
+	return nil
+}
+
+// initialStatus is the status a message is enqueued with.
+func initialStatus(m model.Message, expireBefore time.Time) string {
+	switch {
+	case m.NoContact:
+		return StatusUndeliverable
+	case !expireBefore.IsZero() && m.CreatedAt.Before(expireBefore):
+		return StatusExpired
+	}
+	return StatusPending
+}
+
+// CopyMin is how many messages make EnqueueCopy cheaper than Enqueue: a first build enqueues
+// every notification of the log, thousands a batch, and a multi-row INSERT of them is one
+// bind message of megabytes, built by growing a buffer.
+const CopyMin = 128
+
+// EnqueueCopy is Enqueue on PostgreSQL through COPY into a staging table (the session's,
+// emptied at commit) and one INSERT ... SELECT ... ON CONFLICT DO NOTHING, in the transaction
+// open on conn (a pgx connection), tx.
+func EnqueueCopy(ctx context.Context, tx Execer, conn *sql.Conn, msgs []model.Message, now, expireBefore time.Time) error {
+	const (
+		stage = "projections_outbox_stage"
+		cols  = "dedup_key, document_id, channel, position, created_at, payload, status, enqueued_at, last_error"
+	)
+	if len(msgs) == 0 {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, `CREATE TEMP TABLE IF NOT EXISTS `+stage+` (LIKE projections_outbox INCLUDING DEFAULTS)
+		ON COMMIT DELETE ROWS`); err != nil {
+		return fmt.Errorf("notify: staging table: %w", err)
+	}
+	rows := make([][]any, len(msgs))
+	for i, m := range msgs {
+		m = m.Encode()
+		rows[i] = []any{m.DedupKey, m.DocumentID, m.Channel, int64(m.Position), model.Micros(m.CreatedAt),
+			string(m.Payload), initialStatus(m, expireBefore), now.UnixMicro(), ""}
+	}
+	err := conn.Raw(func(dc any) error {
+		c, ok := dc.(*stdlib.Conn)
+		if !ok {
+			return fmt.Errorf("not a pgx connection: %T", dc)
+		}
+		_, err := c.Conn().CopyFrom(ctx, pgx.Identifier{stage}, strings.Split(cols, ", "), pgx.CopyFromRows(rows))
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("notify: copy %d messages: %w", len(msgs), err)
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO projections_outbox (`+cols+`) SELECT `+cols+` FROM `+stage+
+		` ON CONFLICT (dedup_key) DO NOTHING`); err != nil {
+		return fmt.Errorf("notify: enqueue %d messages: %w", len(msgs), err)
 	}
 	return nil
 }

@@ -56,7 +56,7 @@ const DefaultBulkRows = 128
 // Apply writes the changes: deletions first, then upserts, table by table. conn is the
 // connection tx runs on (for COPY on PostgreSQL); it may be nil.
 func (w *Writer) Apply(ctx context.Context, tx *sql.Tx, conn *sql.Conn, changes []model.Change) error {
-	direct := w.Direct && w.dialect == Postgres && conn != nil && isPgx(conn)
+	direct := w.Direct && w.dialect == Postgres && conn != nil && IsPgx(conn)
 	byTable := map[*model.Table][3][]model.Row{} // deletions, upserts, inserts copied directly
 	for _, c := range changes {
 		e := byTable[c.Table]
@@ -83,7 +83,7 @@ func (w *Writer) Apply(ctx context.Context, tx *sql.Tx, conn *sql.Conn, changes 
 				return err
 			}
 		}
-		if w.dialect == Postgres && conn != nil && len(e[1]) >= w.BulkRows && isPgx(conn) {
+		if w.dialect == Postgres && conn != nil && len(e[1]) >= w.BulkRows && IsPgx(conn) {
 			if err := w.bulk(ctx, tx, conn, t, e[1]); err != nil {
 				return err
 			}
@@ -96,9 +96,9 @@ func (w *Writer) Apply(ctx context.Context, tx *sql.Tx, conn *sql.Conn, changes 
 	return nil
 }
 
-// isPgx reports whether conn is a pgx connection (the bulk path needs pgx's COPY; another
+// IsPgx reports whether conn is a pgx connection (the bulk path needs pgx's COPY; another
 // PostgreSQL driver gets plain statements).
-func isPgx(conn *sql.Conn) bool {
+func IsPgx(conn *sql.Conn) bool {
 	ok := false
 	_ = conn.Raw(func(dc any) error {
 		_, ok = dc.(*stdlib.Conn)
