@@ -185,3 +185,39 @@ func eventually(t *testing.T, ok func() bool, msg string) {
 }
 
 var _ = stdlib.GetDefaultDriver // registers the "pgx" database/sql driver
+
+// cutPage stops at the first gap whose neighbours' transaction ids enclose one in flight, the
+// gap after `after` included, and ignores gaps no in-flight transaction could own.
+func TestCutPage(t *testing.T) {
+	page := func(pos ...uint64) []eventstore.Record {
+		recs := make([]eventstore.Record, len(pos))
+		for i, p := range pos {
+			recs[i].Position = p
+		}
+		return recs
+	}
+	for _, tc := range []struct {
+		name  string
+		after uint64
+		pos   []uint64
+		txids []int64
+		pred  int64
+		xip   []int64
+		want  int
+	}{
+		{"nothing in flight", 0, []uint64{1, 3, 4}, []int64{10, 12, 13}, 0, nil, 3},
+		{"no gap", 0, []uint64{1, 2, 3}, []int64{10, 12, 14}, 0, []int64{11, 13}, 3},
+		{"in flight in a gap", 0, []uint64{1, 3, 4}, []int64{10, 12, 13}, 0, []int64{11}, 1},
+		{"in flight beside the gap", 0, []uint64{1, 3, 4}, []int64{10, 12, 14}, 0, []int64{13}, 3},
+		{"in flight past the page", 0, []uint64{1, 3}, []int64{10, 12}, 0, []int64{20}, 2},
+		{"gap right after after", 5, []uint64{7, 8}, []int64{30, 31}, 25, []int64{27}, 0},
+		{"gap after after, owner older than pred", 5, []uint64{7, 8}, []int64{30, 31}, 25, []int64{24}, 2},
+		{"no event at or below after", 5, []uint64{7}, []int64{30}, 0, []int64{3}, 0},
+		{"second of two gaps", 0, []uint64{1, 3, 5}, []int64{10, 12, 16}, 0, []int64{14}, 2},
+		{"empty page", 9, nil, nil, 50, []int64{51}, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			assert.Equal(t, tc.want, cutPage(tc.after, page(tc.pos...), tc.txids, tc.pred, tc.xip))
+		})
+	}
+}

@@ -56,24 +56,16 @@ func (s *Store) ReadStream(ctx context.Context, stream string, from uint64, limi
 // statement's own) could own; an in-flight transaction that sits at no gap (another store's,
 // or no append at all) holds nobody back.
 
-// readAllSQL reads a page after $1 (limit $2) and cuts it below its first such gap: between
-// consecutive rows of the page, or between $1 and the first row, where A is the last event at
-// or below $1 (or none, transaction id 0).
-const readAllSQL = `WITH snap AS MATERIALIZED (SELECT pg_current_snapshot() AS s),
-page AS MATERIALIZED (SELECT ` + recordColumns + `, txid FROM events
-                       WHERE position > $1 ORDER BY position LIMIT $2),
-gaps AS (SELECT position, txid, lag(position, 1, $1) OVER w AS prev_pos, lag(txid) OVER w AS prev_tx
-           FROM page WINDOW w AS (ORDER BY position)),
-cut AS MATERIALIZED (
-  SELECT min(g.prev_pos) AS p FROM gaps g
-   WHERE g.position > g.prev_pos + 1
-     AND EXISTS (SELECT 1 FROM snap, pg_snapshot_xip(snap.s) AS x(xid)
-                  WHERE x.xid::text::bigint < g.txid
-                    AND x.xid::text::bigint > coalesce(g.prev_tx,
-                          (SELECT e.txid FROM events e WHERE e.position <= $1 ORDER BY e.position DESC LIMIT 1), 0)))
-SELECT ` + recordColumns + ` FROM page
- WHERE position <= coalesce((SELECT p FROM cut), 9223372036854775807)
- ORDER BY position`
+// readAllSQL reads a page after $1 (limit $2), each row with its transaction id, the
+// transaction ids in flight (xip; read from the first row only) and the transaction id of the
+// last event at or below $1 (pred; 0 if none), all in one snapshot. cutPage finds the first gap in the page
+// that an in-flight transaction could own; the database only scans the primary key.
+const readAllSQL = `WITH meta AS MATERIALIZED (
+  SELECT array(SELECT x::text::bigint FROM pg_snapshot_xip(pg_current_snapshot()) AS x) AS xip,
+         coalesce((SELECT e.txid FROM events e WHERE e.position <= $1 ORDER BY e.position DESC LIMIT 1), 0) AS pred)
+SELECT ` + recordColumns + `, e.txid, m.xip, m.pred
+  FROM meta m, LATERAL (SELECT * FROM events WHERE position > $1 ORDER BY position LIMIT $2) e
+ ORDER BY e.position`
 
 // ReadAll returns up to limit events with Position > after in commit order, never passing a
 // position that an in-flight transaction may still fill.
@@ -86,12 +78,53 @@ func (s *Store) ReadAll(ctx context.Context, after uint64, limit int) ([]eventst
 		if err != nil {
 			return nil, err
 		}
-		return scanRecords(rows, max(limit, 0))
+		var (
+			txids []int64
+			xip   []int64
+			pred  int64
+		)
+		recs, err := scanRecordsWith(rows, max(limit, 0), func(i int, scan func(...any) error) error {
+			var tx int64
+			var err error
+			if i == 0 {
+				err = scan(&tx, &xip, &pred)
+			} else {
+				err = scan(&tx, nil, nil)
+			}
+			txids = append(txids, tx)
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
+		return recs[:cutPage(min(after, 1<<62), recs, txids, pred, xip)], nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("postgres: read log after %d: %w", after, err)
 	}
 	return recs, nil
+}
+
+// cutPage returns how many of a page's records a reader may take: those before the first gap
+// in positions (from after on) that a transaction in flight could own, one whose id lies
+// between the transaction ids of the events on either side (pred for the event at or below
+// after).
+func cutPage(after uint64, recs []eventstore.Record, txids []int64, pred int64, xip []int64) int {
+	if len(xip) == 0 {
+		return len(recs)
+	}
+	prevPos, prevTx := after, pred
+	for i, r := range recs {
+		if r.Position > prevPos+1 {
+			for _, x := range xip {
+				if x > prevTx && x < txids[i] {
+					return i
+				}
+			}
+		}
+		prevPos, prevTx = r.Position, txids[i]
+	}
+	return len(recs)
 }
 
 // headSQL is the same cut over the whole log: for each transaction in flight, hi is the first
@@ -133,6 +166,12 @@ func limitArg(limit int) *int64 {
 }
 
 func scanRecords(rows pgx.Rows, sizeHint int) ([]eventstore.Record, error) {
+	return scanRecordsWith(rows, sizeHint, nil)
+}
+
+// scanRecordsWith scans records; extra, when set, scans the columns after a record's (row i)
+// with the scan it is given, which takes their destinations.
+func scanRecordsWith(rows pgx.Rows, sizeHint int, extra func(i int, scan func(...any) error) error) ([]eventstore.Record, error) {
 	defer rows.Close()
 	recs := make([]eventstore.Record, 0, min(sizeHint, 4096))
 	var (
@@ -142,15 +181,22 @@ func scanRecords(rows pgx.Rows, sizeHint int) ([]eventstore.Record, error) {
 		at                time.Time
 		prev, hash        []byte
 	)
-	for rows.Next() {
-		var r eventstore.Record
-		if err := rows.Scan(&r.StreamID, &version, &position, &id, &r.Type, &sv, &r.Data, &r.Metadata,
-			&at, &prev, &hash); err != nil {
+	var r eventstore.Record
+	dest := []any{&r.StreamID, &version, &position, &id, &r.Type, &sv, &r.Data, &r.Metadata, &at, &prev, &hash}
+	base := len(dest)
+	for i := 0; rows.Next(); i++ {
+		r = eventstore.Record{}
+		var err error
+		if extra == nil {
+			err = rows.Scan(dest...)
+		} else {
+			err = extra(i, func(more ...any) error { return rows.Scan(append(dest[:base], more...)...) })
+		}
+		if err != nil {
 			return nil, err
 		}
 		r.Version, r.Position, r.EventID, r.SchemaVersion = uint64(version), uint64(position), id, int(sv)
 		r.Data, r.Metadata, r.RecordedAt = orNil(r.Data), orNil(r.Metadata), at.UTC()
-		var err error
 		if r.PrevHash, err = toHash(prev); err != nil {
 			return nil, err
 		}
