@@ -1,6 +1,8 @@
 package api
 
 import (
+	"net/http"
+	"net/http/httptest"
 	"reflect"
 	"strconv"
 	"strings"
@@ -94,4 +96,38 @@ func TestExactNamesShortcut(t *testing.T) {
 		Kity string `json:"kity"`
 	}{}))
 	assert.Error(t, err, "the Kelvin sign takes the full walk, which refuses it")
+}
+
+// decode takes exactly one JSON value: white space may follow it, nothing else.
+func TestDecodeOneValue(t *testing.T) {
+	type body struct {
+		A int `json:"a"`
+	}
+	for _, tc := range []struct {
+		name, body string
+		ok         bool
+	}{
+		{"one value", `{"a":1}`, true},
+		{"trailing white space", "{\"a\":1} \t\r\n ", true},
+		{"leading white space", " \n{\"a\":1}", true},
+		{"a second object", `{"a":1}{"a":2}`, false},
+		{"a second value after space", `{"a":1} 2`, false},
+		{"trailing garbage", `{"a":1} x`, false},
+		{"trailing comma", `{"a":1},`, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(tc.body))
+			r.Header.Set("Content-Type", "application/json")
+			var v body
+			err := decode(r, &v)
+			if tc.ok {
+				require.NoError(t, err)
+				assert.Equal(t, 1, v.A)
+				return
+			}
+			var e *Error
+			require.ErrorAs(t, err, &e)
+			assert.Equal(t, "the body holds more than one JSON value", e.Detail)
+		})
+	}
 }

@@ -38,6 +38,9 @@ type applier struct {
 	// generation being built is read by no one, and most streams then reach the tables once,
 	// as inserts copied straight in.
 	writeBack bool
+	// lookupQueued (rebuild): drop the messages the outbox holds before enqueueing (see
+	// notify.Unqueued); off when it was empty as the rebuild began.
+	lookupQueued bool
 }
 
 // phases accumulates where an applier's time went (the stages overlap).

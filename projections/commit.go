@@ -52,7 +52,7 @@ func (a *applier) commit(ctx context.Context, plan *batchPlan) error {
 		expire = now.Add(-a.p.opts.NotifyMaxAge)
 	}
 	msgs := plan.messages
-	if plan.rebuild {
+	if plan.rebuild && a.lookupQueued {
 		if msgs, err = notify.Unqueued(ctx, tx, a.p.dialect, msgs); err != nil {
 			return err
 		}

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/custody-ledger/custody/projections/internal/sqldb"
+	"github.com/custody-ledger/custody/projections/notify"
 )
 
 // RebuildStats reports a rebuild.
@@ -64,6 +65,12 @@ func (p *Projections) Rebuild(ctx context.Context) (RebuildStats, error) {
 		return fail(err)
 	}
 	a.writeBack, a.writer.Direct = true, true
+	// A first build finds the outbox empty: looking its keys up would find nothing.
+	empty, err := notify.Empty(ctx, p.db)
+	if err != nil {
+		return fail(err)
+	}
+	a.lookupQueued = !empty
 	n, err := a.apply(ctx, p.opts.RebuildBatchSize)
 	st.Events += n
 	if err != nil {

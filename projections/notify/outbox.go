@@ -100,6 +100,18 @@ func Unqueued(ctx context.Context, q Queryer, d sqldb.Dialect, msgs []model.Mess
 	return out, nil
 }
 
+// Empty reports whether the outbox holds no message at all (a first build: Unqueued would find
+// nothing).
+func Empty(ctx context.Context, q Queryer) (bool, error) {
+	rows, err := q.QueryContext(ctx, `SELECT 1 FROM projections_outbox LIMIT 1`)
+	if err != nil {
+		return false, fmt.Errorf("notify: look at the outbox: %w", err)
+	}
+	defer rows.Close()
+	empty := !rows.Next()
+	return empty, rows.Err()
+}
+
 // Enqueue inserts messages into the outbox inside the caller's transaction, many rows per
 // statement. A key already there is left alone (ON CONFLICT DO NOTHING): that is what makes a
 // replay or a rebuild enqueue nothing twice. Messages triggered before `expireBefore` (when

@@ -78,6 +78,9 @@ func TestEnqueueCopyEqualsEnqueue(t *testing.T) {
 	db := stdlib.OpenDBFromPool(s.Pool())
 	t.Cleanup(func() { _ = db.Close(); _ = s.Close() })
 	require.NoError(t, sqldb.Migrate(ctx, db, sqldb.Postgres))
+	empty, err := notify.Empty(ctx, db)
+	require.NoError(t, err)
+	require.True(t, empty)
 
 	now := time.Date(2026, 4, 15, 12, 0, 0, 0, time.UTC)
 	var msgs []model.Message
@@ -130,4 +133,7 @@ func TestEnqueueCopyEqualsEnqueue(t *testing.T) {
 	}
 	require.Len(t, statuses, 3, "pending, undeliverable and expired: %v", statuses)
 	require.Equal(t, want, enqueue(true))
+	empty, err = notify.Empty(ctx, db)
+	require.NoError(t, err)
+	require.False(t, empty)
 }
