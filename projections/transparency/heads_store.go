@@ -139,6 +139,11 @@ func (s *headSet) markNonEmpty() {
 	}
 }
 
+var (
+	headColumns   = []column{{"bucket", "bigint"}, {"stream_id", "text"}, {"version", "bigint"}, {"idx", "bigint"}, {"leaf", "bytea"}}
+	bucketColumns = []column{{"bucket", "bigint"}, {"streams", "bigint"}, {"root", "bytea"}}
+)
+
 // headsDue reports whether a sequencer without a key should store its heads with the batch
 // that takes the tree to size: as often as checkpoints would be signed, so that a restart
 // replays no more of the log than a checkpoint interval. (With a key they are stored with
@@ -178,7 +183,7 @@ func (s *Sequencer) storeHeads(ctx context.Context, tx *sql.Tx, size uint64, bat
 	for _, h := range batch {
 		rows = append(rows, row(h))
 	}
-	if err := upsertRows(ctx, tx, s.log.dialect, "tlog_heads", []string{"bucket", "stream_id", "version", "idx", "leaf"}, 2, rows); err != nil {
+	if err := upsertRows(ctx, tx, s.log.dialect, "tlog_heads", headColumns, 2, rows); err != nil {
 		return false, err
 	}
 	if !checkpoint {
@@ -189,7 +194,7 @@ func (s *Sequencer) storeHeads(ctx context.Context, tx *sql.Tx, size uint64, bat
 		bk := &s.heads.buckets[b]
 		rows = append(rows, []any{int64(b), len(bk.heads), bk.root})
 	}
-	return true, upsertRows(ctx, tx, s.log.dialect, "tlog_head_buckets", []string{"bucket", "streams", "root"}, 1, rows)
+	return true, upsertRows(ctx, tx, s.log.dialect, "tlog_head_buckets", bucketColumns, 1, rows)
 }
 
 // applyHeads takes a committed batch into the heads in memory; stored says whether its

@@ -291,7 +291,7 @@ func (s *Sequencer) add(ctx context.Context, recs []eventstore.Record) error {
 	if n, err := res.RowsAffected(); err != nil || n != 1 {
 		return fmt.Errorf("%w (size %d)", ErrFenced, s.st.size)
 	}
-	if err := upsertRows(ctx, tx, s.log.dialect, "tlog_tiles", []string{"id", "hashes"}, 1, tileRows); err != nil {
+	if err := upsertRows(ctx, tx, s.log.dialect, "tlog_tiles", []column{{"id", "bigint"}, {"hashes", "bytea"}}, 1, tileRows); err != nil {
 		return err
 	}
 	if extended {
@@ -303,7 +303,7 @@ func (s *Sequencer) add(ctx context.Context, recs []eventstore.Record) error {
 	for _, r := range runs[1:] {
 		runRows = append(runRows, []any{r.position, r.index, r.count})
 	}
-	if err := upsertRows(ctx, tx, s.log.dialect, "tlog_runs", []string{"position", "idx", "leaves"}, 0, runRows); err != nil {
+	if err := upsertRows(ctx, tx, s.log.dialect, "tlog_runs", []column{{"position", "bigint"}, {"idx", "bigint"}, {"leaves", "bigint"}}, 0, runRows); err != nil {
 		return err
 	}
 	now := time.Now()

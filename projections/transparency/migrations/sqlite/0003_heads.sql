@@ -1,7 +1,7 @@
 -- The stream heads (projections/transparency, heads*.go): every stream's last event as of the
 -- tree's size, committed to by each checkpoint's heads line.
 -- +goose Up
--- One row per stream, upserted with each batch of leaves (bucket = HeadBucket(stream_id)).
+-- One row per stream, upserted with each checkpoint (bucket = HeadBucket(stream_id)).
 CREATE TABLE tlog_heads (
     bucket    INTEGER NOT NULL,
     stream_id TEXT    NOT NULL,
@@ -10,8 +10,8 @@ CREATE TABLE tlog_heads (
     leaf      BLOB    NOT NULL,
     PRIMARY KEY (bucket, stream_id)
 ) WITHOUT ROWID;
--- size: the tree size tlog_heads is as of (equal to tlog_state.size; 0 on a tree sequenced
--- before the heads existed, which the sequencer then rebuilds from the log once).
+-- size: the tree size tlog_heads is as of (a checkpoint's size, at most tlog_state.size; 0 on a tree sequenced
+-- before the heads existed; the sequencer replays the log from it).
 -- checkpoint: the checkpoint size tlog_head_buckets is as of.
 CREATE TABLE tlog_heads_state (
     id         INTEGER NOT NULL PRIMARY KEY CHECK (id = 1),
