@@ -53,9 +53,10 @@
 // position missing between two visible events belongs to a transaction whose id lies between
 // theirs (or to none still running: a failed append). A reader asks, in the same statement
 // and snapshot as its read, which transaction ids are in flight (pg_current_snapshot).
-// ReadAll reads a page with each event's transaction id, the in-flight ids and the
-// transaction id of the event before the page, and checks the gaps in the page itself: at the
-// first gap that an in-flight transaction could own, it stops below it. Head finds, for each in-flight transaction, the
+// ReadAll reads, in one round trip and one REPEATABLE READ snapshot, the in-flight ids, the
+// transaction id of the event before the page and the page with each event's transaction id,
+// and checks the gaps in the page itself: at the first gap that an in-flight transaction could
+// own, it stops below it. Head finds, for each in-flight transaction, the
 // first event above it (custody_first_after: since txid increases along the primary key, a
 // search on that index, galloping back from the end) and the event before that one; positions
 // missing between them may be that transaction's. No index on txid is needed, so an append

@@ -56,16 +56,15 @@ func (s *Store) ReadStream(ctx context.Context, stream string, from uint64, limi
 // statement's own) could own; an in-flight transaction that sits at no gap (another store's,
 // or no append at all) holds nobody back.
 
-// readAllSQL reads a page after $1 (limit $2), each row with its transaction id, the
-// transaction ids in flight (xip; read from the first row only) and the transaction id of the
-// last event at or below $1 (pred; 0 if none), all in one snapshot. cutPage finds the first gap in the page
-// that an in-flight transaction could own; the database only scans the primary key.
-const readAllSQL = `WITH meta AS MATERIALIZED (
-  SELECT array(SELECT x::text::bigint FROM pg_snapshot_xip(pg_current_snapshot()) AS x) AS xip,
-         coalesce((SELECT e.txid FROM events e WHERE e.position <= $1 ORDER BY e.position DESC LIMIT 1), 0) AS pred)
-SELECT ` + recordColumns + `, e.txid, m.xip, m.pred
-  FROM meta m, LATERAL (SELECT * FROM events WHERE position > $1 ORDER BY position LIMIT $2) e
- ORDER BY e.position`
+// ReadAll's statements run in one round trip, in one REPEATABLE READ transaction, so they
+// share a snapshot: the in-flight transaction ids (xip) with the transaction id of the last
+// event at or below $1 (pred; 0 if none), then the page, each event with its transaction id.
+// cutPage finds the first gap in the page that an in-flight transaction could own.
+const (
+	readMetaSQL = `SELECT array(SELECT x::text::bigint FROM pg_snapshot_xip(pg_current_snapshot()) AS x),
+       coalesce((SELECT e.txid FROM events e WHERE e.position <= $1 ORDER BY e.position DESC LIMIT 1), 0)`
+	readPageSQL = `SELECT ` + recordColumns + `, txid FROM events WHERE position > $1 ORDER BY position LIMIT $2`
+)
 
 // ReadAll returns up to limit events with Position > after in commit order, never passing a
 // position that an in-flight transaction may still fill.
@@ -73,31 +72,43 @@ func (s *Store) ReadAll(ctx context.Context, after uint64, limit int) ([]eventst
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("postgres: read log: %w", err)
 	}
+	from := int64(min(after, 1<<62))
 	recs, err := retry(ctx, func() ([]eventstore.Record, error) {
-		rows, err := s.pool.Query(ctx, readAllSQL, int64(min(after, 1<<62)), limitArg(limit))
-		if err != nil {
+		var b pgx.Batch
+		b.Queue("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+		b.Queue(readMetaSQL, from)
+		b.Queue(readPageSQL, from, limitArg(limit))
+		b.Queue("COMMIT")
+		br := s.pool.SendBatch(ctx, &b)
+		defer br.Close()
+		if _, err := br.Exec(); err != nil {
 			return nil, err
 		}
 		var (
-			txids []int64
 			xip   []int64
 			pred  int64
+			txids []int64
 		)
-		recs, err := scanRecordsWith(rows, max(limit, 0), func(i int, scan func(...any) error) error {
+		if err := br.QueryRow().Scan(&xip, &pred); err != nil {
+			return nil, err
+		}
+		rows, err := br.Query()
+		if err != nil {
+			return nil, err
+		}
+		recs, err := scanRecordsWith(rows, max(limit, 0), func(_ int, scan func(...any) error) error {
 			var tx int64
-			var err error
-			if i == 0 {
-				err = scan(&tx, &xip, &pred)
-			} else {
-				err = scan(&tx, nil, nil)
-			}
+			err := scan(&tx)
 			txids = append(txids, tx)
 			return err
 		})
 		if err != nil {
 			return nil, err
 		}
-		return recs[:cutPage(min(after, 1<<62), recs, txids, pred, xip)], nil
+		if _, err := br.Exec(); err != nil {
+			return nil, err
+		}
+		return recs[:cutPage(uint64(from), recs, txids, pred, xip)], br.Close()
 	})
 	if err != nil {
 		return nil, fmt.Errorf("postgres: read log after %d: %w", after, err)
