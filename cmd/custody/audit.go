@@ -64,6 +64,9 @@ func startSequencer(ctx context.Context, b *backend, f *tlogFlags, log *slog.Log
 			return nil, nil, err
 		}
 	}
+	if b.sqlite != nil {
+		opts.WriteGate = b.sqlite.WriteGate()
+	}
 	if l, err = openLog(ctx, b); err != nil {
 		return nil, nil, err
 	}

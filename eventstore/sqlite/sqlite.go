@@ -51,7 +51,18 @@ type Store struct {
 	stopped  chan struct{} // closed when the writer has finished
 	once     sync.Once
 	notify   eventstore.Notifier
+	// gate is held by the writer goroutine around each commit, and by other writers in this
+	// process that take WriteGate (see there).
+	gate sync.Mutex
 }
+
+// WriteGate is the lock the store's writer holds around each transaction. Another writer in
+// this process to the same file (the transparency sequencer) holds it around its own write
+// transactions, so the two queue in Go, woken the moment the other is done, instead of in
+// SQLite's busy handler, which sleeps 1, 2, 5, 10 … ms between tries whatever the holder's
+// progress: a collision then stalls every append queued behind it for longer than the
+// transaction it waited for. Writers in other processes still meet at SQLite's lock.
+func (s *Store) WriteGate() sync.Locker { return &s.gate }
 
 var _ eventstore.Store = (*Store)(nil)
 

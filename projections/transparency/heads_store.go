@@ -34,7 +34,7 @@ func (s *Sequencer) loadHeads(ctx context.Context) error {
 	if size > s.st.size {
 		// Heads ahead of the tree: only a tree emptied under them (its down migration). Start
 		// the heads over from the log.
-		if err := s.log.resetHeads(ctx); err != nil {
+		if err := s.resetHeads(ctx); err != nil {
 			return err
 		}
 		size, saved = 0, 0
@@ -113,12 +113,12 @@ func (s *Sequencer) replayHeads(ctx context.Context, hs *headSet, from uint64) (
 }
 
 // resetHeads empties the stored heads and buckets.
-func (l *Log) resetHeads(ctx context.Context) error {
-	tx, err := l.db.BeginTx(ctx, nil)
+func (s *Sequencer) resetHeads(ctx context.Context) error {
+	tx, done, err := s.begin(ctx)
 	if err != nil {
-		return fmt.Errorf("transparency: begin: %w", err)
+		return err
 	}
-	defer func() { _ = tx.Rollback() }()
+	defer done()
 	for _, q := range []string{`DELETE FROM tlog_heads`, `DELETE FROM tlog_head_buckets`, `UPDATE tlog_heads_state SET size = 0, checkpoint = 0 WHERE id = 1`} {
 		if _, err := tx.ExecContext(ctx, q); err != nil {
 			return fmt.Errorf("transparency: heads: %w", err)

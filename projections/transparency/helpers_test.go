@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -26,6 +27,7 @@ type backend struct {
 	store   eventstore.Store
 	db      *sql.DB
 	dialect transparency.Dialect
+	gate    sync.Locker // the SQLite store's write gate (nil on PostgreSQL)
 }
 
 func sqliteBackend(t testing.TB) backend {
@@ -33,7 +35,7 @@ func sqliteBackend(t testing.TB) backend {
 	s, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "custody.db"))
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = s.Close() })
-	return backend{store: s, db: s.DB(), dialect: projections.SQLite}
+	return backend{store: s, db: s.DB(), dialect: projections.SQLite, gate: s.WriteGate()}
 }
 
 func pgBackend(t testing.TB) backend {
@@ -90,6 +92,9 @@ func sequencer(t testing.TB, b backend, opts transparency.Options) (*transparenc
 	t.Helper()
 	l, err := transparency.OpenLog(context.Background(), b.db, b.dialect)
 	require.NoError(t, err)
+	if opts.WriteGate == nil {
+		opts.WriteGate = b.gate // as custody serve does
+	}
 	return l, transparency.NewSequencer(l, b.store, opts)
 }
 
