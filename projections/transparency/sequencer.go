@@ -322,6 +322,7 @@ func (s *Sequencer) add(ctx context.Context, recs []eventstore.Record) error {
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("transparency: commit: %w", err)
 	}
+	done()
 	s.applyHeads(heads, rng.End(), stored, now)
 	s.st = state{size: rng.End(), position: pos, hashes: rng.Hashes()}
 	s.rng, s.tiles, s.run = rng, tiles, runs[len(runs)-1]
@@ -368,6 +369,7 @@ func (s *Sequencer) checkpoint(ctx context.Context, force bool) (bool, error) {
 	if err := tx.Commit(); err != nil {
 		return false, fmt.Errorf("transparency: store checkpoint: %w", err)
 	}
+	done()
 	if stored {
 		clear(s.heads.unsaved)
 		s.stored(cp.Size, now)
@@ -386,7 +388,8 @@ func (s *Sequencer) checkpoint(ctx context.Context, force bool) (bool, error) {
 }
 
 // begin starts a write transaction in the write gate, if any; done rolls it back unless it
-// was committed, and leaves the gate.
+// was committed, and leaves the gate. Callers call done as soon as they have committed (it
+// may be called again), so the gate is never held while a checkpoint is published.
 func (s *Sequencer) begin(ctx context.Context) (tx *sql.Tx, done func(), err error) {
 	if g := s.opts.WriteGate; g != nil {
 		g.Lock()
@@ -399,7 +402,12 @@ func (s *Sequencer) begin(ctx context.Context) (tx *sql.Tx, done func(), err err
 	if tx, err = s.log.db.BeginTx(ctx, nil); err != nil {
 		return nil, nil, fmt.Errorf("transparency: begin: %w", err)
 	}
+	ended := false
 	return tx, func() {
+		if ended {
+			return
+		}
+		ended = true
 		_ = tx.Rollback()
 		if g := s.opts.WriteGate; g != nil {
 			g.Unlock()
