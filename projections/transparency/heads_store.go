@@ -46,9 +46,15 @@ func (s *Sequencer) loadHeads(ctx context.Context) error {
 			return err
 		}
 	}
+	unstored, err := s.replayHeads(ctx, hs, size)
+	if err != nil {
+		return err
+	}
+	hs.size = s.st.size
 	hs.commit()
 	// The stored buckets are as of checkpoint saved: only those that moved since are due
 	// (all that have heads when none were saved: a missing bucket row is an empty bucket).
+	// The replayed heads are among those that moved: saved <= size <= their indexes.
 	clear(hs.unsaved)
 	switch saved {
 	case 0:
@@ -67,12 +73,6 @@ func (s *Sequencer) loadHeads(ctx context.Context) error {
 			hs.unsaved[b] = true
 		}
 	}
-	unstored, err := s.replayHeads(ctx, hs, size)
-	if err != nil {
-		return err
-	}
-	hs.size = s.st.size
-	hs.commit() // marks the replayed heads' buckets unsaved
 	s.heads, s.unstored, s.headsStored = hs, unstored, size
 	return nil
 }
