@@ -168,15 +168,10 @@ func DecodeStored(b []byte) (Event, error) {
 }
 
 // storedEnvelope is envelope with the payload decoded in place: encoding/json fills the
-// typed value the interface holds.
+// typed value the interface holds (the outer Data hides envelope's raw one).
 type storedEnvelope struct {
-	Type          EventType `json:"type"`
-	SchemaVersion int       `json:"schema_version"`
-	EventID       uuid.UUID `json:"event_id"`
-	DocumentID    uuid.UUID `json:"document_id"`
-	OccurredAt    time.Time `json:"occurred_at"`
-	Actor         Actor     `json:"actor"`
-	Data          Payload   `json:"data"`
+	envelope
+	Data Payload `json:"data"`
 }
 
 // leadingType reads the type Encode writes first: {"type":"…", without escapes.
