@@ -16,6 +16,8 @@ import (
 	"github.com/google/uuid"
 	"golang.org/x/mod/sumdb/note"
 
+	"github.com/custody-ledger/custody/eventstore/sqlite"
+	"github.com/custody-ledger/custody/projections"
 	"github.com/custody-ledger/custody/projections/transparency"
 )
 
@@ -25,13 +27,34 @@ type listFlag []string
 func (l *listFlag) String() string     { return strings.Join(*l, ",") }
 func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
 
-// openLog opens the verifiable log in the read-model database.
+// openLog opens the verifiable log: in the read-model schema on PostgreSQL, in a file of its
+// own beside the store's on SQLite (transparency.TreeFile), where a tree kept by an earlier
+// version in the store's file is moved at the first opening.
 func openLog(ctx context.Context, b *backend) (*transparency.Log, error) {
-	db, dialect, err := b.readDB()
-	if err != nil {
-		return nil, err
+	if b.sqlite == nil {
+		db, dialect, err := b.readDB()
+		if err != nil {
+			return nil, err
+		}
+		return transparency.OpenLog(ctx, db, dialect)
 	}
-	return transparency.OpenLog(ctx, db, dialect)
+	if b.tree == nil {
+		path := transparency.TreeFile(b.path)
+		db, err := sqlite.OpenDB(ctx, path)
+		if err != nil {
+			return nil, err
+		}
+		b.closers = append(b.closers, db.Close)
+		moved, err := transparency.MoveTree(ctx, db, b.path)
+		if err != nil {
+			return nil, err
+		}
+		if moved {
+			slog.Info("transparency: the tree moved to its own file", "from", b.path, "to", path)
+		}
+		b.tree = db
+	}
+	return transparency.OpenLog(ctx, b.tree, projections.SQLite)
 }
 
 // tlogFlags are serve's flags of the verifiable log.
@@ -63,9 +86,6 @@ func startSequencer(ctx context.Context, b *backend, f *tlogFlags, log *slog.Log
 		if opts.Publish, err = transparency.NewPublisher(*f.publish); err != nil {
 			return nil, nil, err
 		}
-	}
-	if b.sqlite != nil {
-		opts.WriteGate = b.sqlite.WriteGate()
 	}
 	if l, err = openLog(ctx, b); err != nil {
 		return nil, nil, err

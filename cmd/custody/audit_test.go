@@ -18,6 +18,7 @@ import (
 	"github.com/custody-ledger/custody/domain"
 	"github.com/custody-ledger/custody/eventstore"
 	"github.com/custody-ledger/custody/eventstore/sqlite"
+	"github.com/custody-ledger/custody/projections"
 	"github.com/custody-ledger/custody/projections/transparency"
 )
 
@@ -152,4 +153,55 @@ func TestAuditCommands(t *testing.T) {
 	_, err = cli("verify", "--store", store, "--public-key", public, "--checkpoint", last)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "does not match its signed checkpoints")
+}
+
+// TestTreeMovedToItsOwnFile: a store whose tree an earlier version kept in the store's own
+// file: `verify` moves the tree (checkpoints and all) to custody.tlog.db and checks the log
+// against the moved checkpoints; the store's file keeps no tree table.
+func TestTreeMovedToItsOwnFile(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	dbPath := filepath.Join(dir, "custody.db")
+	store := "sqlite:" + dbPath
+	cli := func(args ...string) (string, error) {
+		var out bytes.Buffer
+		err := run(ctx, args, &out, io.Discard)
+		return out.String(), err
+	}
+	_, err := cli("demo", "--store", store, "--documents", "2")
+	require.NoError(t, err)
+
+	s, err := sqlite.Open(ctx, dbPath)
+	require.NoError(t, err)
+	file, public, err := transparency.GenerateKey("custody.test/log")
+	require.NoError(t, err)
+	keyFile := filepath.Join(dir, "checkpoint.key")
+	require.NoError(t, os.WriteFile(keyFile, file, 0o600))
+	key, err := transparency.LoadKey(keyFile)
+	require.NoError(t, err)
+	old, err := transparency.OpenLog(ctx, s.DB(), projections.SQLite)
+	require.NoError(t, err)
+	require.NoError(t, transparency.NewSequencer(old, s, transparency.Options{Key: key}).CatchUp(ctx))
+	cp, err := old.Latest(ctx)
+	require.NoError(t, err)
+	require.NoError(t, s.Close())
+	_, err = os.Stat(transparency.TreeFile(dbPath))
+	require.ErrorIs(t, err, os.ErrNotExist)
+
+	out, err := cli("verify", "--store", store, "--public-key", public)
+	require.NoError(t, err, out)
+	var rep struct {
+		Tree transparency.TreeReport `json:"tree"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(out), &rep), out)
+	assert.True(t, rep.Tree.OK)
+	assert.Equal(t, []uint64{cp.Size}, rep.Tree.Checkpoints, "the moved checkpoint is the one compared")
+	assert.FileExists(t, transparency.TreeFile(dbPath))
+
+	s, err = sqlite.Open(ctx, dbPath)
+	require.NoError(t, err)
+	defer s.Close()
+	var n int
+	require.NoError(t, s.DB().QueryRowContext(ctx, `SELECT COUNT(*) FROM sqlite_master WHERE name LIKE 'tlog%'`).Scan(&n))
+	assert.Zero(t, n, "no tree table is left in the store's file")
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"net/url"
@@ -24,6 +25,8 @@ const defaultStore = "sqlite:./data/custody.db"
 type backend struct {
 	events  eventstore.Store
 	sqlite  *sqlite.Store   // set when the SQL side is SQLite
+	path    string          // the SQLite file's path
+	tree    *sql.DB         // on SQLite, the verifiable log's own file (treeDB)
 	pg      *postgres.Store // set when the SQL side is PostgreSQL
 	closers []func() error
 }
@@ -79,7 +82,7 @@ func (b *backend) openSQL(ctx context.Context, storeURL string, events bool) err
 		if err != nil {
 			return fmt.Errorf("open SQLite store %s: %w", path, err)
 		}
-		b.sqlite = s
+		b.sqlite, b.path = s, path
 		b.closers = append(b.closers, s.Close)
 		if events {
 			b.events = s

@@ -5,7 +5,6 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -73,29 +72,4 @@ func TestGroupCommitFailureWritesNothing(t *testing.T) {
 	rep, err := eventstore.VerifyAll(ctx, s)
 	require.NoError(t, err)
 	assert.Equal(t, eventstore.Report{OK: true, Streams: writers, Events: writers}, rep)
-}
-
-// TestWriteGate: while another writer in the process holds the write gate, an append waits
-// for it (in Go, not in SQLite's busy handler) and commits once it is released.
-func TestWriteGate(t *testing.T) {
-	s := open(t, filepath.Join(t.TempDir(), "custody.db"))
-	ctx := t.Context()
-	g := s.WriteGate()
-	g.Lock()
-	done := make(chan error, 1)
-	go func() {
-		_, err := eventstore.AppendOne(ctx, s, "gated", eventstore.NoStream, event())
-		done <- err
-	}()
-	select {
-	case err := <-done:
-		g.Unlock()
-		t.Fatalf("the append committed while the gate was held (err %v)", err)
-	case <-time.After(200 * time.Millisecond):
-	}
-	g.Unlock()
-	require.NoError(t, <-done)
-	recs, err := s.ReadStream(ctx, "gated", 1, 0)
-	require.NoError(t, err)
-	assert.Len(t, recs, 1)
 }

@@ -51,24 +51,31 @@ type Store struct {
 	stopped  chan struct{} // closed when the writer has finished
 	once     sync.Once
 	notify   eventstore.Notifier
-	// gate is held by the writer goroutine around each commit, and by other writers in this
-	// process that take WriteGate (see there).
-	gate sync.Mutex
 }
-
-// WriteGate is the lock the store's writer holds around each transaction. Another writer in
-// this process to the same file (the transparency sequencer) holds it around its own write
-// transactions, so the two queue in Go, woken the moment the other is done, instead of in
-// SQLite's busy handler, which sleeps 1, 2, 5, 10 … ms between tries whatever the holder's
-// progress: a collision then stalls every append queued behind it for longer than the
-// transaction it waited for. Writers in other processes still meet at SQLite's lock.
-func (s *Store) WriteGate() sync.Locker { return &s.gate }
 
 var _ eventstore.Store = (*Store)(nil)
 
 // Open opens (creating it and its parent directories if needed) the event store at path, a
 // file name such as ./data/custody.db, and applies any pending migrations.
 func Open(ctx context.Context, path string) (*Store, error) {
+	db, err := OpenDB(ctx, path)
+	if err != nil {
+		return nil, err
+	}
+	s := &Store{db: db, requests: make(chan *request), stop: make(chan struct{}), stopped: make(chan struct{})}
+	if err := migrate.Up(ctx, db, migrate.SQLite, Migrations()); err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, mapErr(err))
+	}
+	go s.writeLoop()
+	return s, nil
+}
+
+// OpenDB opens (creating it and its parent directories if needed) the SQLite file at path
+// with the settings the store runs on (WAL, synchronous=FULL, BEGIN IMMEDIATE transactions),
+// for data kept in a file of its own beside the store's, such as the transparency log's tree,
+// whose writes then never wait for the appends' write lock nor hold it.
+func OpenDB(ctx context.Context, path string) (*sql.DB, error) {
 	if path == "" || strings.ContainsAny(path, "?#") || strings.HasPrefix(path, "file:") {
 		return nil, fmt.Errorf("sqlite: open %q: want a plain file path", path)
 	}
@@ -89,30 +96,24 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	}
 	db.SetMaxOpenConns(maxConns)
 	db.SetMaxIdleConns(maxConns) // opening a connection re-runs the pragmas; keep them
-	s := &Store{db: db, requests: make(chan *request), stop: make(chan struct{}), stopped: make(chan struct{})}
-	if err := s.check(ctx); err != nil {
+	if err := check(ctx, db); err != nil {
 		_ = db.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
-	if err := migrate.Up(ctx, db, migrate.SQLite, Migrations()); err != nil {
-		_ = db.Close()
-		return nil, fmt.Errorf("sqlite: open %s: %w", path, mapErr(err))
-	}
-	go s.writeLoop()
-	return s, nil
+	return db, nil
 }
 
 // check makes sure the settings that durability depends on took effect.
-func (s *Store) check(ctx context.Context) error {
+func check(ctx context.Context, db *sql.DB) error {
 	var mode string
-	if err := s.db.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil {
+	if err := db.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil {
 		return mapErr(err)
 	}
 	if !strings.EqualFold(mode, "wal") {
 		return fmt.Errorf("journal_mode is %s, want wal", mode)
 	}
 	var sync int
-	if err := s.db.QueryRowContext(ctx, "PRAGMA synchronous").Scan(&sync); err != nil {
+	if err := db.QueryRowContext(ctx, "PRAGMA synchronous").Scan(&sync); err != nil {
 		return mapErr(err)
 	}
 	if sync < 2 { // 2 = FULL

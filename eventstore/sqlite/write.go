@@ -117,8 +117,6 @@ func (s *Store) commitGroup(group []*request) (bool, error) {
 	}
 	// The requests' contexts may end while the group commits; the group must not.
 	ctx := context.Background()
-	s.gate.Lock()
-	defer s.gate.Unlock()
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return failAll(err)

@@ -106,7 +106,7 @@ func BenchmarkHeadsExport1M(b *testing.B) {
 		ctx := context.Background()
 		log := &docLog{streams: streams}
 		log.n.Store(events)
-		l, err := transparency.OpenLog(ctx, be.db, be.dialect)
+		l, err := transparency.OpenLog(ctx, be.tree, be.dialect)
 		require.NoError(b, err)
 		key := testKey(b, "bench/log")
 		seq := transparency.NewSequencer(l, log, transparency.Options{Key: key})

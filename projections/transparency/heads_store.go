@@ -114,11 +114,11 @@ func (s *Sequencer) replayHeads(ctx context.Context, hs *headSet, from uint64) (
 
 // resetHeads empties the stored heads and buckets.
 func (s *Sequencer) resetHeads(ctx context.Context) error {
-	tx, done, err := s.begin(ctx)
+	tx, err := s.begin(ctx)
 	if err != nil {
 		return err
 	}
-	defer done()
+	defer func() { _ = tx.Rollback() }()
 	for _, q := range []string{`DELETE FROM tlog_heads`, `DELETE FROM tlog_head_buckets`, `UPDATE tlog_heads_state SET size = 0, checkpoint = 0 WHERE id = 1`} {
 		if _, err := tx.ExecContext(ctx, q); err != nil {
 			return fmt.Errorf("transparency: heads: %w", err)

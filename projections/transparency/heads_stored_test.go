@@ -2,7 +2,6 @@ package transparency_test
 
 import (
 	"context"
-	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -17,8 +16,8 @@ import (
 func (g *ledger) storedHeads(t *testing.T, stream string) (size, checkpoint, version uint64) {
 	t.Helper()
 	ctx := context.Background()
-	require.NoError(t, g.b.db.QueryRowContext(ctx, `SELECT size, checkpoint FROM tlog_heads_state WHERE id = 1`).Scan(&size, &checkpoint))
-	err := g.b.db.QueryRowContext(ctx, `SELECT version FROM tlog_heads WHERE stream_id = $1`, stream).Scan(&version)
+	require.NoError(t, g.b.tree.QueryRowContext(ctx, `SELECT size, checkpoint FROM tlog_heads_state WHERE id = 1`).Scan(&size, &checkpoint))
+	err := g.b.tree.QueryRowContext(ctx, `SELECT version FROM tlog_heads WHERE stream_id = $1`, stream).Scan(&version)
 	if err != nil {
 		version = 0
 	}
@@ -102,36 +101,5 @@ func TestHeadsStoredWithoutKey(t *testing.T) {
 		reader := &countingReader{LogReader: b.store}
 		require.NoError(t, transparency.NewSequencer(l, reader, transparency.Options{CheckpointEvents: 5, CheckpointEvery: 1 << 40}).CatchUp(ctx))
 		assert.Equal(t, int64(8-size), reader.n.Load(), "only the leaves after the stored heads are replayed")
-	})
-}
-
-// gateProbe is a witness that records whether the sequencer's write gate was free while it
-// was handed a checkpoint.
-type gateProbe struct {
-	gate *sync.Mutex
-	free []bool
-}
-
-func (p *gateProbe) Publish(context.Context, transparency.Signed) error {
-	ok := p.gate.TryLock()
-	if ok {
-		p.gate.Unlock()
-	}
-	p.free = append(p.free, ok)
-	return nil
-}
-
-// TestWriteGateNotHeldWhilePublishing: the sequencer leaves the write gate (the SQLite
-// appends' turn) as soon as a checkpoint is committed, before the witness (a webhook that may
-// take seconds) is told.
-func TestWriteGateNotHeldWhilePublishing(t *testing.T) {
-	backends(t, func(t *testing.T, open func(testing.TB) backend) {
-		b := open(t)
-		gate := &sync.Mutex{}
-		probe := &gateProbe{gate: gate}
-		seedDocs(t, b.store, 2, 2)
-		_, seq := sequencer(t, b, transparency.Options{Key: testKey(t, "x/log"), WriteGate: gate, Publish: probe})
-		require.NoError(t, seq.CatchUp(context.Background()))
-		assert.Equal(t, []bool{true}, probe.free)
 	})
 }

@@ -146,7 +146,7 @@ func TestHeadsResume(t *testing.T) {
 		g := newLedger(t, open)
 		seedDocs(t, g.b.store, 4, 3) // 12 more events, 4 new streams, after the checkpoint of 12
 
-		l, err := transparency.OpenLog(ctx, g.b.db, g.b.dialect)
+		l, err := transparency.OpenLog(ctx, g.b.tree, g.b.dialect)
 		require.NoError(t, err)
 		reader := &countingReader{LogReader: g.b.store}
 		require.NoError(t, transparency.NewSequencer(l, reader, transparency.Options{Key: g.key}).CatchUp(ctx))
@@ -163,9 +163,9 @@ func TestHeadsResume(t *testing.T) {
 		assert.Equal(t, []uint64{24}, tree.Heads, "the heads root equals one rebuilt from the log")
 
 		// A tree from before the heads: none stored.
-		g.exec(t, `DELETE FROM tlog_heads`)
-		g.exec(t, `DELETE FROM tlog_head_buckets`)
-		g.exec(t, `UPDATE tlog_heads_state SET size = 0, checkpoint = 0`)
+		g.execTree(t, `DELETE FROM tlog_heads`)
+		g.execTree(t, `DELETE FROM tlog_head_buckets`)
+		g.execTree(t, `UPDATE tlog_heads_state SET size = 0, checkpoint = 0`)
 		seedDocs(t, g.b.store, 1, 1)
 		reader = &countingReader{LogReader: g.b.store}
 		require.NoError(t, transparency.NewSequencer(l, reader, transparency.Options{Key: g.key}).CatchUp(ctx))

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"fmt"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
@@ -22,20 +21,26 @@ import (
 	"github.com/custody-ledger/custody/projections/transparency"
 )
 
-// backend is an event store and the SQL database the tree lives in (the same database).
+// backend is an event store, its SQL database (db, holding the events) and the database the
+// tree lives in (tree): the same on PostgreSQL, a file of its own on SQLite, as custody serve
+// keeps them.
 type backend struct {
 	store   eventstore.Store
 	db      *sql.DB
+	tree    *sql.DB
 	dialect transparency.Dialect
-	gate    sync.Locker // the SQLite store's write gate (nil on PostgreSQL)
 }
 
 func sqliteBackend(t testing.TB) backend {
 	t.Helper()
-	s, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "custody.db"))
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "custody.db")
+	s, err := sqlite.Open(ctx, path)
 	require.NoError(t, err)
-	t.Cleanup(func() { _ = s.Close() })
-	return backend{store: s, db: s.DB(), dialect: projections.SQLite, gate: s.WriteGate()}
+	tree, err := sqlite.OpenDB(ctx, transparency.TreeFile(path))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = tree.Close(); _ = s.Close() })
+	return backend{store: s, db: s.DB(), tree: tree, dialect: projections.SQLite}
 }
 
 func pgBackend(t testing.TB) backend {
@@ -44,7 +49,7 @@ func pgBackend(t testing.TB) backend {
 	require.NoError(t, err)
 	db := stdlib.OpenDBFromPool(s.Pool())
 	t.Cleanup(func() { _ = db.Close(); _ = s.Close() })
-	return backend{store: s, db: db, dialect: projections.Postgres}
+	return backend{store: s, db: db, tree: db, dialect: projections.Postgres}
 }
 
 // backends runs fn on SQLite and on PostgreSQL.
@@ -90,11 +95,8 @@ func appendTo(t testing.TB, s eventstore.Store, stream, data string) eventstore.
 // sequencer opens the log and a sequencer over it.
 func sequencer(t testing.TB, b backend, opts transparency.Options) (*transparency.Log, *transparency.Sequencer) {
 	t.Helper()
-	l, err := transparency.OpenLog(context.Background(), b.db, b.dialect)
+	l, err := transparency.OpenLog(context.Background(), b.tree, b.dialect)
 	require.NoError(t, err)
-	if opts.WriteGate == nil {
-		opts.WriteGate = b.gate // as custody serve does
-	}
 	return l, transparency.NewSequencer(l, b.store, opts)
 }
 

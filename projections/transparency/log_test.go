@@ -219,13 +219,13 @@ func TestOpenLogAdoptsTablesMadeBeforeInternalMigrate(t *testing.T) {
 	up, _, _ := strings.Cut(string(body), "-- +goose Down")
 	for _, stmt := range strings.Split(stripComments(up), ";") {
 		if strings.TrimSpace(stmt) != "" {
-			_, err := b.db.ExecContext(ctx, stmt)
+			_, err := b.tree.ExecContext(ctx, stmt)
 			require.NoError(t, err, stmt)
 		}
 	}
-	_, err = b.db.ExecContext(ctx, `UPDATE tlog_state SET size = 0, position = 7`)
+	_, err = b.tree.ExecContext(ctx, `UPDATE tlog_state SET size = 0, position = 7`)
 	require.NoError(t, err)
-	l, err := transparency.OpenLog(ctx, b.db, b.dialect)
+	l, err := transparency.OpenLog(ctx, b.tree, b.dialect)
 	require.NoError(t, err)
 	_, pos, err := l.Size(ctx)
 	require.NoError(t, err)

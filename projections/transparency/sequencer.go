@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sync"
 	"time"
 
 	"github.com/transparency-dev/merkle/compact"
@@ -29,10 +28,6 @@ type Options struct {
 	Publish Publisher
 	// OnCheckpoint is told of every checkpoint stored (metrics, benchmarks).
 	OnCheckpoint func(Signed)
-	// WriteGate, when set, is held around each of the sequencer's write transactions: on
-	// SQLite, the store's (sqlite.Store.WriteGate), so the sequencer and the appends take
-	// turns in Go instead of in SQLite's busy handler.
-	WriteGate sync.Locker
 
 	BatchSize     int           // events read and added per transaction, default 5000
 	Poll          time.Duration // how often an idle sequencer looks at the log, default 200ms
@@ -284,11 +279,11 @@ func (s *Sequencer) add(ctx context.Context, recs []eventstore.Record) error {
 	for _, h := range rng.Hashes() {
 		packed = append(packed, h...)
 	}
-	tx, done, err := s.begin(ctx)
+	tx, err := s.begin(ctx)
 	if err != nil {
 		return err
 	}
-	defer done()
+	defer func() { _ = tx.Rollback() }()
 	res, err := tx.ExecContext(ctx, `UPDATE tlog_state SET size = $1, position = $2, compact = $3 WHERE id = 1 AND size = $4`,
 		rng.End(), pos, packed, s.st.size)
 	if err != nil {
@@ -322,7 +317,6 @@ func (s *Sequencer) add(ctx context.Context, recs []eventstore.Record) error {
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("transparency: commit: %w", err)
 	}
-	done()
 	s.applyHeads(heads, rng.End(), stored, now)
 	s.st = state{size: rng.End(), position: pos, hashes: rng.Hashes()}
 	s.rng, s.tiles, s.run = rng, tiles, runs[len(runs)-1]
@@ -353,11 +347,11 @@ func (s *Sequencer) checkpoint(ctx context.Context, force bool) (bool, error) {
 	rec := Signed{Checkpoint: cp, Position: s.st.position, Note: signed, PublicKey: s.opts.Key.Public, CreatedAt: now.UTC()}
 	// The checkpoint and the heads and their buckets as of it are stored together
 	// (heads_store.go).
-	tx, done, err := s.begin(ctx)
+	tx, err := s.begin(ctx)
 	if err != nil {
 		return false, err
 	}
-	defer done()
+	defer func() { _ = tx.Rollback() }()
 	if _, err := tx.ExecContext(ctx, `INSERT INTO tlog_checkpoints (size, position, root, note, public_key, created_at)
 		VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (size) DO NOTHING`, cp.Size, rec.Position, root, string(signed), rec.PublicKey, now.UnixMicro()); err != nil {
 		return false, fmt.Errorf("transparency: store checkpoint: %w", err)
@@ -369,7 +363,6 @@ func (s *Sequencer) checkpoint(ctx context.Context, force bool) (bool, error) {
 	if err := tx.Commit(); err != nil {
 		return false, fmt.Errorf("transparency: store checkpoint: %w", err)
 	}
-	done()
 	if stored {
 		clear(s.heads.unsaved)
 		s.stored(cp.Size, now)
@@ -387,32 +380,13 @@ func (s *Sequencer) checkpoint(ctx context.Context, force bool) (bool, error) {
 	return true, nil
 }
 
-// begin starts a write transaction in the write gate, if any; done rolls it back unless it
-// was committed, and leaves the gate. Callers call done as soon as they have committed (it
-// may be called again), so the gate is never held while a checkpoint is published.
-func (s *Sequencer) begin(ctx context.Context) (tx *sql.Tx, done func(), err error) {
-	if g := s.opts.WriteGate; g != nil {
-		g.Lock()
-		defer func() {
-			if err != nil {
-				g.Unlock()
-			}
-		}()
+// begin starts one of the sequencer's write transactions.
+func (s *Sequencer) begin(ctx context.Context) (*sql.Tx, error) {
+	tx, err := s.log.db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("transparency: begin: %w", err)
 	}
-	if tx, err = s.log.db.BeginTx(ctx, nil); err != nil {
-		return nil, nil, fmt.Errorf("transparency: begin: %w", err)
-	}
-	ended := false
-	return tx, func() {
-		if ended {
-			return
-		}
-		ended = true
-		_ = tx.Rollback()
-		if g := s.opts.WriteGate; g != nil {
-			g.Unlock()
-		}
-	}, nil
+	return tx, nil
 }
 
 func cloneHashes(hs [][]byte) [][]byte {

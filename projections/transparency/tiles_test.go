@@ -141,7 +141,7 @@ func TestTilesServeALargeTree(t *testing.T) {
 	backends(t, func(t *testing.T, open func(testing.TB) backend) {
 		ctx := context.Background()
 		b := open(t)
-		l, err := transparency.OpenLog(ctx, b.db, b.dialect)
+		l, err := transparency.OpenLog(ctx, b.tree, b.dialect)
 		require.NoError(t, err)
 		for steps := 0; ; steps++ {
 			seq := transparency.NewSequencer(l, gappy(n), transparency.Options{BatchSize: 4999 + steps%3*1000})
@@ -172,7 +172,7 @@ func TestMigrationCarriesTheTreeOver(t *testing.T) {
 		b := open(t)
 		v1, err := os.ReadFile("migrations/" + string(b.dialect) + "/0001_tlog.sql")
 		require.NoError(t, err)
-		require.NoError(t, migrate.Up(ctx, b.db, migrate.Dialect(b.dialect),
+		require.NoError(t, migrate.Up(ctx, b.tree, migrate.Dialect(b.dialect),
 			migrate.Component{Name: "tlog", FS: fstest.MapFS{"0001_tlog.sql": {Data: v1}}}))
 
 		// What the version-1 sequencer stored: every perfect node, every leaf's position, the
@@ -181,7 +181,7 @@ func TestMigrationCarriesTheTreeOver(t *testing.T) {
 		require.NoError(t, err)
 		f := &compact.RangeFactory{Hash: rfc6962.DefaultHasher.HashChildren}
 		rng := f.NewEmptyRange(0)
-		tx, err := b.db.BeginTx(ctx, nil)
+		tx, err := b.tree.BeginTx(ctx, nil)
 		require.NoError(t, err)
 		for i := range recs {
 			_, err := tx.ExecContext(ctx, `INSERT INTO tlog_leaves (position, idx) VALUES ($1, $2)`, recs[i].Position, i)
@@ -199,7 +199,7 @@ func TestMigrationCarriesTheTreeOver(t *testing.T) {
 		require.NoError(t, err)
 		require.NoError(t, tx.Commit())
 
-		l, err := transparency.OpenLog(ctx, b.db, b.dialect)
+		l, err := transparency.OpenLog(ctx, b.tree, b.dialect)
 		require.NoError(t, err)
 		rnd := rand.New(rand.NewPCG(3, 4))
 		checkTree(t, l, referenceOf(t, gappy(before)), rnd)
@@ -213,7 +213,7 @@ func TestMigrationCarriesTheTreeOver(t *testing.T) {
 		}
 		for _, table := range []string{"tlog_nodes", "tlog_leaves"} {
 			var n int
-			require.NoError(t, b.db.QueryRowContext(ctx, q, table).Scan(&n))
+			require.NoError(t, b.tree.QueryRowContext(ctx, q, table).Scan(&n))
 			assert.Zero(t, n, "%s is gone", table)
 		}
 	})

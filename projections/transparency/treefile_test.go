@@ -1,0 +1,110 @@
+package transparency_test
+
+import (
+	"context"
+	"database/sql"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/custody-ledger/custody/eventstore"
+	"github.com/custody-ledger/custody/eventstore/sqlite"
+	"github.com/custody-ledger/custody/projections"
+	"github.com/custody-ledger/custody/projections/transparency"
+)
+
+func TestTreeFile(t *testing.T) {
+	for _, tc := range []struct{ store, tree string }{
+		{"./data/custody.db", "data/custody.tlog.db"},
+		{"/var/lib/custody/ledger.sqlite", "/var/lib/custody/ledger.tlog.sqlite"},
+		{"ledger", "ledger.tlog"},
+		{"/srv/v1.2/ledger", "/srv/v1.2/ledger.tlog"},
+	} {
+		assert.Equal(t, filepath.Clean(tc.tree), filepath.Clean(transparency.TreeFile(tc.store)), tc.store)
+	}
+}
+
+// tlogTables counts the tree's tables in a SQLite database.
+func tlogTables(t *testing.T, db *sql.DB) int {
+	t.Helper()
+	var n int
+	require.NoError(t, db.QueryRow(`SELECT COUNT(*) FROM sqlite_master
+		WHERE type = 'table' AND (name = 'goose_tlog' OR name LIKE 'tlog\_%' ESCAPE '\')`).Scan(&n))
+	return n
+}
+
+// TestMoveTree: a tree that an earlier version kept in the store's SQLite file moves to its
+// own file whole (tree, checkpoints, stream heads, migration version), goes on growing there
+// and still verifies; the old tables are dropped; a second call, or one after a move cut
+// short before the old tables were dropped, copies nothing.
+func TestMoveTree(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "custody.db")
+	s, err := sqlite.Open(ctx, path)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = s.Close() })
+	seedDocs(t, s, 3, 4)
+	key := testKey(t, "custody.test/log")
+
+	// An earlier version: the tree in the store's file.
+	old, err := transparency.OpenLog(ctx, s.DB(), projections.SQLite)
+	require.NoError(t, err)
+	require.NoError(t, transparency.NewSequencer(old, s, transparency.Options{Key: key}).CatchUp(ctx))
+	before, err := old.Latest(ctx)
+	require.NoError(t, err)
+	proof, err := old.InclusionProof(ctx, 5, before.Size)
+	require.NoError(t, err)
+	tables := tlogTables(t, s.DB())
+	require.Greater(t, tables, 5)
+
+	tree, err := sqlite.OpenDB(ctx, transparency.TreeFile(path))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = tree.Close() })
+	moved, err := transparency.MoveTree(ctx, tree, path)
+	require.NoError(t, err)
+	assert.True(t, moved)
+	assert.Zero(t, tlogTables(t, s.DB()), "the store's file no longer holds the tree")
+	assert.Equal(t, tables, tlogTables(t, tree))
+
+	l, err := transparency.OpenLog(ctx, tree, projections.SQLite)
+	require.NoError(t, err)
+	after, err := l.Latest(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, before.Note, after.Note, "the signed checkpoint moved")
+	got, err := l.InclusionProof(ctx, 5, before.Size)
+	require.NoError(t, err)
+	assert.Equal(t, proof, got)
+
+	// The sequencer goes on from the moved state: it reads only the new events.
+	seedDocs(t, s, 1, 2)
+	reader := &countingReader{LogReader: s}
+	require.NoError(t, transparency.NewSequencer(l, reader, transparency.Options{Key: key}).CatchUp(ctx))
+	assert.Equal(t, int64(2), reader.n.Load(), "only the events after the moved tree are read")
+	rep, err := transparency.VerifyCheckpoints(ctx, s, l, key.Verifier, before.Note)
+	require.NoError(t, err)
+	assert.True(t, rep.OK, "%+v", rep)
+	chain, err := eventstore.VerifyAll(ctx, s)
+	require.NoError(t, err)
+	assert.True(t, chain.OK)
+
+	moved, err = transparency.MoveTree(ctx, tree, path)
+	require.NoError(t, err)
+	assert.False(t, moved, "nothing left to move")
+
+	// A move cut short after the copy committed: the old tables are still there (here, made
+	// again empty). They are dropped, and the moved tree is left as it is.
+	_, err = transparency.OpenLog(ctx, s.DB(), projections.SQLite)
+	require.NoError(t, err)
+	require.Equal(t, tables, tlogTables(t, s.DB()))
+	size, _, err := l.Size(ctx)
+	require.NoError(t, err)
+	moved, err = transparency.MoveTree(ctx, tree, path)
+	require.NoError(t, err)
+	assert.False(t, moved)
+	assert.Zero(t, tlogTables(t, s.DB()))
+	again, _, err := l.Size(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, size, again)
+}
