@@ -145,6 +145,78 @@ func BenchmarkAppendWithSequencer(b *testing.B) {
 	})
 }
 
+// BenchmarkAppendLatencyWithSequencer: single-event appends paced at 1,000/s by 8 writers
+// (the rate of the checkpoint-lag goal, well under what either store can take), with and
+// without the sequencer, alternating in each of 5 rounds of 5 s: what an append's latency
+// pays for the sequencer when the machine is not saturated.
+func BenchmarkAppendLatencyWithSequencer(b *testing.B) {
+	const rounds, rate, writers, d = 5, 1000, 8, 5 * time.Second
+	benchBackends(b, func(b *testing.B, open func(testing.TB) backend) {
+		be := open(b)
+		key := testKey(b, "bench/log")
+		var p50 [2]stat
+		var p99 [2]stat
+		var ratio stat
+		pacedLoad(b, be.store, rate, writers, 2*time.Second)
+		defer measuring(b)()
+		for r := range rounds {
+			for i := range 2 {
+				seq := (r + i) % 2 // rotate which goes first
+				var stop func()
+				if seq == 1 {
+					l, s := sequencer(b, be, transparency.Options{Key: key})
+					ctx, cancel := context.WithCancel(context.Background())
+					done := make(chan struct{})
+					go func() { defer close(done); _ = s.Run(ctx) }()
+					stop = func() { cancel(); <-done }
+					caughtUp(b, be, l)
+				}
+				lat := pacedLoad(b, be.store, rate, writers, d)
+				if stop != nil {
+					stop()
+				}
+				p50[seq] = append(p50[seq], float64(percentile(lat, 0.5).Microseconds())/1000)
+				p99[seq] = append(p99[seq], float64(percentile(lat, 0.99).Microseconds())/1000)
+			}
+			ratio = append(ratio, 100*p99[1][r]/p99[0][r])
+		}
+		b.Logf("append latency at %d/s, 8 writers, ms: without p50 %s p99 %s; with sequencer p50 %s p99 %s; p99 with/without %% %s",
+			rate, p50[0], p99[0], p50[1], p99[1], ratio)
+		m, _, _ := p99[0].summary()
+		b.ReportMetric(m, "p99-ms-without")
+		m, _, _ = p99[1].summary()
+		b.ReportMetric(m, "p99-ms-with")
+		m, _, _ = ratio.summary()
+		b.ReportMetric(m, "p99-with/without-%")
+	})
+}
+
+// pacedLoad appends single events to new streams at rate per second from writers goroutines
+// for d, and returns each append's latency.
+func pacedLoad(b *testing.B, s eventstore.Store, rate, writers int, d time.Duration) []time.Duration {
+	start := time.Now()
+	lat := make([][]time.Duration, writers)
+	var wg sync.WaitGroup
+	for w := range writers {
+		wg.Go(func() {
+			interval := time.Second * time.Duration(writers) / time.Duration(rate)
+			for next := start.Add(interval * time.Duration(w) / time.Duration(writers)); next.Sub(start) < d; next = next.Add(interval) {
+				time.Sleep(time.Until(next))
+				t0 := time.Now()
+				_, err := eventstore.AppendOne(context.Background(), s, "paced-"+uuid.NewString(), eventstore.NoStream,
+					eventstore.EventData{ID: uuid.New(), Type: "Bench", SchemaVersion: 1, Data: []byte(`{"n":1}`)})
+				if err != nil {
+					b.Error(err)
+					return
+				}
+				lat[w] = append(lat[w], time.Since(t0))
+			}
+		})
+	}
+	wg.Wait()
+	return slices.Concat(lat...)
+}
+
 // caughtUp waits until the tree holds every event in the log: a round with the sequencer
 // measures the steady state, not the catch-up of the events appended while it was stopped
 // (the previous round's), which a sequencer that is always running never has to do at once.
