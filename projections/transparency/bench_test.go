@@ -78,10 +78,18 @@ func benchBackends(b *testing.B, fn func(b *testing.B, open func(testing.TB) bac
 
 // appendLoad appends single events from writers goroutines for d and returns appends/s.
 func appendLoad(b *testing.B, s eventstore.Store, writers int, d time.Duration) float64 {
+	rate, _ := appendLoadCPU(b, s, writers, d)
+	return rate
+}
+
+// appendLoadCPU is appendLoad that also returns the process's CPU time (user and system) per
+// append, in µs.
+func appendLoadCPU(b *testing.B, s eventstore.Store, writers int, d time.Duration) (rate, cpu float64) {
 	var n atomic.Int64
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	defer cancel()
 	var wg sync.WaitGroup
+	cpu0 := processCPU(b)
 	start := time.Now()
 	for range writers {
 		wg.Go(func() {
@@ -97,7 +105,15 @@ func appendLoad(b *testing.B, s eventstore.Store, writers int, d time.Duration) 
 		})
 	}
 	wg.Wait()
-	return float64(n.Load()) / time.Since(start).Seconds()
+	elapsed, used := time.Since(start), processCPU(b)-cpu0
+	return float64(n.Load()) / elapsed.Seconds(), float64(used.Microseconds()) / float64(n.Load())
+}
+
+// processCPU is the CPU time this process has used, user and system.
+func processCPU(b *testing.B) time.Duration {
+	var ru syscall.Rusage
+	require.NoError(b, syscall.Getrusage(syscall.RUSAGE_SELF, &ru))
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // BenchmarkAppendWithSequencer: single-event appends from 8 writers, with and without the
@@ -110,7 +126,7 @@ func BenchmarkAppendWithSequencer(b *testing.B) {
 	benchBackends(b, func(b *testing.B, open func(testing.TB) backend) {
 		be := open(b)
 		key := testKey(b, "bench/log")
-		var without, with, ratio stat
+		var without, with, ratio, cpuWithout, cpuWith, seqCPU stat
 		appendLoad(b, be.store, 8, 3*time.Second)
 		defer measuring(b)()
 		for r := range rounds {
@@ -125,23 +141,28 @@ func BenchmarkAppendWithSequencer(b *testing.B) {
 					stop = func() { cancel(); <-done }
 					caughtUp(b, be, l)
 				}
-				rate := appendLoad(b, be.store, 8, 3*time.Second)
+				rate, cpu := appendLoadCPU(b, be.store, 8, 3*time.Second)
 				if seq {
 					stop()
-					with = append(with, rate)
+					with, cpuWith = append(with, rate), append(cpuWith, cpu)
 				} else {
-					without = append(without, rate)
+					without, cpuWithout = append(without, rate), append(cpuWithout, cpu)
 				}
 			}
 			ratio = append(ratio, 100*with[r]/without[r])
+			seqCPU = append(seqCPU, cpuWith[r]-cpuWithout[r])
 		}
 		b.Logf("appends/s, 8 writers: without %s, with sequencer %s; with/without %% %s", without, with, ratio)
+		b.Logf("this process's CPU µs per append: without %s, with sequencer %s; the sequencer's share, with - without: %s",
+			cpuWithout, cpuWith, seqCPU)
 		m, _, _ := without.summary()
 		b.ReportMetric(m, "appends/s-without")
 		m, _, _ = with.summary()
 		b.ReportMetric(m, "appends/s-with")
 		m, _, _ = ratio.summary()
 		b.ReportMetric(m, "with/without-%")
+		m, _, _ = seqCPU.summary()
+		b.ReportMetric(m, "sequencer-cpu-µs/append")
 	})
 }
 

@@ -104,12 +104,21 @@ func headLeaf(h *Head) []byte { return hasher.HashLeaf(HeadBytes(h)) }
 
 // bucketRoot is the RFC 6962 root of a bucket's heads (sorted by stream id).
 func bucketRoot(heads []Head) []byte {
-	if len(heads) == 0 {
+	packed := make([]byte, 0, len(heads)*hasher.Size())
+	for i := range heads {
+		packed = append(packed, headLeaf(&heads[i])...)
+	}
+	return packedRoot(packed)
+}
+
+// packedRoot is the RFC 6962 root of the leaf hashes packed end to end in packed.
+func packedRoot(packed []byte) []byte {
+	if len(packed) == 0 {
 		return hasher.EmptyRoot()
 	}
 	r := factory.NewEmptyRange(0)
-	for i := range heads {
-		_ = r.Append(headLeaf(&heads[i]), nil) // appending to a range from 0 cannot fail
+	for n := hasher.Size(); len(packed) > 0; packed = packed[n:] {
+		_ = r.Append(packed[:n:n], nil) // appending to a range from 0 cannot fail
 	}
 	root, _ := r.GetRootHash(nil)
 	return root
@@ -144,8 +153,11 @@ func inclusion(leaves [][]byte, index uint64) ([][]byte, error) {
 // headBucket is one bucket's heads, sorted by stream id.
 type headBucket struct {
 	heads []Head
-	root  []byte // the bucket's tree root
-	leaf  []byte // the top tree's leaf; nil while the bucket changed since it was hashed
+	// leaves are the heads' leaf hashes, in the same order, packed: each is hashed once, when
+	// its head moves, not again whenever another head of the bucket does.
+	leaves []byte
+	root   []byte // the bucket's tree root
+	leaf   []byte // the top tree's leaf; nil while the bucket changed since it was hashed
 }
 
 // headSet is every stream's head, with the top tree's levels kept so that a commitment
@@ -184,10 +196,13 @@ func (s *headSet) set(h Head) {
 	b := HeadBucket(h.StreamID)
 	bk := &s.buckets[b]
 	i, found := slices.BinarySearchFunc(bk.heads, h.StreamID, func(e Head, id string) int { return strings.Compare(e.StreamID, id) })
+	n := hasher.Size()
 	if found {
 		bk.heads[i] = h
+		copy(bk.leaves[i*n:(i+1)*n], headLeaf(&h))
 	} else {
 		bk.heads = slices.Insert(bk.heads, i, h)
+		bk.leaves = slices.Insert(bk.leaves, i*n, headLeaf(&h)...)
 		s.streams++
 	}
 	if bk.leaf != nil {
@@ -211,7 +226,7 @@ func (s *headSet) commit() HeadsCommitment {
 	parents := map[uint64]bool{}
 	for _, b := range s.dirty {
 		bk := &s.buckets[b]
-		bk.root = bucketRoot(bk.heads)
+		bk.root = packedRoot(bk.leaves)
 		bk.leaf = bucketLeaf(uint64(len(bk.heads)), bk.root)
 		s.levels[0][b] = bk.leaf
 		s.unsaved[b] = true
