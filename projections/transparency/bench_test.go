@@ -196,17 +196,17 @@ func BenchmarkAppendLatencyWithSequencer(b *testing.B) {
 				if stop != nil {
 					stop()
 				}
-				p50[seq] = append(p50[seq], float64(percentile(lat, 0.5).Microseconds())/1000)
-				p99[seq] = append(p99[seq], float64(percentile(lat, 0.99).Microseconds())/1000)
+				p50[seq] = append(p50[seq], float64(percentile(lat, 0.5).Microseconds()))
+				p99[seq] = append(p99[seq], float64(percentile(lat, 0.99).Microseconds()))
 			}
 			ratio = append(ratio, 100*p99[1][r]/p99[0][r])
 		}
-		b.Logf("append latency at %d/s, 8 writers, ms: without p50 %s p99 %s; with sequencer p50 %s p99 %s; p99 with/without %% %s",
+		b.Logf("append latency at %d/s, 8 writers, µs: without p50 %s p99 %s; with sequencer p50 %s p99 %s; p99 with/without %% %s",
 			rate, p50[0], p99[0], p50[1], p99[1], ratio)
 		m, _, _ := p99[0].summary()
-		b.ReportMetric(m, "p99-ms-without")
+		b.ReportMetric(m, "p99-µs-without")
 		m, _, _ = p99[1].summary()
-		b.ReportMetric(m, "p99-ms-with")
+		b.ReportMetric(m, "p99-µs-with")
 		m, _, _ = ratio.summary()
 		b.ReportMetric(m, "p99-with/without-%")
 	})
