@@ -26,7 +26,7 @@ type backend struct {
 	events  eventstore.Store
 	sqlite  *sqlite.Store   // set when the SQL side is SQLite
 	path    string          // the SQLite file's path
-	tree    *sql.DB         // on SQLite, the verifiable log's own file (treeDB)
+	tree    *sql.DB         // on SQLite, the verifiable log's own file (openLog)
 	pg      *postgres.Store // set when the SQL side is PostgreSQL
 	closers []func() error
 }
