@@ -1,13 +1,16 @@
 package transparency_test
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"crypto/sha256"
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -19,6 +22,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/custody-ledger/custody/eventstore"
+	"github.com/custody-ledger/custody/projections"
 	"github.com/custody-ledger/custody/projections/transparency"
 )
 
@@ -78,18 +82,19 @@ func benchBackends(b *testing.B, fn func(b *testing.B, open func(testing.TB) bac
 
 // appendLoad appends single events from writers goroutines for d and returns appends/s.
 func appendLoad(b *testing.B, s eventstore.Store, writers int, d time.Duration) float64 {
-	rate, _ := appendLoadCPU(b, s, writers, d)
+	rate, _, _ := appendLoadCPU(b, s, writers, d)
 	return rate
 }
 
-// appendLoadCPU is appendLoad that also returns the process's CPU time (user and system) per
-// append, in µs.
-func appendLoadCPU(b *testing.B, s eventstore.Store, writers int, d time.Duration) (rate, cpu float64) {
+// appendLoadCPU is appendLoad that also returns the CPU time (user and system) per append, in
+// µs, of this process and of the PostgreSQL server's processes on this machine (0 when there
+// are none).
+func appendLoadCPU(b *testing.B, s eventstore.Store, writers int, d time.Duration) (rate, cpu, server float64) {
 	var n atomic.Int64
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	defer cancel()
 	var wg sync.WaitGroup
-	cpu0 := processCPU(b)
+	cpu0, server0 := processCPU(b), serverCPU()
 	start := time.Now()
 	for range writers {
 		wg.Go(func() {
@@ -105,8 +110,36 @@ func appendLoadCPU(b *testing.B, s eventstore.Store, writers int, d time.Duratio
 		})
 	}
 	wg.Wait()
-	elapsed, used := time.Since(start), processCPU(b)-cpu0
-	return float64(n.Load()) / elapsed.Seconds(), float64(used.Microseconds()) / float64(n.Load())
+	elapsed, used, served := time.Since(start), processCPU(b)-cpu0, serverCPU()-server0
+	per := func(t time.Duration) float64 { return float64(t.Microseconds()) / float64(n.Load()) }
+	return float64(n.Load()) / elapsed.Seconds(), per(used), per(served)
+}
+
+// serverCPU is the CPU time used so far by the processes named postgres on this machine (the
+// test database's server; its backends live as long as the pool's connections), from
+// /proc/PID/stat; 0 where there is no /proc.
+func serverCPU() time.Duration {
+	paths, _ := filepath.Glob("/proc/[0-9]*/stat")
+	var ticks int64
+	for _, p := range paths {
+		raw, err := os.ReadFile(p)
+		if err != nil {
+			continue // exited meanwhile
+		}
+		open, end := bytes.IndexByte(raw, '('), bytes.LastIndexByte(raw, ')')
+		if open < 0 || end < open || string(raw[open+1:end]) != "postgres" {
+			continue
+		}
+		// After the command: state, then fields 4 onwards; utime and stime are fields 14, 15.
+		f := strings.Fields(string(raw[end+1:]))
+		if len(f) < 13 {
+			continue
+		}
+		u, _ := strconv.ParseInt(f[11], 10, 64)
+		st, _ := strconv.ParseInt(f[12], 10, 64)
+		ticks += u + st
+	}
+	return time.Duration(ticks) * time.Second / 100 // USER_HZ
 }
 
 // processCPU is the CPU time this process has used, user and system.
@@ -126,7 +159,7 @@ func BenchmarkAppendWithSequencer(b *testing.B) {
 	benchBackends(b, func(b *testing.B, open func(testing.TB) backend) {
 		be := open(b)
 		key := testKey(b, "bench/log")
-		var without, with, ratio, cpuWithout, cpuWith, seqCPU stat
+		var without, with, ratio, cpuWithout, cpuWith, seqCPU, srvWithout, srvWith, seqSrv stat
 		appendLoad(b, be.store, 8, 3*time.Second)
 		defer measuring(b)()
 		for r := range rounds {
@@ -141,20 +174,25 @@ func BenchmarkAppendWithSequencer(b *testing.B) {
 					stop = func() { cancel(); <-done }
 					caughtUp(b, be, l)
 				}
-				rate, cpu := appendLoadCPU(b, be.store, 8, 3*time.Second)
+				rate, cpu, srv := appendLoadCPU(b, be.store, 8, 3*time.Second)
 				if seq {
 					stop()
-					with, cpuWith = append(with, rate), append(cpuWith, cpu)
+					with, cpuWith, srvWith = append(with, rate), append(cpuWith, cpu), append(srvWith, srv)
 				} else {
-					without, cpuWithout = append(without, rate), append(cpuWithout, cpu)
+					without, cpuWithout, srvWithout = append(without, rate), append(cpuWithout, cpu), append(srvWithout, srv)
 				}
 			}
 			ratio = append(ratio, 100*with[r]/without[r])
 			seqCPU = append(seqCPU, cpuWith[r]-cpuWithout[r])
+			seqSrv = append(seqSrv, srvWith[r]-srvWithout[r])
 		}
 		b.Logf("appends/s, 8 writers: without %s, with sequencer %s; with/without %% %s", without, with, ratio)
 		b.Logf("this process's CPU µs per append: without %s, with sequencer %s; the sequencer's share, with - without: %s",
 			cpuWithout, cpuWith, seqCPU)
+		if be.dialect == projections.Postgres {
+			b.Logf("the PostgreSQL server's CPU µs per append: without %s, with sequencer %s; the sequencer's share: %s",
+				srvWithout, srvWith, seqSrv)
+		}
 		m, _, _ := without.summary()
 		b.ReportMetric(m, "appends/s-without")
 		m, _, _ = with.summary()
