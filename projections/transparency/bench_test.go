@@ -167,12 +167,7 @@ func BenchmarkAppendWithSequencer(b *testing.B) {
 				seq := (r+i)%2 == 1 // rotate which goes first
 				var stop func()
 				if seq {
-					l, s := sequencer(b, be, transparency.Options{Key: key})
-					ctx, cancel := context.WithCancel(context.Background())
-					done := make(chan struct{})
-					go func() { defer close(done); _ = s.Run(ctx) }()
-					stop = func() { cancel(); <-done }
-					caughtUp(b, be, l)
+					stop = runCaughtUp(b, be, key)
 				}
 				rate, cpu, srv := appendLoadCPU(b, be.store, 8, 3*time.Second)
 				if seq {
@@ -223,12 +218,7 @@ func BenchmarkAppendLatencyWithSequencer(b *testing.B) {
 				seq := (r + i) % 2 // rotate which goes first
 				var stop func()
 				if seq == 1 {
-					l, s := sequencer(b, be, transparency.Options{Key: key})
-					ctx, cancel := context.WithCancel(context.Background())
-					done := make(chan struct{})
-					go func() { defer close(done); _ = s.Run(ctx) }()
-					stop = func() { cancel(); <-done }
-					caughtUp(b, be, l)
+					stop = runCaughtUp(b, be, key)
 				}
 				lat := pacedLoad(b, be.store, rate, writers, d)
 				if stop != nil {
@@ -274,6 +264,17 @@ func pacedLoad(b *testing.B, s eventstore.Store, rate, writers int, d time.Durat
 	}
 	wg.Wait()
 	return slices.Concat(lat...)
+}
+
+// runCaughtUp runs a sequencer signing with key until the returned stop, and returns once it
+// has caught up with the log.
+func runCaughtUp(b *testing.B, be backend, key *transparency.Key) (stop func()) {
+	l, s := sequencer(b, be, transparency.Options{Key: key})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = s.Run(ctx) }()
+	caughtUp(b, be, l)
+	return func() { cancel(); <-done }
 }
 
 // caughtUp waits until the tree holds every event in the log: a round with the sequencer
