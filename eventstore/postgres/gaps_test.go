@@ -75,13 +75,7 @@ func TestHeadStopsBelowOldInFlightAppend(t *testing.T) {
 	ctx := context.Background()
 	_, err := eventstore.AppendOne(ctx, s, "a", eventstore.NoStream, ev("A1"))
 	require.NoError(t, err)
-	blocker, err := s.Pool().Begin(ctx)
-	require.NoError(t, err)
-	defer blocker.Rollback(ctx)
-	zero := make([]byte, 32)
-	_, err = blocker.Exec(ctx, appendOne[0], "slow", int64(1), uuid.New(), "S", int32(1), []byte(`{}`), []byte{},
-		zero, zero, time.Now(), nil, nil)
-	require.NoError(t, err)
+	blocker := inFlight(t, s)
 	for i := range 200 {
 		_, err := eventstore.AppendOne(ctx, s, "b", eventstore.Exact(uint64(i)), ev("B"))
 		require.NoError(t, err)
@@ -155,12 +149,7 @@ func TestMigrateExistingDatabaseDropsTxidIndex(t *testing.T) {
 		assert.EqualValues(t, i+1, r.Position)
 	}
 	// An append in flight on the migrated database, and one committed after it.
-	blocker, err := s.Pool().Begin(ctx)
-	require.NoError(t, err)
-	defer blocker.Rollback(ctx)
-	_, err = blocker.Exec(ctx, appendOne[0], "slow", int64(1), uuid.New(), "S", int32(1), []byte(`{}`), []byte{},
-		zero, zero, time.Now(), nil, nil)
-	require.NoError(t, err)
+	blocker := inFlight(t, s)
 	_, err = eventstore.AppendOne(ctx, s, "after", eventstore.NoStream, ev("X"))
 	require.NoError(t, err)
 	head, err := s.Head(ctx)

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/assert"
@@ -44,6 +45,21 @@ func TestConformance(t *testing.T) { storetest.Run(t, harness()) }
 
 func ev(typ string) eventstore.EventData {
 	return eventstore.EventData{ID: uuid.New(), Type: typ, SchemaVersion: 1, Data: []byte(`{"k":"v"}`)}
+}
+
+// inFlight starts an append of one event to stream "slow" that has allocated its position and
+// stays uncommitted until the returned transaction ends (rolled back at the test's end).
+func inFlight(t *testing.T, s *Store) pgx.Tx {
+	t.Helper()
+	ctx := context.Background()
+	tx, err := s.Pool().Begin(ctx)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = tx.Rollback(ctx) })
+	zero := make([]byte, 32)
+	_, err = tx.Exec(ctx, appendOne[0], "slow", int64(1), uuid.New(), "S", int32(1), []byte(`{}`), []byte{},
+		zero, zero, time.Now(), nil, nil)
+	require.NoError(t, err)
+	return tx
 }
 
 func TestMigrationsAreIdempotentAndConcurrent(t *testing.T) {
@@ -119,13 +135,7 @@ func TestReadAllStopsBelowInFlightAppend(t *testing.T) {
 	require.NoError(t, err)
 
 	// An append that has allocated position 2 and is held open by a lock on its stream.
-	blocker, err := s.Pool().Begin(ctx)
-	require.NoError(t, err)
-	defer blocker.Rollback(ctx)
-	zero := make([]byte, 32)
-	_, err = blocker.Exec(ctx, appendOne[0], "slow", int64(1), uuid.New(), "S", int32(1), []byte(`{}`), []byte{},
-		zero, zero, time.Now(), nil, nil)
-	require.NoError(t, err)
+	blocker := inFlight(t, s)
 
 	// Position 3 commits while 2 is in flight.
 	r3, err := eventstore.AppendOne(ctx, s, "b", eventstore.NoStream, ev("B1"))

@@ -17,17 +17,25 @@ import (
 	"github.com/custody-ledger/custody/projections/notify"
 )
 
+// pgReadModels is a PostgreSQL schema of its own with the read models' tables (the outbox).
+func pgReadModels(t *testing.T) *sql.DB {
+	t.Helper()
+	ctx := context.Background()
+	s, err := postgres.Open(ctx, pgtest.Schema(t))
+	require.NoError(t, err)
+	db := stdlib.OpenDBFromPool(s.Pool())
+	t.Cleanup(func() { _ = db.Close(); _ = s.Close() })
+	require.NoError(t, sqldb.Migrate(ctx, db, sqldb.Postgres))
+	return db
+}
+
 // TestUnqueued: of messages some of which the outbox holds, Unqueued keeps exactly the others,
 // in order, across more keys than one SQLite statement looks up.
 func TestUnqueued(t *testing.T) {
 	sqliteDB, queued := outbox(t, 3)
 	pg := func(t *testing.T) *sql.DB {
 		ctx := context.Background()
-		s, err := postgres.Open(ctx, pgtest.Schema(t))
-		require.NoError(t, err)
-		db := stdlib.OpenDBFromPool(s.Pool())
-		t.Cleanup(func() { _ = db.Close(); _ = s.Close() })
-		require.NoError(t, sqldb.Migrate(ctx, db, sqldb.Postgres))
+		db := pgReadModels(t)
 		tx, err := db.BeginTx(ctx, nil)
 		require.NoError(t, err)
 		require.NoError(t, notify.Enqueue(ctx, tx, sqldb.Postgres, queued, time.Now(), time.Time{}))
@@ -73,11 +81,7 @@ func TestUnqueued(t *testing.T) {
 // already queued left alone.
 func TestEnqueueCopyEqualsEnqueue(t *testing.T) {
 	ctx := context.Background()
-	s, err := postgres.Open(ctx, pgtest.Schema(t))
-	require.NoError(t, err)
-	db := stdlib.OpenDBFromPool(s.Pool())
-	t.Cleanup(func() { _ = db.Close(); _ = s.Close() })
-	require.NoError(t, sqldb.Migrate(ctx, db, sqldb.Postgres))
+	db := pgReadModels(t)
 	empty, err := notify.Empty(ctx, db)
 	require.NoError(t, err)
 	require.True(t, empty)
