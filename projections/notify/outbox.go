@@ -118,17 +118,15 @@ func Empty(ctx context.Context, q Queryer) (bool, error) {
 // not zero) are recorded as expired instead of sent. A message not encoded yet (Payload nil)
 // is encoded here.
 func Enqueue(ctx context.Context, tx Execer, d sqldb.Dialect, msgs []model.Message, now, expireBefore time.Time) error {
-	const cols = 9
+	cols := len(outboxColumns)
 	for len(msgs) > 0 {
 		n := min(len(msgs), 200)
 		var (
 			b    strings.Builder
 			args = make([]any, 0, n*cols)
 		)
-		b.WriteString(`INSERT INTO projections_outbox (dedup_key, document_id, channel, position, created_at, payload, status,
-			enqueued_at, last_error) VALUES `)
+		b.WriteString(`INSERT INTO projections_outbox (` + strings.Join(outboxColumns, ", ") + `) VALUES `)
 		for i, m := range msgs[:n] {
-			status := initialStatus(m, expireBefore)
 			if i > 0 {
 				b.WriteString(", ")
 			}
@@ -144,9 +142,7 @@ func Enqueue(ctx context.Context, tx Execer, d sqldb.Dialect, msgs []model.Messa
 				}
 			}
 			b.WriteString(")")
-			m = m.Encode()
-			args = append(args, m.DedupKey, m.DocumentID, m.Channel, int64(m.Position), model.Micros(m.CreatedAt),
-				string(m.Payload), status, now.UnixMicro(), "")
+			args = append(args, outboxRow(m, now, expireBefore)...)
 		}
 		b.WriteString(" ON CONFLICT (dedup_key) DO NOTHING")
 		if _, err := tx.ExecContext(ctx, b.String(), args...); err != nil {
@@ -157,15 +153,23 @@ func Enqueue(ctx context.Context, tx Execer, d sqldb.Dialect, msgs []model.Messa
 	return nil
 }
 
-// initialStatus is the status a message is enqueued with.
-func initialStatus(m model.Message, expireBefore time.Time) string {
+// outboxColumns are the columns a message is enqueued into, in outboxRow's order.
+var outboxColumns = []string{"dedup_key", "document_id", "channel", "position", "created_at", "payload", "status",
+	"enqueued_at", "last_error"}
+
+// outboxRow is a message's row as enqueued (encoded if it is not yet), with the status it
+// starts in.
+func outboxRow(m model.Message, now, expireBefore time.Time) []any {
+	status := StatusPending
 	switch {
 	case m.NoContact:
-		return StatusUndeliverable
+		status = StatusUndeliverable
 	case !expireBefore.IsZero() && m.CreatedAt.Before(expireBefore):
-		return StatusExpired
+		status = StatusExpired
 	}
-	return StatusPending
+	m = m.Encode()
+	return []any{m.DedupKey, m.DocumentID, m.Channel, int64(m.Position), model.Micros(m.CreatedAt),
+		string(m.Payload), status, now.UnixMicro(), ""}
 }
 
 // CopyMin is how many messages make EnqueueCopy cheaper than Enqueue: a first build enqueues
@@ -177,10 +181,7 @@ const CopyMin = 128
 // emptied at commit) and one INSERT ... SELECT ... ON CONFLICT DO NOTHING, in the transaction
 // open on conn (a pgx connection), tx.
 func EnqueueCopy(ctx context.Context, tx Execer, conn *sql.Conn, msgs []model.Message, now, expireBefore time.Time) error {
-	const (
-		stage = "projections_outbox_stage"
-		cols  = "dedup_key, document_id, channel, position, created_at, payload, status, enqueued_at, last_error"
-	)
+	const stage = "projections_outbox_stage"
 	if len(msgs) == 0 {
 		return nil
 	}
@@ -190,21 +191,20 @@ func EnqueueCopy(ctx context.Context, tx Execer, conn *sql.Conn, msgs []model.Me
 	}
 	rows := make([][]any, len(msgs))
 	for i, m := range msgs {
-		m = m.Encode()
-		rows[i] = []any{m.DedupKey, m.DocumentID, m.Channel, int64(m.Position), model.Micros(m.CreatedAt),
-			string(m.Payload), initialStatus(m, expireBefore), now.UnixMicro(), ""}
+		rows[i] = outboxRow(m, now, expireBefore)
 	}
 	err := conn.Raw(func(dc any) error {
 		c, ok := dc.(*stdlib.Conn)
 		if !ok {
 			return fmt.Errorf("not a pgx connection: %T", dc)
 		}
-		_, err := c.Conn().CopyFrom(ctx, pgx.Identifier{stage}, strings.Split(cols, ", "), pgx.CopyFromRows(rows))
+		_, err := c.Conn().CopyFrom(ctx, pgx.Identifier{stage}, outboxColumns, pgx.CopyFromRows(rows))
 		return err
 	})
 	if err != nil {
 		return fmt.Errorf("notify: copy %d messages: %w", len(msgs), err)
 	}
+	cols := strings.Join(outboxColumns, ", ")
 	if _, err := tx.ExecContext(ctx, `INSERT INTO projections_outbox (`+cols+`) SELECT `+cols+` FROM `+stage+
 		` ON CONFLICT (dedup_key) DO NOTHING`); err != nil {
 		return fmt.Errorf("notify: enqueue %d messages: %w", len(msgs), err)
