@@ -18,7 +18,8 @@ import (
 	"github.com/custody-ledger/custody/projections/internal/sqldb"
 )
 
-// Dialect names the SQL database the tree lives in (the read models' database).
+// Dialect names the SQL database the tree lives in (the read models' schema on PostgreSQL, a
+// file of its own on SQLite: TreeFile).
 type Dialect = sqldb.Dialect
 
 //go:embed migrations

@@ -145,10 +145,10 @@ type column struct{ name, array string }
 
 // upsertRows writes rows of cols into table in tx. With key > 0 the first key columns are the
 // conflict key and a row replaces the stored row of the same key; with key 0 rows are only
-// inserted. The sequencer writes in the database's write lock (SQLite's is the appends'), so
-// this is made cheap: on PostgreSQL one statement of fixed text (prepared once per
-// connection) over column arrays, on SQLite one prepared single-row statement executed per
-// row; neither parses SQL that grows with the rows.
+// inserted. The sequencer writes these rows with every batch and checkpoint, so this is made
+// cheap: on PostgreSQL one statement of fixed text (prepared once per connection) over column
+// arrays, on SQLite one prepared single-row statement executed per row; neither parses SQL that
+// grows with the rows.
 func upsertRows(ctx context.Context, tx *sql.Tx, d Dialect, table string, cols []column, key int, rows [][]any) error {
 	if len(rows) == 0 {
 		return nil
