@@ -160,8 +160,8 @@ func (s *Sequencer) headsDue(size uint64, now time.Time) bool {
 // batch), as of tree size size; with checkpoint, also the buckets that changed since the last
 // checkpoint, as of it. The write is fenced on the stored size, and a checkpoint's on there
 // being no newer checkpoint, so a deposed sequencer's late write changes nothing; wrote
-// reports whether it went in. Appends never pay for the heads: the batches' transactions do
-// not write them.
+// reports whether it went in. With a key only checkpoints write the heads; without one, the
+// batches do at the checkpoint cadence (headsDue).
 func (s *Sequencer) storeHeads(ctx context.Context, tx *sql.Tx, size uint64, batch headBatch, checkpoint bool) (wrote bool, err error) {
 	q := `UPDATE tlog_heads_state SET size = $1 WHERE id = 1 AND size <= $1`
 	if checkpoint {
