@@ -111,17 +111,24 @@ func bucketRoot(heads []Head) []byte {
 	return packedRoot(packed)
 }
 
-// packedRoot is the RFC 6962 root of the leaf hashes packed end to end in packed.
+// packedRoot is the RFC 6962 root of the leaf hashes packed end to end in packed. Hashing
+// the pairs of each level, an odd last node going up as it is, gives the same tree as RFC
+// 6962's split at the largest power of two below the count.
 func packedRoot(packed []byte) []byte {
 	if len(packed) == 0 {
 		return hasher.EmptyRoot()
 	}
-	r := factory.NewEmptyRange(0)
-	for n := hasher.Size(); len(packed) > 0; packed = packed[n:] {
-		_ = r.Append(packed[:n:n], nil) // appending to a range from 0 cannot fail
+	n := hasher.Size()
+	level := bytes.Clone(packed) // each level is written over the one below
+	for w := len(level) / n; w > 1; w = (w + 1) / 2 {
+		for i := 0; i < w/2; i++ {
+			hasher.hashChildrenTo(level[i*n:(i+1)*n], level[2*i*n:(2*i+1)*n], level[(2*i+1)*n:(2*i+2)*n])
+		}
+		if w%2 == 1 {
+			copy(level[(w/2)*n:], level[(w-1)*n:w*n])
+		}
 	}
-	root, _ := r.GetRootHash(nil)
-	return root
+	return level[:n:n]
 }
 
 // subtree is the hash of the perfect subtree id over leaves.
@@ -180,12 +187,16 @@ func newHeadSet() *headSet {
 		s.buckets[i].root, s.buckets[i].leaf = hasher.EmptyRoot(), empty
 		s.levels[0][i] = empty
 	}
+	// Every node of a level is alike here; each gets its own bytes all the same, since commit
+	// re-hashes nodes in place.
 	for k := 1; k <= headBucketBits; k++ {
 		below := s.levels[k-1]
-		s.levels[k] = make([][]byte, len(below)/2)
-		h := hasher.HashChildren(below[0], below[1]) // every node of a level is alike here
+		h := hasher.HashChildren(below[0], below[1])
+		n := len(below) / 2
+		s.levels[k] = make([][]byte, n)
+		backing := bytes.Repeat(h, n)
 		for i := range s.levels[k] {
-			s.levels[k][i] = h
+			s.levels[k][i] = backing[i*len(h) : (i+1)*len(h) : (i+1)*len(h)]
 		}
 	}
 	return s
@@ -223,24 +234,25 @@ func (s *headSet) get(stream string) (Head, bool) {
 
 // commit re-hashes the changed buckets and their paths and returns the commitment.
 func (s *headSet) commit() HeadsCommitment {
-	parents := map[uint64]bool{}
 	for _, b := range s.dirty {
 		bk := &s.buckets[b]
 		bk.root = packedRoot(bk.leaves)
 		bk.leaf = bucketLeaf(uint64(len(bk.heads)), bk.root)
 		s.levels[0][b] = bk.leaf
 		s.unsaved[b] = true
-		parents[b/2] = true
+	}
+	// The changed nodes of each level, sorted and each once: the parents of those below.
+	nodes := slices.Sorted(slices.Values(s.dirty))
+	for k := 1; k <= headBucketBits; k++ {
+		for j := range nodes {
+			nodes[j] /= 2
+		}
+		nodes = slices.Compact(nodes)
+		for _, i := range nodes {
+			hasher.hashChildrenTo(s.levels[k][i], s.levels[k-1][2*i], s.levels[k-1][2*i+1])
+		}
 	}
 	s.dirty = s.dirty[:0]
-	for k := 1; k <= headBucketBits; k++ {
-		next := make(map[uint64]bool, len(parents))
-		for i := range parents {
-			s.levels[k][i] = hasher.HashChildren(s.levels[k-1][2*i], s.levels[k-1][2*i+1])
-			next[i/2] = true
-		}
-		parents = next
-	}
 	return HeadsCommitment{Streams: s.streams, Root: bytes.Clone(s.levels[headBucketBits][0])}
 }
 

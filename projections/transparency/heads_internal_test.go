@@ -59,6 +59,17 @@ func TestHeadSetIncremental(t *testing.T) {
 		want := fresh.commit()
 		require.Equal(t, want, got)
 		require.Equal(t, uint64(len(heads)), got.Streams)
+		// And the library's RFC 6962 root of the buckets' leaves, each bucket's root its own.
+		top := make([][]byte, HeadBuckets)
+		for b := range top {
+			bk := fresh.buckets[b].heads
+			leaves := make([][]byte, len(bk))
+			for i := range bk {
+				leaves[i] = headLeaf(&bk[i])
+			}
+			top[b] = bucketLeaf(uint64(len(bk)), libraryRoot(t, leaves))
+		}
+		require.Equal(t, libraryRoot(t, top), got.Root)
 	}
 	c := live.commit()
 	n := 0
