@@ -40,7 +40,7 @@ func openLog(ctx context.Context, b *backend) (*transparency.Log, error) {
 	}
 	if b.tree == nil {
 		path := transparency.TreeFile(b.path)
-		db, err := sqlite.OpenDB(ctx, path)
+		db, err := sqlite.OpenDB(ctx, path, sqlite.Rebuildable())
 		if err != nil {
 			return nil, err
 		}

@@ -2,6 +2,7 @@ package sqlite_test
 
 import (
 	"context"
+	"database/sql"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -64,30 +65,45 @@ func TestOpenRefusesURLs(t *testing.T) {
 	}
 }
 
-// Every pooled connection must run with the settings durability depends on.
+// Every pooled connection must run with the settings durability depends on: the store's
+// file fsyncs every commit (FULL); a Rebuildable file only its WAL checkpoints (NORMAL).
 func TestPragmas(t *testing.T) {
-	s := open(t, filepath.Join(t.TempDir(), "custody.db"))
-	ctx := t.Context()
-	conns := make([]interface{ Close() error }, 0, 4)
-	defer func() {
-		for _, c := range conns {
-			_ = c.Close()
-		}
-	}()
-	for range 4 { // hold several connections at once so each is a different one
-		c, err := s.DB().Conn(ctx)
-		require.NoError(t, err)
-		conns = append(conns, c)
-		var mode string
-		var sync, fk, busy int
-		require.NoError(t, c.QueryRowContext(ctx, `PRAGMA journal_mode`).Scan(&mode))
-		require.NoError(t, c.QueryRowContext(ctx, `PRAGMA synchronous`).Scan(&sync))
-		require.NoError(t, c.QueryRowContext(ctx, `PRAGMA foreign_keys`).Scan(&fk))
-		require.NoError(t, c.QueryRowContext(ctx, `PRAGMA busy_timeout`).Scan(&busy))
-		assert.Equal(t, "wal", mode)
-		assert.Equal(t, 2, sync, "synchronous=FULL")
-		assert.Equal(t, 1, fk, "foreign_keys=ON")
-		assert.Positive(t, busy)
+	store := open(t, filepath.Join(t.TempDir(), "custody.db"))
+	rebuildable, err := sqlite.OpenDB(t.Context(), filepath.Join(t.TempDir(), "custody.tlog.db"), sqlite.Rebuildable())
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = rebuildable.Close() })
+	for _, tc := range []struct {
+		name string
+		db   *sql.DB
+		sync int
+	}{
+		{"the store's file: synchronous=FULL", store.DB(), 2},
+		{"a rebuildable file: synchronous=NORMAL", rebuildable, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := t.Context()
+			conns := make([]interface{ Close() error }, 0, 4)
+			defer func() {
+				for _, c := range conns {
+					_ = c.Close()
+				}
+			}()
+			for range 4 { // hold several connections at once so each is a different one
+				c, err := tc.db.Conn(ctx)
+				require.NoError(t, err)
+				conns = append(conns, c)
+				var mode string
+				var sync, fk, busy int
+				require.NoError(t, c.QueryRowContext(ctx, `PRAGMA journal_mode`).Scan(&mode))
+				require.NoError(t, c.QueryRowContext(ctx, `PRAGMA synchronous`).Scan(&sync))
+				require.NoError(t, c.QueryRowContext(ctx, `PRAGMA foreign_keys`).Scan(&fk))
+				require.NoError(t, c.QueryRowContext(ctx, `PRAGMA busy_timeout`).Scan(&busy))
+				assert.Equal(t, "wal", mode)
+				assert.Equal(t, tc.sync, sync)
+				assert.Equal(t, 1, fk, "foreign_keys=ON")
+				assert.Positive(t, busy)
+			}
+		})
 	}
 }
 

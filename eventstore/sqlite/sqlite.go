@@ -71,11 +71,27 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	return s, nil
 }
 
+// Option changes how OpenDB opens a file.
+type Option func(*options)
+
+type options struct{ rebuildable bool }
+
+// Rebuildable is for a file whose contents are rebuilt from data kept elsewhere, such as the
+// transparency log's tree (rebuilt from the store's log): it runs with synchronous=NORMAL. In
+// WAL mode a commit is then not fsynced, only SQLite's WAL checkpoints are, so a power loss or
+// an operating-system crash (not a crash of the process) may roll back the last transactions,
+// though it never leaves the file inconsistent. The store's own file always runs with FULL.
+func Rebuildable() Option { return func(o *options) { o.rebuildable = true } }
+
 // OpenDB opens (creating it and its parent directories if needed) the SQLite file at path
 // with the settings the store runs on (WAL, synchronous=FULL, BEGIN IMMEDIATE transactions),
 // for data kept in a file of its own beside the store's, such as the transparency log's tree,
 // whose writes then never wait for the appends' write lock nor hold it.
-func OpenDB(ctx context.Context, path string) (*sql.DB, error) {
+func OpenDB(ctx context.Context, path string, opts ...Option) (*sql.DB, error) {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
 	if path == "" || strings.ContainsAny(path, "?#") || strings.HasPrefix(path, "file:") {
 		return nil, fmt.Errorf("sqlite: open %q: want a plain file path", path)
 	}
@@ -87,7 +103,11 @@ func OpenDB(ctx context.Context, path string) (*sql.DB, error) {
 	q := url.Values{}
 	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", busyTimeout.Milliseconds()))
 	q.Add("_pragma", "journal_mode(WAL)")
-	q.Add("_pragma", "synchronous(FULL)") // fsync the WAL on every commit: acknowledged means durable
+	sync := synchronousFull // fsync the WAL on every commit: acknowledged means durable
+	if o.rebuildable {
+		sync = synchronousNormal
+	}
+	q.Add("_pragma", fmt.Sprintf("synchronous(%d)", sync))
 	q.Add("_pragma", "foreign_keys(ON)")
 	q.Set("_txlock", "immediate")
 	db, err := sql.Open("sqlite", path+"?"+q.Encode())
@@ -96,15 +116,22 @@ func OpenDB(ctx context.Context, path string) (*sql.DB, error) {
 	}
 	db.SetMaxOpenConns(maxConns)
 	db.SetMaxIdleConns(maxConns) // opening a connection re-runs the pragmas; keep them
-	if err := check(ctx, db); err != nil {
+	if err := check(ctx, db, sync); err != nil {
 		_ = db.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
 	return db, nil
 }
 
-// check makes sure the settings that durability depends on took effect.
-func check(ctx context.Context, db *sql.DB) error {
+// SQLite's values of PRAGMA synchronous.
+const (
+	synchronousNormal = 1
+	synchronousFull   = 2
+)
+
+// check makes sure the settings that durability depends on took effect: WAL, and synchronous
+// at least want.
+func check(ctx context.Context, db *sql.DB, want int) error {
 	var mode string
 	if err := db.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil {
 		return mapErr(err)
@@ -116,8 +143,8 @@ func check(ctx context.Context, db *sql.DB) error {
 	if err := db.QueryRowContext(ctx, "PRAGMA synchronous").Scan(&sync); err != nil {
 		return mapErr(err)
 	}
-	if sync < 2 { // 2 = FULL
-		return fmt.Errorf("synchronous is %d, want FULL (2)", sync)
+	if sync < want {
+		return fmt.Errorf("synchronous is %d, want %d", sync, want)
 	}
 	return nil
 }

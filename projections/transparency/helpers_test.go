@@ -37,7 +37,7 @@ func sqliteBackend(t testing.TB) backend {
 	path := filepath.Join(t.TempDir(), "custody.db")
 	s, err := sqlite.Open(ctx, path)
 	require.NoError(t, err)
-	tree, err := sqlite.OpenDB(ctx, transparency.TreeFile(path))
+	tree, err := sqlite.OpenDB(ctx, transparency.TreeFile(path), sqlite.Rebuildable())
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = tree.Close(); _ = s.Close() })
 	return backend{store: s, db: s.DB(), tree: tree, dialect: projections.SQLite}

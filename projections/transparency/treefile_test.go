@@ -59,7 +59,7 @@ func TestMoveTree(t *testing.T) {
 	tables := tlogTables(t, s.DB())
 	require.Greater(t, tables, 5)
 
-	tree, err := sqlite.OpenDB(ctx, transparency.TreeFile(path))
+	tree, err := sqlite.OpenDB(ctx, transparency.TreeFile(path), sqlite.Rebuildable())
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = tree.Close() })
 	moved, err := transparency.MoveTree(ctx, tree, path)
@@ -107,4 +107,42 @@ func TestMoveTree(t *testing.T) {
 	again, _, err := l.Size(ctx)
 	require.NoError(t, err)
 	assert.Equal(t, size, again)
+}
+
+// TestLostTreeSignsTheSameCheckpoint: a tree that lost transactions (here all of them, the
+// worst a power loss can do to the tree's file, which runs with synchronous=NORMAL) is built
+// again from the log, and the checkpoint of the same size is the same bytes, since the note
+// holds only what the log determines and Ed25519 signatures are deterministic: a checkpoint a
+// witness already holds stays the log's.
+func TestLostTreeSignsTheSameCheckpoint(t *testing.T) {
+	backends(t, func(t *testing.T, open func(testing.TB) backend) {
+		ctx := context.Background()
+		b := open(t)
+		seedDocs(t, b.store, 3, 4)
+		key := testKey(t, "custody.test/log")
+		l, seq := sequencer(t, b, transparency.Options{Key: key})
+		require.NoError(t, seq.CatchUp(ctx))
+		held, err := l.Latest(ctx)
+		require.NoError(t, err)
+		require.Equal(t, uint64(12), held.Size)
+
+		for _, q := range []string{`DELETE FROM tlog_tiles`, `DELETE FROM tlog_runs`, `DELETE FROM tlog_checkpoints`,
+			`DELETE FROM tlog_heads`, `DELETE FROM tlog_head_buckets`, `UPDATE tlog_heads_state SET size = 0, checkpoint = 0`} {
+			_, err := b.tree.ExecContext(ctx, q)
+			require.NoError(t, err, q)
+		}
+		_, err = b.tree.ExecContext(ctx, `UPDATE tlog_state SET size = 0, position = 0, compact = $1`, []byte{})
+		require.NoError(t, err)
+		_, err = l.Latest(ctx)
+		require.ErrorIs(t, err, transparency.ErrNotFound, "the tree is gone")
+
+		_, seq = sequencer(t, b, transparency.Options{Key: key})
+		require.NoError(t, seq.CatchUp(ctx))
+		again, err := l.Latest(ctx)
+		require.NoError(t, err)
+		assert.Equal(t, string(held.Note), string(again.Note))
+		rep, err := transparency.VerifyCheckpoints(ctx, b.store, l, key.Verifier, held.Note)
+		require.NoError(t, err)
+		assert.True(t, rep.OK, "%+v", rep)
+	})
 }
