@@ -38,6 +38,22 @@ func MoveTree(ctx context.Context, db *sql.DB, from string) (moved bool, err err
 			err = errors.Join(err, fmt.Errorf("transparency: move the tree: %w", derr))
 		}
 	}()
+	// The copy is fsynced before the old tables are dropped: the tree's file otherwise commits
+	// without (synchronous=NORMAL, sqlite.Rebuildable), and a power loss that rolled the copy
+	// back after the drop would lose the checkpoints signed so far, which the log cannot give
+	// again. The connection goes back to the pool with its own setting.
+	var sync int
+	if err := conn.QueryRowContext(ctx, `PRAGMA main.synchronous`).Scan(&sync); err != nil {
+		return false, fmt.Errorf("transparency: move the tree: %w", err)
+	}
+	if _, err := conn.ExecContext(ctx, `PRAGMA main.synchronous = FULL`); err != nil {
+		return false, fmt.Errorf("transparency: move the tree: %w", err)
+	}
+	defer func() {
+		if _, serr := conn.ExecContext(context.WithoutCancel(ctx), fmt.Sprintf(`PRAGMA main.synchronous = %d`, sync)); serr != nil {
+			err = errors.Join(err, fmt.Errorf("transparency: move the tree: %w", serr))
+		}
+	}()
 	// Each transaction takes both files' write locks at BEGIN (IMMEDIATE), before it looks:
 	// a server starting beside this one waits, then finds the tree moved. The store's appends
 	// wait for the move, once, at start-up.

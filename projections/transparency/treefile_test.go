@@ -67,6 +67,20 @@ func TestMoveTree(t *testing.T) {
 	assert.True(t, moved)
 	assert.Zero(t, tlogTables(t, s.DB()), "the store's file no longer holds the tree")
 	assert.Equal(t, tables, tlogTables(t, tree))
+	// The move made its copy durable (FULL) on one connection; every connection of the pool is
+	// back at the tree's own setting, NORMAL.
+	conns := make([]*sql.Conn, 0, 8)
+	for range 8 { // the pool's size: every connection is one of these
+		c, err := tree.Conn(ctx)
+		require.NoError(t, err)
+		conns = append(conns, c)
+		var sync int
+		require.NoError(t, c.QueryRowContext(ctx, `PRAGMA synchronous`).Scan(&sync))
+		assert.Equal(t, 1, sync, "synchronous=NORMAL")
+	}
+	for _, c := range conns {
+		require.NoError(t, c.Close())
+	}
 
 	l, err := transparency.OpenLog(ctx, tree, projections.SQLite)
 	require.NoError(t, err)
