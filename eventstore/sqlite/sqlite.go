@@ -84,9 +84,9 @@ type options struct{ rebuildable bool }
 func Rebuildable() Option { return func(o *options) { o.rebuildable = true } }
 
 // OpenDB opens (creating it and its parent directories if needed) the SQLite file at path
-// with the settings the store runs on (WAL, synchronous=FULL, BEGIN IMMEDIATE transactions),
-// for data kept in a file of its own beside the store's, such as the transparency log's tree,
-// whose writes then never wait for the appends' write lock nor hold it.
+// with the settings the store runs on (WAL, synchronous=FULL, BEGIN IMMEDIATE transactions;
+// NORMAL with Rebuildable), for data kept in a file of its own beside the store's, such as the
+// transparency log's tree, whose writes then never wait for the appends' write lock nor hold it.
 func OpenDB(ctx context.Context, path string, opts ...Option) (*sql.DB, error) {
 	var o options
 	for _, opt := range opts {
