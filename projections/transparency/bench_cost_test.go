@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
 
 	"github.com/custody-ledger/custody/eventstore"
@@ -82,9 +81,7 @@ func newStreams(b *testing.B, s eventstore.Store, n int) {
 	for w := range 8 {
 		wg.Go(func() {
 			for i := w; i < n; i += 8 {
-				_, err := eventstore.AppendOne(context.Background(), s, "bench-"+uuid.NewString(), eventstore.NoStream,
-					eventstore.EventData{ID: uuid.New(), Type: "Bench", SchemaVersion: 1, Data: []byte(`{"n":1}`)})
-				if err != nil {
+				if err := appendNewStream(s, "bench-"); err != nil {
 					b.Error(err)
 					return
 				}

@@ -99,9 +99,7 @@ func appendLoadCPU(b *testing.B, s eventstore.Store, writers int, d time.Duratio
 	for range writers {
 		wg.Go(func() {
 			for ctx.Err() == nil {
-				_, err := eventstore.AppendOne(context.Background(), s, "bench-"+uuid.NewString(), eventstore.NoStream,
-					eventstore.EventData{ID: uuid.New(), Type: "Bench", SchemaVersion: 1, Data: []byte(`{"n":1}`)})
-				if err != nil {
+				if err := appendNewStream(s, "bench-"); err != nil {
 					b.Error(err)
 					return
 				}
@@ -240,6 +238,14 @@ func BenchmarkAppendLatencyWithSequencer(b *testing.B) {
 	})
 }
 
+// appendNewStream appends one event to a new stream named prefix and a fresh UUID: the
+// benchmarks' append, the pattern of a document's first event.
+func appendNewStream(s eventstore.Store, prefix string) error {
+	_, err := eventstore.AppendOne(context.Background(), s, prefix+uuid.NewString(), eventstore.NoStream,
+		eventstore.EventData{ID: uuid.New(), Type: "Bench", SchemaVersion: 1, Data: []byte(`{"n":1}`)})
+	return err
+}
+
 // pacedLoad appends single events to new streams at rate per second from writers goroutines
 // for d, and returns each append's latency.
 func pacedLoad(b *testing.B, s eventstore.Store, rate, writers int, d time.Duration) []time.Duration {
@@ -252,9 +258,7 @@ func pacedLoad(b *testing.B, s eventstore.Store, rate, writers int, d time.Durat
 			for next := start.Add(interval * time.Duration(w) / time.Duration(writers)); next.Sub(start) < d; next = next.Add(interval) {
 				time.Sleep(time.Until(next))
 				t0 := time.Now()
-				_, err := eventstore.AppendOne(context.Background(), s, "paced-"+uuid.NewString(), eventstore.NoStream,
-					eventstore.EventData{ID: uuid.New(), Type: "Bench", SchemaVersion: 1, Data: []byte(`{"n":1}`)})
-				if err != nil {
+				if err := appendNewStream(s, "paced-"); err != nil {
 					b.Error(err)
 					return
 				}
@@ -305,7 +309,7 @@ func prefill(b *testing.B, s eventstore.Store, n int) {
 }
 
 // resetTree forgets the tree so a sequencer builds it again from position zero.
-func resetTree(b *testing.B, be backend) {
+func resetTree(b testing.TB, be backend) {
 	for _, q := range []string{`DELETE FROM tlog_tiles`, `DELETE FROM tlog_runs`, `DELETE FROM tlog_checkpoints`} {
 		_, err := be.tree.Exec(q)
 		require.NoError(b, err)

@@ -140,13 +140,11 @@ func TestLostTreeSignsTheSameCheckpoint(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, uint64(12), held.Size)
 
-		for _, q := range []string{`DELETE FROM tlog_tiles`, `DELETE FROM tlog_runs`, `DELETE FROM tlog_checkpoints`,
-			`DELETE FROM tlog_heads`, `DELETE FROM tlog_head_buckets`, `UPDATE tlog_heads_state SET size = 0, checkpoint = 0`} {
+		resetTree(t, b)
+		for _, q := range []string{`DELETE FROM tlog_heads`, `DELETE FROM tlog_head_buckets`, `UPDATE tlog_heads_state SET size = 0, checkpoint = 0`} {
 			_, err := b.tree.ExecContext(ctx, q)
 			require.NoError(t, err, q)
 		}
-		_, err = b.tree.ExecContext(ctx, `UPDATE tlog_state SET size = 0, position = 0, compact = $1`, []byte{})
-		require.NoError(t, err)
 		_, err = l.Latest(ctx)
 		require.ErrorIs(t, err, transparency.ErrNotFound, "the tree is gone")
 
