@@ -73,7 +73,9 @@
 // (pg_try_advisory_lock(1886547818, hashtext(current_schema()))) on a dedicated connection;
 // the server releases it when that process dies, and a standby, retrying every
 // ElectionRetry, takes over within about a second. On SQLite, a lease row renewed every
-// LeaseTTL/3 (a standby takes over after LeaseTTL).
+// LeaseTTL/3 (a standby takes over after LeaseTTL). A leader whose renewal is late (it waits
+// for the write lock) is not Leading from its lease's expiry on, since a standby may take the
+// lease then; it goes on once the renewal gets through, or stands down if the lease was taken.
 //
 // The deadline watch (package watch) appends DeadlineMissed through commands with event ids
 // derived from document, rule and deadline, so a restart or a second watch appends nothing

@@ -11,23 +11,13 @@ import (
 // internal/election; the transparency sequencer's is 1886547819).
 const leaderLockKey = 1886547818
 
-// leadership is held while ctx lives; release gives it up.
-type leadership struct {
-	ctx     context.Context
-	release func()
-}
-
 // elect blocks until this process is the runner, or ctx ends. The checkpoint fence
 // (sqldb.Advance) keeps batches exactly-once even in the moment a lost leader has not
 // noticed yet.
-func (p *Projections) elect(ctx context.Context) (*leadership, error) {
-	lctx, release, err := election.Elect(ctx, election.Config{
+func (p *Projections) elect(ctx context.Context) (*election.Term, error) {
+	return election.Elect(ctx, election.Config{
 		DB: p.db, Postgres: p.dialect == sqldb.Postgres, LockKey: leaderLockKey,
 		LeaseTable: "projections_lease", LeaseName: "runner", Owner: p.owner,
 		TTL: p.opts.LeaseTTL, Retry: p.opts.ElectionRetry, Logger: p.log, Who: "projections",
 	})
-	if err != nil {
-		return nil, err
-	}
-	return &leadership{ctx: lctx, release: release}, nil
 }

@@ -56,8 +56,8 @@ type Projections struct {
 	watch      *watch.Watch
 	channel    *gochannel.GoChannel // the default publisher, when no other was given
 	metrics    *metrics
-	mu         sync.Mutex // serialises CatchUp with itself
-	leading    atomic.Bool
+	mu         sync.Mutex                    // serialises CatchUp with itself
+	term       atomic.Pointer[election.Term] // while this process is the runner
 	gate       readyGate
 }
 
@@ -116,8 +116,12 @@ func (p *Projections) failpoint(point string) error {
 
 func (p *Projections) conAddress(unit string) string { return p.opts.CONAddresses[unit] }
 
-// Leading reports whether this process is the elected runner now.
-func (p *Projections) Leading() bool { return p.leading.Load() }
+// Leading reports whether this process is the elected runner now: false from the moment its
+// term ends (a lost lock, an expired lease), even while its parts are still winding down.
+func (p *Projections) Leading() bool {
+	t := p.term.Load()
+	return t != nil && t.Held()
+}
 
 // Queries returns the read side.
 func (p *Projections) Queries() *query.Queries { return p.queries }

@@ -18,7 +18,7 @@ import (
 // ends (it then returns nil). If leadership is lost it stands by again.
 func (p *Projections) Run(ctx context.Context) error {
 	for {
-		l, err := p.elect(ctx)
+		term, err := p.elect(ctx)
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil
@@ -26,11 +26,11 @@ func (p *Projections) Run(ctx context.Context) error {
 			return err
 		}
 		p.metrics.leader.Set(1)
-		p.leading.Store(true)
+		p.term.Store(term)
 		p.log.Info("projections: elected runner", "owner", p.owner)
-		err = safe.Call(func() error { return p.lead(l.ctx) })
-		l.release()
-		p.leading.Store(false)
+		err = safe.Call(func() error { return p.lead(term.Context()) })
+		term.Release()
+		p.term.Store(nil)
 		p.metrics.leader.Set(0)
 		if ctx.Err() != nil {
 			return nil

@@ -10,6 +10,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 	"time"
 )
 
@@ -38,30 +39,54 @@ func NewOwner() string {
 	return hex.EncodeToString(b[:])
 }
 
-// Elect blocks until this process leads, or ctx ends. It returns a context that lives while
-// the leadership holds and the release that gives it up. On PostgreSQL the advisory lock is
+// Term is one leadership. It lasts until its context ends and, on SQLite, is held only while
+// the lease it last wrote has not expired: a stand-by may take an expired lease, so Held
+// counts the leader out at the expiry by the clock, even while its renewal is still waiting.
+type Term struct {
+	ctx     context.Context
+	release func()
+	expires atomic.Int64 // the lease's expiry, unix microseconds; 0 for PostgreSQL's lock
+}
+
+// Context lives while the term holds; the leader's work runs under it.
+func (t *Term) Context() context.Context { return t.ctx }
+
+// Release gives the leadership up (the lock is unlocked, the lease row deleted).
+func (t *Term) Release() { t.release() }
+
+// Held reports whether this process leads now.
+func (t *Term) Held() bool {
+	if t.ctx.Err() != nil {
+		return false
+	}
+	e := t.expires.Load()
+	return e == 0 || time.Now().UnixMicro() < e
+}
+
+// Elect blocks until this process leads, or ctx ends. On PostgreSQL the advisory lock is
 // held by a dedicated connection (released by the server the moment that connection or
 // process dies), pinged every TTL/3; on SQLite the lease row is renewed every TTL/3. Callers
 // fence their writes (checkpoints, tree size) for the moment a lost leader has not noticed.
-func Elect(ctx context.Context, c Config) (context.Context, func(), error) {
+func Elect(ctx context.Context, c Config) (*Term, error) {
 	for {
-		lctx, release, err := TryElect(ctx, c)
+		t, err := TryElect(ctx, c)
 		if err != nil && ctx.Err() == nil {
 			c.Logger.Warn(c.Who+": election failed", "err", err)
 		}
-		if lctx != nil {
-			return lctx, release, nil
+		if t != nil {
+			return t, nil
 		}
 		select {
 		case <-ctx.Done():
-			return nil, nil, ctx.Err()
+			return nil, ctx.Err()
 		case <-time.After(c.Retry):
 		}
 	}
 }
 
-// TryElect tries once; a nil context with a nil error means another process leads.
-func TryElect(ctx context.Context, c Config) (context.Context, func(), error) {
+// TryElect tries once; a nil term with a nil error means another process leads.
+func TryElect(ctx context.Context, c Config) (*Term, error) {
+	t := &Term{}
 	var (
 		keep   func(context.Context) error // checks, every TTL/3, that we still lead
 		unlock func(context.Context)
@@ -69,16 +94,16 @@ func TryElect(ctx context.Context, c Config) (context.Context, func(), error) {
 	if c.Postgres {
 		conn, err := c.DB.Conn(ctx)
 		if err != nil {
-			return nil, nil, fmt.Errorf("%s: election connection: %w", c.Who, err)
+			return nil, fmt.Errorf("%s: election connection: %w", c.Who, err)
 		}
 		var got bool
 		if err := conn.QueryRowContext(ctx, `SELECT pg_try_advisory_lock($1, hashtext(current_schema()))`, c.LockKey).Scan(&got); err != nil {
 			_ = conn.Close()
-			return nil, nil, fmt.Errorf("%s: try advisory lock: %w", c.Who, err)
+			return nil, fmt.Errorf("%s: try advisory lock: %w", c.Who, err)
 		}
 		if !got {
 			_ = conn.Close()
-			return nil, nil, nil
+			return nil, nil
 		}
 		keep = func(ctx context.Context) error { // a dead connection has lost the lock
 			pctx, cancel := context.WithTimeout(ctx, c.TTL/3)
@@ -90,14 +115,21 @@ func TryElect(ctx context.Context, c Config) (context.Context, func(), error) {
 			_ = conn.Close()
 		}
 	} else {
-		held, err := lease(ctx, c)
-		if err != nil || !held {
-			return nil, nil, err
+		expires, err := lease(ctx, c)
+		if err != nil || expires == 0 {
+			return nil, err
 		}
+		t.expires.Store(expires)
 		keep = func(ctx context.Context) error {
-			held, err := lease(ctx, c)
-			if err == nil && !held {
-				err = fmt.Errorf("%s: the lease was taken by another process", c.Who)
+			// No timeout: the renewal may wait for the leader's own write transaction, and
+			// ending the term for that would roll the transaction back and could make a lone
+			// process redo it forever. Held is false meanwhile if the lease runs out.
+			expires, err := lease(ctx, c)
+			if err == nil && expires == 0 {
+				return fmt.Errorf("%s: the lease was taken by another process", c.Who)
+			}
+			if err == nil {
+				t.expires.Store(expires)
 			}
 			return err
 		}
@@ -106,18 +138,17 @@ func TryElect(ctx context.Context, c Config) (context.Context, func(), error) {
 		}
 	}
 	lctx, cancel := context.WithCancel(ctx)
+	t.ctx = lctx
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		t := time.NewTicker(c.TTL / 3)
-		defer t.Stop()
+		tick := time.NewTicker(c.TTL / 3)
+		defer tick.Stop()
 		for {
 			select {
 			case <-lctx.Done():
 				return
-			case <-t.C:
-				// No timeout on the SQLite renewal: it may wait for the runner's own write
-				// transaction, and standing down for that would make leadership flap.
+			case <-tick.C:
 				if err := keep(lctx); err != nil && lctx.Err() == nil {
 					c.Logger.Warn(c.Who+": lost the election; standing down", "err", err)
 					cancel()
@@ -126,26 +157,32 @@ func TryElect(ctx context.Context, c Config) (context.Context, func(), error) {
 			}
 		}
 	}()
-	return lctx, func() {
+	t.release = func() {
 		cancel()
 		<-done
 		uctx, ucancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer ucancel()
 		unlock(uctx)
-	}, nil
+	}
+	return t, nil
 }
 
-// lease takes or renews the lease row; it reports whether this owner holds it.
-func lease(ctx context.Context, c Config) (bool, error) {
+// lease takes or renews the lease row. It returns the expiry it wrote (unix microseconds),
+// or 0 when another owner holds an unexpired lease.
+func lease(ctx context.Context, c Config) (int64, error) {
 	now := time.Now()
+	expires := now.Add(c.TTL).UnixMicro()
 	t := c.LeaseTable
 	res, err := c.DB.ExecContext(ctx, `INSERT INTO `+t+` (name, owner, expires_at) VALUES ($1, $2, $3)
 		ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at
 		WHERE `+t+`.owner = excluded.owner OR `+t+`.expires_at < $4`,
-		c.LeaseName, c.Owner, now.Add(c.TTL).UnixMicro(), now.UnixMicro())
+		c.LeaseName, c.Owner, expires, now.UnixMicro())
 	if err != nil {
-		return false, fmt.Errorf("%s: lease: %w", c.Who, err)
+		return 0, fmt.Errorf("%s: lease: %w", c.Who, err)
 	}
 	n, err := res.RowsAffected()
-	return n == 1, err
+	if err != nil || n != 1 {
+		return 0, err
+	}
+	return expires, nil
 }

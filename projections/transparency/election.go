@@ -11,10 +11,9 @@ import (
 // projection runner's is 1886547818).
 const sequencerLockKey = 1886547819
 
-// elect blocks until this process is the sequencer, or ctx ends; it returns a context that
-// lives while the leadership holds and a release. The tree's size fence keeps a leader that
-// lost without noticing from writing anything.
-func (s *Sequencer) elect(ctx context.Context) (context.Context, func(), error) {
+// elect blocks until this process is the sequencer, or ctx ends. The tree's size fence keeps
+// a leader that lost without noticing from writing anything.
+func (s *Sequencer) elect(ctx context.Context) (*election.Term, error) {
 	return election.Elect(ctx, election.Config{
 		DB: s.log.db, Postgres: s.log.dialect == sqldb.Postgres, LockKey: sequencerLockKey,
 		LeaseTable: "tlog_lease", LeaseName: "sequencer", Owner: s.owner,

@@ -95,13 +95,13 @@ func NewSequencer(l *Log, store eventstore.LogReader, opts Options) *Sequencer {
 // they commit and signing checkpoints when due.
 func (s *Sequencer) Run(ctx context.Context) error {
 	for {
-		lctx, release, err := s.elect(ctx)
+		term, err := s.elect(ctx)
 		if err != nil {
 			return err
 		}
 		s.opts.Logger.Info("transparency: sequencing the log")
-		err = s.follow(lctx)
-		release()
+		err = s.follow(term.Context())
+		term.Release()
 		s.loaded = false
 		if ctx.Err() != nil {
 			return ctx.Err()
