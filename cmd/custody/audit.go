@@ -16,8 +16,6 @@ import (
 	"github.com/google/uuid"
 	"golang.org/x/mod/sumdb/note"
 
-	"github.com/custody-ledger/custody/eventstore/sqlite"
-	"github.com/custody-ledger/custody/projections"
 	"github.com/custody-ledger/custody/projections/transparency"
 )
 
@@ -27,34 +25,14 @@ type listFlag []string
 func (l *listFlag) String() string     { return strings.Join(*l, ",") }
 func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
 
-// openLog opens the verifiable log: in the read-model schema on PostgreSQL, in a file of its
-// own beside the store's on SQLite (transparency.TreeFile), where a tree kept by an earlier
-// version in the store's file is moved at the first opening.
+// openLog opens the verifiable log in the tree's database (backend.openTree).
 func openLog(ctx context.Context, b *backend) (*transparency.Log, error) {
-	if b.sqlite == nil {
-		db, dialect, err := b.readDB()
-		if err != nil {
-			return nil, err
-		}
-		return transparency.OpenLog(ctx, db, dialect)
-	}
 	if b.tree == nil {
-		path := transparency.TreeFile(b.path)
-		db, err := sqlite.OpenDB(ctx, path, sqlite.Rebuildable())
-		if err != nil {
+		if err := b.openTree(ctx); err != nil {
 			return nil, err
 		}
-		b.closers = append(b.closers, db.Close)
-		moved, err := transparency.MoveTree(ctx, db, b.path)
-		if err != nil {
-			return nil, err
-		}
-		if moved {
-			slog.Info("transparency: the tree moved to its own file", "from", b.path, "to", path)
-		}
-		b.tree = db
 	}
-	return transparency.OpenLog(ctx, b.tree, projections.SQLite)
+	return transparency.OpenLog(ctx, b.tree, b.treeSQL)
 }
 
 // tlogFlags are serve's flags of the verifiable log.
@@ -99,6 +77,34 @@ func startSequencer(ctx context.Context, b *backend, f *tlogFlags, log *slog.Log
 		}
 	}()
 	return l, func() { <-done }, nil
+}
+
+// cmdSequence runs only the verifiable log's sequencer (or its stand-by) until SIGINT/SIGTERM:
+// the tree's work can then run on other hardware than the store's and the API's
+// (docs/transparency.md, "The sequencer on a machine of its own").
+func cmdSequence(ctx context.Context, args []string, log *slog.Logger) error {
+	fs := flag.NewFlagSet("sequence", flag.ContinueOnError)
+	store, read := storeFlags(fs)
+	tf := addTlogFlags(fs)
+	tree := treeStoreFlag(fs)
+	if _, err := parse(fs, args); err != nil {
+		return err
+	}
+	b, err := openBackend(ctx, *store, *read)
+	if err != nil {
+		return err
+	}
+	defer b.Close()
+	b.treeURL = *tree
+	_, wait, err := startSequencer(ctx, b, tf, log)
+	if err != nil {
+		return err
+	}
+	log.Info("sequencing", "store", redact(*store), "tree", redact(*tree))
+	<-ctx.Done()
+	wait()
+	log.Info("stopped")
+	return nil
 }
 
 // cmdCheckpointKey makes the checkpoint signing key file and prints its public key.
@@ -151,6 +157,7 @@ func cmdAuditExport(ctx context.Context, args []string, out io.Writer) error {
 	from := fs.Uint64("from", 0, "or every event from this global position")
 	to := fs.Uint64("to", 0, "to this one (default: the latest checkpoint's last)")
 	path := fs.String("out", "", "the bundle file (default: stdout)")
+	tree := treeStoreFlag(fs)
 	var since listFlag
 	fs.Var(&since, "since", "add a consistency proof from this tree size (an auditor's earlier checkpoint); repeatable")
 	if _, err := parse(fs, args); err != nil {
@@ -186,6 +193,7 @@ func cmdAuditExport(ctx context.Context, args []string, out io.Writer) error {
 		return err
 	}
 	defer b.Close()
+	b.treeURL = *tree
 	l, err := openLog(ctx, b)
 	if err != nil {
 		return err

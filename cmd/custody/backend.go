@@ -4,7 +4,9 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"flag"
 	"fmt"
+	"log/slog"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -16,6 +18,8 @@ import (
 	"github.com/custody-ledger/custody/eventstore/esdb"
 	"github.com/custody-ledger/custody/eventstore/postgres"
 	"github.com/custody-ledger/custody/eventstore/sqlite"
+	"github.com/custody-ledger/custody/projections"
+	"github.com/custody-ledger/custody/projections/transparency"
 )
 
 const defaultStore = "sqlite:./data/custody.db"
@@ -24,9 +28,11 @@ const defaultStore = "sqlite:./data/custody.db"
 // (and, later, the read models) beside it.
 type backend struct {
 	events  eventstore.Store
-	sqlite  *sqlite.Store   // set when the SQL side is SQLite
-	path    string          // the SQLite file's path
-	tree    *sql.DB         // on SQLite, the verifiable log's own file (openLog)
+	sqlite  *sqlite.Store // set when the SQL side is SQLite
+	path    string        // the SQLite file's path
+	treeURL string        // --tree-store: the verifiable log's tree, when not beside the read models
+	tree    *sql.DB       // the verifiable log's tree, once opened (openLog)
+	treeSQL projections.Dialect
 	pg      *postgres.Store // set when the SQL side is PostgreSQL
 	closers []func() error
 }
@@ -131,4 +137,72 @@ func (b *backend) keyStore(ctx context.Context) (keys.StoreWithSessions, error) 
 		return keys.NewCached(s), nil
 	}
 	return nil, errors.New("no SQL store for keys")
+}
+
+// treeStoreFlag is --tree-store (docs/transparency.md, "The sequencer on a machine of its own").
+func treeStoreFlag(fs *flag.FlagSet) *string {
+	return fs.String("tree-store", envOr("CUSTODY_TREE_STORE", ""),
+		"the verifiable log's tree, when not beside the read models: postgres://... or sqlite:PATH; every process of one log names the same (env CUSTODY_TREE_STORE)")
+}
+
+// openTree opens the database of the verifiable log's tree: the one --tree-store names; else,
+// on SQLite, the store's (or read store's) custody.tlog.db beside it; else the read models'.
+func (b *backend) openTree(ctx context.Context) error {
+	u := b.treeURL
+	switch {
+	case strings.HasPrefix(u, "postgres://"), strings.HasPrefix(u, "postgresql://"):
+		db, err := sql.Open("pgx", u)
+		if err == nil {
+			err = db.PingContext(ctx)
+			if err != nil {
+				_ = db.Close()
+			}
+		}
+		if err != nil {
+			return fmt.Errorf("open the tree store %s: %w", redact(u), err)
+		}
+		b.closers = append(b.closers, db.Close)
+		b.tree, b.treeSQL = db, projections.Postgres
+		return nil
+	case strings.HasPrefix(u, "sqlite:"):
+		path := strings.TrimPrefix(strings.TrimPrefix(u, "sqlite:"), "//")
+		if path == "" {
+			return fmt.Errorf("--tree-store %q: no file path", u)
+		}
+		return b.openTreeFile(ctx, path)
+	case u != "":
+		return fmt.Errorf("%w: --tree-store %s: use postgres://... or sqlite:PATH", errUsage, redact(u))
+	case b.sqlite != nil:
+		return b.openTreeFile(ctx, transparency.TreeFile(b.path))
+	}
+	db, dialect, err := b.readDB()
+	if err != nil {
+		return err
+	}
+	b.tree, b.treeSQL = db, dialect
+	return nil
+}
+
+// openTreeFile opens the tree's own SQLite file. A tree an earlier version kept in the
+// SQLite store's file is moved into it first.
+func (b *backend) openTreeFile(ctx context.Context, path string) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return fmt.Errorf("tree directory: %w", err)
+	}
+	db, err := sqlite.OpenDB(ctx, path, sqlite.Rebuildable())
+	if err != nil {
+		return err
+	}
+	b.closers = append(b.closers, db.Close)
+	if b.sqlite != nil {
+		moved, err := transparency.MoveTree(ctx, db, b.path)
+		if err != nil {
+			return err
+		}
+		if moved {
+			slog.Info("transparency: the tree moved to its own file", "from", b.path, "to", path)
+		}
+	}
+	b.tree, b.treeSQL = db, projections.SQLite
+	return nil
 }

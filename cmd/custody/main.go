@@ -17,14 +17,16 @@ const usage = `custody: an event-sourced ledger of who holds a civil-registratio
 
 Usage:
   custody serve   [--store URL] [--read-store URL] [--listen ADDR] [--notify URL] [--demo]
+                  [--tree-store URL] [--sequencer=false]
+  custody sequence [--store URL] [--tree-store URL] [--checkpoint-key FILE] [--checkpoint-publish DIR|URL]
   custody keys    create --org ORG --unit UNIT --role ROLE [--store URL]
   custody keys    list [--store URL]
   custody keys    revoke ID [--store URL]
   custody keys    checkpoint [--origin NAME] [--out FILE]
   custody demo    [--store URL] [--documents N]
   custody replay  DOCUMENT_ID [--store URL]
-  custody verify  [--store URL] [--stream NAME] [--public-key KEY] [--checkpoint FILE]...
-  custody audit   export (--document ID | --application ID | --from P [--to Q]) [--since SIZE] [--out FILE] [--store URL]
+  custody verify  [--store URL] [--stream NAME] [--public-key KEY] [--checkpoint FILE]... [--tree-store URL]
+  custody audit   export (--document ID | --application ID | --from P [--to Q]) [--since SIZE] [--out FILE] [--store URL] [--tree-store URL]
   custody audit   verify BUNDLE [--public-key KEY] [--checkpoint FILE]...
   custody rebuild [--store URL]
   custody projections quarantine [--store URL]
@@ -35,6 +37,9 @@ Stores (--store, env CUSTODY_STORE; default sqlite:./data/custody.db):
   postgres://...          PostgreSQL
   esdb://... / kurrentdb://...  KurrentDB (EventStoreDB); read models and keys then go to
                           --read-store (env CUSTODY_READ_STORE), an sqlite: or postgres:// URL
+
+The verifiable log's tree (--tree-store, env CUSTODY_TREE_STORE) lives beside the read models
+unless a postgres:// or sqlite: URL puts it elsewhere; then every process of the log names it.
 `
 
 func main() {
@@ -70,6 +75,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdVerify(ctx, args[1:], stdout)
 	case "audit":
 		return cmdAudit(ctx, args[1:], stdout)
+	case "sequence":
+		return cmdSequence(ctx, args[1:], log)
 	case "rebuild":
 		return cmdRebuild(ctx, args[1:], stdout, log)
 	case "projections":

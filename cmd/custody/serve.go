@@ -17,6 +17,7 @@ import (
 	"github.com/custody-ledger/custody/api"
 	"github.com/custody-ledger/custody/commands"
 	"github.com/custody-ledger/custody/projections"
+	"github.com/custody-ledger/custody/projections/transparency"
 )
 
 // shutdownGrace is how long in-flight requests may take to finish after SIGTERM.
@@ -33,6 +34,8 @@ func cmdServe(ctx context.Context, args []string, out io.Writer, log *slog.Logge
 	maxLag := fs.String("ready-max-lag", envOr("CUSTODY_READY_MAX_LAG", "1000,5s"), "/readyz fails when the read models are more than this many positions or this long behind the log (env CUSTODY_READY_MAX_LAG)")
 	pprofAddr := fs.String("pprof", envOr("CUSTODY_PPROF", ""), "address serving Go's profiles at /debug/pprof/ (e.g. 127.0.0.1:6060); off when empty (env CUSTODY_PPROF)")
 	tf := addTlogFlags(fs)
+	tree := treeStoreFlag(fs)
+	sequence := fs.Bool("sequencer", true, "run the verifiable log's sequencer (or its stand-by) in this process; false where `custody sequence` runs it elsewhere (the checkpoint flags then belong there)")
 	limits := addLimitFlags(fs)
 	if _, err := parse(fs, args); err != nil {
 		return err
@@ -50,6 +53,7 @@ func cmdServe(ctx context.Context, args []string, out io.Writer, log *slog.Logge
 		return err
 	}
 	defer b.Close()
+	b.treeURL = *tree
 	if *pprofAddr != "" {
 		stop, err := servePprof(ctx, *pprofAddr, log)
 		if err != nil {
@@ -73,14 +77,24 @@ func cmdServe(ctx context.Context, args []string, out io.Writer, log *slog.Logge
 	if err != nil {
 		return err
 	}
-	// The verifiable log's sequencer (or its stand-by) runs beside the API until shutdown.
-	seqCtx, stopSeq := context.WithCancel(context.WithoutCancel(ctx))
-	tl, waitSeq, err := startSequencer(seqCtx, b, tf, log)
-	if err != nil {
-		stopSeq()
-		return err
+	// The verifiable log's sequencer (or its stand-by) runs beside the API until shutdown,
+	// unless it runs in a process of its own; the API serves proofs from the tree either way.
+	var tl *transparency.Log
+	if *sequence {
+		seqCtx, stopSeq := context.WithCancel(context.WithoutCancel(ctx))
+		var waitSeq func()
+		tl, waitSeq, err = startSequencer(seqCtx, b, tf, log)
+		if err != nil {
+			stopSeq()
+			return err
+		}
+		defer func() { stopSeq(); waitSeq() }()
+	} else {
+		if tl, err = openLog(ctx, b); err != nil {
+			return err
+		}
+		log.Info("transparency: the sequencer runs in another process (--sequencer=false)")
 	}
-	defer func() { stopSeq(); waitSeq() }()
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	reg.MustRegister(proj.Metrics()...)

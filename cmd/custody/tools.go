@@ -85,6 +85,7 @@ func cmdVerify(ctx context.Context, args []string, out io.Writer) error {
 	store, read := storeFlags(fs)
 	stream := fs.String("stream", "", "verify only this stream (e.g. document-<uuid>)")
 	tf := addTreeFlags(fs)
+	treeURL := treeStoreFlag(fs)
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
@@ -93,6 +94,7 @@ func cmdVerify(ctx context.Context, args []string, out io.Writer) error {
 		return err
 	}
 	defer b.Close()
+	b.treeURL = *treeURL
 	var rep eventstore.Report
 	if *stream != "" {
 		rep, err = eventstore.VerifyStream(ctx, b.events, *stream)
