@@ -8,7 +8,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/url"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -32,7 +31,7 @@ import (
 // store's database holds no tree table, and `verify` and `audit export` read the same tree.
 func TestSequencerOnItsOwnTreeStore(t *testing.T) {
 	ctx := context.Background()
-	storeURL, treeURL := pgtest.Schema(t), pgtest.Schema(t)
+	storeURL, treeURL := pgtest.Schema(t), pgtest.Database(t)
 	dir := t.TempDir()
 	keyFile := filepath.Join(dir, "checkpoint.key")
 	cli := func(args ...string) (string, error) {
@@ -124,10 +123,15 @@ func TestSequencerOnItsOwnTreeStore(t *testing.T) {
 	stopSequence()
 	require.NoError(t, <-sequenced)
 
-	var tables int
-	require.NoError(t, treeDB.QueryRowContext(ctx, `SELECT count(*) FROM information_schema.tables
-		WHERE table_schema = $1 AND table_name LIKE 'tlog%'`, searchPath(t, storeURL)).Scan(&tables))
-	assert.Zero(t, tables, "the store's database holds no tree table")
+	for url, want := range map[string]bool{storeURL: false, treeURL: true} {
+		db, err := sql.Open("pgx", url)
+		require.NoError(t, err)
+		var tables int
+		require.NoError(t, db.QueryRowContext(ctx, `SELECT count(*) FROM information_schema.tables
+			WHERE table_schema = current_schema() AND table_name LIKE 'tlog%'`).Scan(&tables))
+		require.NoError(t, db.Close())
+		assert.Equal(t, want, tables > 0, "tree tables in %s", redact(url))
+	}
 
 	out, err = cli("verify", "--store", storeURL, "--tree-store", treeURL, "--public-key", public)
 	require.NoError(t, err, out)
@@ -155,11 +159,4 @@ func TestTreeStoreRefusesOtherURLs(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "open the tree store")
 	assert.NotContains(t, err.Error(), "secret")
-}
-
-// searchPath is the schema a pgtest URL works in.
-func searchPath(t *testing.T, raw string) string {
-	u, err := url.Parse(raw)
-	require.NoError(t, err)
-	return u.Query().Get("search_path")
 }

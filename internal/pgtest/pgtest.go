@@ -67,6 +67,37 @@ func Schema(t testing.TB) string {
 	return u.String()
 }
 
+// Database creates a database with a random name, drops it when the test ends, and returns
+// the server's URL naming it: for a test that needs a second database (the verifiable log's
+// tree apart from the store), not just a second schema.
+func Database(t testing.TB) string {
+	t.Helper()
+	return DatabaseAt(t, URL(t))
+}
+
+// DatabaseAt is Database on the server base names (a benchmark's second server).
+func DatabaseAt(t testing.TB, base string) string {
+	t.Helper()
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	name := "t_" + hex.EncodeToString(b[:])
+	ident := pgx.Identifier{name}.Sanitize()
+	if err := exec(base, "CREATE DATABASE "+ident); err != nil {
+		t.Fatalf("pgtest: create database %s: %v", name, err)
+	}
+	t.Cleanup(func() {
+		if err := exec(base, "DROP DATABASE IF EXISTS "+ident+" WITH (FORCE)"); err != nil {
+			t.Errorf("pgtest: drop database %s: %v", name, err)
+		}
+	})
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatalf("pgtest: CUSTODY_TEST_PG must be a postgres:// URL: %v", err)
+	}
+	u.Path = "/" + name
+	return u.String()
+}
+
 var (
 	probeOnce sync.Once
 	probeErr  error
