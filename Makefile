@@ -31,7 +31,7 @@ bench-projections: ## rebuild over one million events (CUSTODY_BENCH_EVENTS to c
 bench-nationwide: ## PostgreSQL at NATIONWIDE events (default 1000000; the issue's 10000000): rebuild, query p50/p95/p99, size on disk (KEEP=schema keeps the data set)
 	CUSTODY_BENCH_NATIONWIDE=$(or $(NATIONWIDE),1000000) CUSTODY_BENCH_NATIONWIDE_SCHEMA=$(KEEP) $(GO) test -v -run '^$$' -bench 'BenchmarkNationwide$$' -benchtime 1x -timeout 600m ./projections/
 
-bench-tlog: ## the verifiable log: appends with/without the sequencer, its cost per event, catch-up, checkpoint lag, proofs on 1M leaves
+bench-tlog: ## the verifiable log: appends with/without the sequencer (in process, and apart on the other CPU; CUSTODY_BENCH_TREE_PG: a second server for its tree), its cost per event, catch-up, checkpoint lag, proofs on 1M leaves
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 60m ./projections/transparency/
 
 cover: ## statement coverage of domain/

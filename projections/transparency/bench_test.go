@@ -117,8 +117,19 @@ func appendLoadCPU(b *testing.B, s eventstore.Store, writers int, d time.Duratio
 // test database's server; its backends live as long as the pool's connections), from
 // /proc/PID/stat; 0 where there is no /proc.
 func serverCPU() time.Duration {
+	var all time.Duration
+	for _, t := range serverCPUByDatabase() {
+		all += t
+	}
+	return all
+}
+
+// serverCPUByDatabase is serverCPU by the database each backend's session is in, read from
+// the process title (/proc/PID/cmdline, "postgres: [cluster: ]user database host(port) ...");
+// "" holds the server's own processes (WAL writer, checkpointer, ...).
+func serverCPUByDatabase() map[string]time.Duration {
 	paths, _ := filepath.Glob("/proc/[0-9]*/stat")
-	var ticks int64
+	ticks := map[string]int64{}
 	for _, p := range paths {
 		raw, err := os.ReadFile(p)
 		if err != nil {
@@ -135,9 +146,26 @@ func serverCPU() time.Duration {
 		}
 		u, _ := strconv.ParseInt(f[11], 10, 64)
 		st, _ := strconv.ParseInt(f[12], 10, 64)
-		ticks += u + st
+		title, _ := os.ReadFile(filepath.Join(filepath.Dir(p), "cmdline"))
+		ticks[sessionDatabase(string(title))] += u + st
 	}
-	return time.Duration(ticks) * time.Second / 100 // USER_HZ
+	out := make(map[string]time.Duration, len(ticks))
+	for db, n := range ticks {
+		out[db] = time.Duration(n) * time.Second / 100 // USER_HZ
+	}
+	return out
+}
+
+// sessionDatabase is the database in a backend's process title, "" for other processes.
+func sessionDatabase(title string) string {
+	f := strings.Fields(strings.ReplaceAll(strings.TrimPrefix(title, "postgres:"), "\x00", " "))
+	if len(f) > 0 && strings.HasSuffix(f[0], ":") { // the cluster's name (Debian sets one)
+		f = f[1:]
+	}
+	if len(f) >= 3 && (strings.Contains(f[2], "(") || f[2] == "[local]") {
+		return f[1]
+	}
+	return ""
 }
 
 // processCPU is the CPU time this process has used, user and system.
