@@ -45,22 +45,7 @@ func URL(t testing.TB) string {
 func Schema(t testing.TB) string {
 	t.Helper()
 	base := URL(t)
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	name := "t_" + hex.EncodeToString(b[:])
-	ident := pgx.Identifier{name}.Sanitize()
-	if err := exec(base, "CREATE SCHEMA "+ident); err != nil {
-		t.Fatalf("pgtest: create schema %s: %v", name, err)
-	}
-	t.Cleanup(func() {
-		if err := exec(base, "DROP SCHEMA IF EXISTS "+ident+" CASCADE"); err != nil {
-			t.Errorf("pgtest: drop schema %s: %v", name, err)
-		}
-	})
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatalf("pgtest: CUSTODY_TEST_PG must be a postgres:// URL: %v", err)
-	}
+	name, u := create(t, base, "SCHEMA", "CASCADE")
 	q := u.Query()
 	q.Set("search_path", name)
 	u.RawQuery = q.Encode()
@@ -78,24 +63,32 @@ func Database(t testing.TB) string {
 // DatabaseAt is Database on the server base names (a benchmark's second server).
 func DatabaseAt(t testing.TB, base string) string {
 	t.Helper()
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	name := "t_" + hex.EncodeToString(b[:])
-	ident := pgx.Identifier{name}.Sanitize()
-	if err := exec(base, "CREATE DATABASE "+ident); err != nil {
-		t.Fatalf("pgtest: create database %s: %v", name, err)
-	}
-	t.Cleanup(func() {
-		if err := exec(base, "DROP DATABASE IF EXISTS "+ident+" WITH (FORCE)"); err != nil {
-			t.Errorf("pgtest: drop database %s: %v", name, err)
-		}
-	})
+	name, u := create(t, base, "DATABASE", "WITH (FORCE)")
+	u.Path = "/" + name
+	return u.String()
+}
+
+// create makes a kind ("SCHEMA", "DATABASE") of a random name on the server base names and
+// drops it, with the drop's options, when the test ends. It returns the name and base parsed.
+func create(t testing.TB, base, kind, dropOptions string) (string, *url.URL) {
+	t.Helper()
 	u, err := url.Parse(base)
 	if err != nil {
 		t.Fatalf("pgtest: CUSTODY_TEST_PG must be a postgres:// URL: %v", err)
 	}
-	u.Path = "/" + name
-	return u.String()
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	name := "t_" + hex.EncodeToString(b[:])
+	ident := pgx.Identifier{name}.Sanitize()
+	if err := exec(base, "CREATE "+kind+" "+ident); err != nil {
+		t.Fatalf("pgtest: create %s %s: %v", strings.ToLower(kind), name, err)
+	}
+	t.Cleanup(func() {
+		if err := exec(base, "DROP "+kind+" IF EXISTS "+ident+" "+dropOptions); err != nil {
+			t.Errorf("pgtest: drop %s %s: %v", strings.ToLower(kind), name, err)
+		}
+	})
+	return name, u
 }
 
 var (
