@@ -90,12 +90,11 @@ func cmdSequence(ctx context.Context, args []string, log *slog.Logger) error {
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
-	b, err := openBackend(ctx, *store, *read)
+	b, err := openBackend(ctx, *store, *read, withTree(*tree))
 	if err != nil {
 		return err
 	}
 	defer b.Close()
-	b.treeURL = *tree
 	_, wait, err := startSequencer(ctx, b, tf, log)
 	if err != nil {
 		return err
@@ -188,12 +187,11 @@ func cmdAuditExport(ctx context.Context, args []string, out io.Writer) error {
 		}
 		sizes[i] = n
 	}
-	b, err := openBackend(ctx, *store, *read)
+	b, err := openBackend(ctx, *store, *read, withTree(*tree))
 	if err != nil {
 		return err
 	}
 	defer b.Close()
-	b.treeURL = *tree
 	l, err := openLog(ctx, b)
 	if err != nil {
 		return err

@@ -47,8 +47,13 @@ func (b *backend) Close() error {
 
 // openBackend opens the store named by storeURL. For a KurrentDB event store the SQL side is the
 // separate readURL.
-func openBackend(ctx context.Context, storeURL, readURL string) (*backend, error) {
+func openBackend(ctx context.Context, storeURL, readURL string, opts ...backendOption) (*backend, error) {
 	b := &backend{}
+	for _, o := range opts {
+		if err := o(b); err != nil {
+			return nil, err
+		}
+	}
 	switch {
 	case strings.HasPrefix(storeURL, "esdb://"), strings.HasPrefix(storeURL, "esdb+discover://"),
 		strings.HasPrefix(storeURL, "kurrentdb://"), strings.HasPrefix(storeURL, "kurrentdb+discover://"):
@@ -145,12 +150,33 @@ func treeStoreFlag(fs *flag.FlagSet) *string {
 		"the verifiable log's tree, when not beside the read models: postgres://... or sqlite:PATH; every process of one log names the same (env CUSTODY_TREE_STORE)")
 }
 
+// backendOption is checked before anything is opened.
+type backendOption func(*backend) error
+
+// withTree keeps the verifiable log's tree in the database u names (--tree-store), if any.
+func withTree(u string) backendOption {
+	return func(b *backend) error {
+		if u != "" && !isPostgresURL(u) && !strings.HasPrefix(u, "sqlite:") {
+			return fmt.Errorf("%w: --tree-store %s: use postgres://... or sqlite:PATH", errUsage, redact(u))
+		}
+		if u == "sqlite:" || u == "sqlite://" {
+			return fmt.Errorf("%w: --tree-store %q: no file path", errUsage, u)
+		}
+		b.treeURL = u
+		return nil
+	}
+}
+
+func isPostgresURL(u string) bool {
+	return strings.HasPrefix(u, "postgres://") || strings.HasPrefix(u, "postgresql://")
+}
+
 // openTree opens the database of the verifiable log's tree: the one --tree-store names; else,
 // on SQLite, the store's (or read store's) custody.tlog.db beside it; else the read models'.
 func (b *backend) openTree(ctx context.Context) error {
 	u := b.treeURL
 	switch {
-	case strings.HasPrefix(u, "postgres://"), strings.HasPrefix(u, "postgresql://"):
+	case isPostgresURL(u):
 		db, err := sql.Open("pgx", u)
 		if err == nil {
 			err = db.PingContext(ctx)
@@ -164,14 +190,8 @@ func (b *backend) openTree(ctx context.Context) error {
 		b.closers = append(b.closers, db.Close)
 		b.tree, b.treeSQL = db, projections.Postgres
 		return nil
-	case strings.HasPrefix(u, "sqlite:"):
-		path := strings.TrimPrefix(strings.TrimPrefix(u, "sqlite:"), "//")
-		if path == "" {
-			return fmt.Errorf("--tree-store %q: no file path", u)
-		}
-		return b.openTreeFile(ctx, path)
-	case u != "":
-		return fmt.Errorf("%w: --tree-store %s: use postgres://... or sqlite:PATH", errUsage, redact(u))
+	case u != "": // sqlite:PATH (withTree)
+		return b.openTreeFile(ctx, strings.TrimPrefix(strings.TrimPrefix(u, "sqlite:"), "//"))
 	case b.sqlite != nil:
 		return b.openTreeFile(ctx, transparency.TreeFile(b.path))
 	}

@@ -47,6 +47,9 @@ func main() {
 	defer stop()
 	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
 		if errors.Is(err, errUsage) {
+			if err != errUsage { // say which flag, then how to use them
+				fmt.Fprintln(os.Stderr, "custody:", err)
+			}
 			fmt.Fprint(os.Stderr, usage)
 			os.Exit(2)
 		}

@@ -48,12 +48,11 @@ func cmdServe(ctx context.Context, args []string, out io.Writer, log *slog.Logge
 	if err != nil {
 		return err
 	}
-	b, err := openBackend(ctx, *store, *read)
+	b, err := openBackend(ctx, *store, *read, withTree(*tree))
 	if err != nil {
 		return err
 	}
 	defer b.Close()
-	b.treeURL = *tree
 	if *pprofAddr != "" {
 		stop, err := servePprof(ctx, *pprofAddr, log)
 		if err != nil {

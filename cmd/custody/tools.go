@@ -89,12 +89,11 @@ func cmdVerify(ctx context.Context, args []string, out io.Writer) error {
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
-	b, err := openBackend(ctx, *store, *read)
+	b, err := openBackend(ctx, *store, *read, withTree(*treeURL))
 	if err != nil {
 		return err
 	}
 	defer b.Close()
-	b.treeURL = *treeURL
 	var rep eventstore.Report
 	if *stream != "" {
 		rep, err = eventstore.VerifyStream(ctx, b.events, *stream)

@@ -145,17 +145,23 @@ func TestSequencerOnItsOwnTreeStore(t *testing.T) {
 	assert.Contains(t, out, "document "+doc)
 }
 
-// TestTreeStoreRefusesOtherURLs: --tree-store takes postgres:// or sqlite:PATH, and a tree
-// store that cannot be reached is named without its password.
+// TestTreeStoreRefusesOtherURLs: --tree-store takes postgres:// or sqlite:PATH, refused before
+// anything is opened; a tree store that cannot be reached is named without its password.
 func TestTreeStoreRefusesOtherURLs(t *testing.T) {
-	store := "sqlite:" + filepath.Join(t.TempDir(), "custody.db")
-	err := run(context.Background(), []string{"verify", "--store", store, "--tree-store", "mysql://u:secret@h/db"}, io.Discard, io.Discard)
-	require.ErrorIs(t, err, errUsage)
-	assert.NotContains(t, err.Error(), "secret")
+	path := filepath.Join(t.TempDir(), "custody.db")
+	store := "sqlite:" + path
+	for _, bad := range []string{"mysql://u:secret@h/db", "sqlite:"} {
+		for _, cmd := range [][]string{{"verify"}, {"serve", "--listen", "127.0.0.1:0"}, {"sequence"}, {"audit", "export", "--from", "1"}} {
+			err := run(context.Background(), append(cmd, "--store", store, "--tree-store", bad), io.Discard, io.Discard)
+			require.ErrorIs(t, err, errUsage, "%s %s", cmd, bad)
+			assert.NotContains(t, err.Error(), "secret")
+		}
+	}
+	assert.NoFileExists(t, path, "nothing was opened")
 
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	err = run(ctx, []string{"verify", "--store", store, "--tree-store", "postgres://u:secret@127.0.0.1:1/db?connect_timeout=2"}, io.Discard, io.Discard)
+	err := run(ctx, []string{"verify", "--store", store, "--tree-store", "postgres://u:secret@127.0.0.1:1/db?connect_timeout=2"}, io.Discard, io.Discard)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "open the tree store")
 	assert.NotContains(t, err.Error(), "secret")
