@@ -36,7 +36,9 @@ import (
 // With CUSTODY_BENCH_TREE_PG naming a second PostgreSQL server on this machine, the tree is
 // kept there and that whole server runs on CPU 1; otherwise it is a database of the test
 // server, whose WAL both then share. Either way both "machines" share the disk and the memory
-// bus, so the ratios are lower bounds of what the deployment gives.
+// bus, so the ratios are lower bounds of what the deployment gives. It needs the right to set
+// the server's CPU affinity (root), and skips without it; the affinity is restored at the end
+// (after a benchmark killed midway: taskset -a -p -c 0-1 PID for each postgres process).
 func BenchmarkAppendWithSequencerApart(b *testing.B) {
 	const rounds = 5
 	if runtime.GOOS != "linux" || runtime.NumCPU() < 2 {
