@@ -99,7 +99,6 @@ func TestExpiredLeaseIsNotHeld(t *testing.T) {
 	const ttl = 300 * time.Millisecond
 	cfg := election.Config{DB: db, LeaseTable: "lease", LeaseName: "one", Owner: election.NewOwner(), TTL: ttl,
 		Retry: 10 * time.Millisecond, Logger: slog.New(slog.DiscardHandler), Who: "test"}
-	taken := time.Now()
 	term, err := election.TryElect(ctx, cfg)
 	require.NoError(t, err)
 	require.NotNil(t, term)
@@ -111,7 +110,9 @@ func TestExpiredLeaseIsNotHeld(t *testing.T) {
 	defer func() { _ = conn.Close() }()
 	_, err = conn.ExecContext(ctx, `BEGIN IMMEDIATE`)
 	require.NoError(t, err)
-	time.Sleep(time.Until(taken.Add(ttl + 10*time.Millisecond)))
+	// Any renewal written before the lock was taken expires by locked+ttl.
+	locked := time.Now()
+	time.Sleep(time.Until(locked.Add(ttl + 10*time.Millisecond)))
 	assert.False(t, term.Held(), "a lease past its expiry is not held while its renewal waits")
 	assert.NoError(t, term.Context().Err(), "waiting for the write lock does not end the term")
 	_, err = conn.ExecContext(ctx, `ROLLBACK`)
