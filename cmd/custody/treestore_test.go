@@ -25,13 +25,14 @@ import (
 	"github.com/custody-ledger/custody/projections/transparency"
 )
 
-// TestSequencerOnItsOwnTreeStore, end to end in process on PostgreSQL: the tree lives in a
-// database of its own (--tree-store); `serve --sequencer=false` adds nothing to it, `custody
-// sequence` builds and signs it, the API serves that process's checkpoints and proofs, the
-// store's database holds no tree table, and `verify` and `audit export` read the same tree.
+// TestSequencerOnItsOwnTreeStore, end to end in process on PostgreSQL: the tree lives apart
+// from the store (--tree-store; here another schema, where a deployment names another
+// server); `serve --sequencer=false` adds nothing to it, `custody sequence` builds and signs
+// it, the API serves that process's checkpoints and proofs, the store's schema holds no tree
+// table, and `verify` and `audit export` read the same tree.
 func TestSequencerOnItsOwnTreeStore(t *testing.T) {
 	ctx := context.Background()
-	storeURL, treeURL := pgtest.Schema(t), pgtest.Database(t)
+	storeURL, treeURL := pgtest.Schema(t), pgtest.Schema(t)
 	dir := t.TempDir()
 	keyFile := filepath.Join(dir, "checkpoint.key")
 	cli := func(args ...string) (string, error) {

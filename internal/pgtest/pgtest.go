@@ -80,11 +80,17 @@ func create(t testing.TB, base, kind, dropOptions string) (string, *url.URL) {
 	_, _ = rand.Read(b[:])
 	name := "t_" + hex.EncodeToString(b[:])
 	ident := pgx.Identifier{name}.Sanitize()
-	if err := exec(base, "CREATE "+kind+" "+ident); err != nil {
+	// Creating and dropping a database waits for a checkpoint, which on a loaded machine
+	// takes longer than a statement's usual 10 s.
+	within := 10 * time.Second
+	if kind == "DATABASE" {
+		within = 2 * time.Minute
+	}
+	if err := exec(base, "CREATE "+kind+" "+ident, within); err != nil {
 		t.Fatalf("pgtest: create %s %s: %v", strings.ToLower(kind), name, err)
 	}
 	t.Cleanup(func() {
-		if err := exec(base, "DROP "+kind+" IF EXISTS "+ident+" "+dropOptions); err != nil {
+		if err := exec(base, "DROP "+kind+" IF EXISTS "+ident+" "+dropOptions, within); err != nil {
 			t.Errorf("pgtest: drop %s %s: %v", strings.ToLower(kind), name, err)
 		}
 	})
@@ -98,12 +104,12 @@ var (
 
 // reachable connects once per test binary; every later test gets the same answer.
 func reachable(u string) error {
-	probeOnce.Do(func() { probeErr = exec(u, "SELECT 1") })
+	probeOnce.Do(func() { probeErr = exec(u, "SELECT 1", 10*time.Second) })
 	return probeErr
 }
 
-func exec(u, sql string) error {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+func exec(u, sql string, within time.Duration) error {
+	ctx, cancel := context.WithTimeout(context.Background(), within)
 	defer cancel()
 	conn, err := pgx.Connect(ctx, u)
 	if err != nil {
