@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"strconv"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -181,22 +180,9 @@ func pinProcess(pid int, set *unix.CPUSet) error {
 // pinPostgres sets the CPU affinity of this machine's PostgreSQL processes by their pid, their
 // parent's and the database their session is in ("" for the server's own processes).
 func pinPostgres(where func(pid, ppid int, db string) *unix.CPUSet) error {
-	stats, _ := filepath.Glob("/proc/[0-9]*/stat")
-	for _, p := range stats {
-		raw, err := os.ReadFile(p)
-		if err != nil {
-			continue
-		}
-		open, end := strings.IndexByte(string(raw), '('), strings.LastIndexByte(string(raw), ')')
-		f := strings.Fields(string(raw[end+1:]))
-		if open < 0 || end < open || string(raw[open+1:end]) != "postgres" || len(f) < 2 {
-			continue
-		}
-		pid, _ := strconv.Atoi(filepath.Base(filepath.Dir(p)))
-		ppid, _ := strconv.Atoi(f[1])
-		title, _ := os.ReadFile(filepath.Join(filepath.Dir(p), "cmdline"))
-		if err := unix.SchedSetaffinity(pid, where(pid, ppid, sessionDatabase(string(title)))); err != nil && !errors.Is(err, unix.ESRCH) {
-			return fmt.Errorf("postgres process %d: %w", pid, err)
+	for _, p := range postgresProcesses() {
+		if err := unix.SchedSetaffinity(p.pid, where(p.pid, p.ppid, p.db)); err != nil && !errors.Is(err, unix.ESRCH) {
+			return fmt.Errorf("postgres process %d: %w", p.pid, err)
 		}
 	}
 	return nil
@@ -206,10 +192,7 @@ func pinPostgres(where func(pid, ppid int, db string) *unix.CPUSet) error {
 func postmaster(t testing.TB, db *sql.DB) int {
 	var backend int
 	require.NoError(t, db.QueryRow(`SELECT pg_backend_pid()`).Scan(&backend))
-	raw, err := os.ReadFile("/proc/" + strconv.Itoa(backend) + "/stat")
-	require.NoError(t, err)
-	f := strings.Fields(string(raw[strings.LastIndexByte(string(raw), ')')+1:]))
-	ppid, err := strconv.Atoi(f[1])
-	require.NoError(t, err)
+	_, ppid, _, ok := procStat(backend)
+	require.True(t, ok, "the backend %d is a process of this machine", backend)
 	return ppid
 }

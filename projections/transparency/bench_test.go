@@ -124,36 +124,59 @@ func serverCPU() time.Duration {
 	return all
 }
 
-// serverCPUByDatabase is serverCPU by the database each backend's session is in, read from
-// the process title (/proc/PID/cmdline, "postgres: [cluster: ]user database host(port) ...");
-// "" holds the server's own processes (WAL writer, checkpointer, ...).
+// serverCPUByDatabase is serverCPU by the database each backend's session is in; "" holds
+// the server's own processes (WAL writer, checkpointer, ...).
 func serverCPUByDatabase() map[string]time.Duration {
-	paths, _ := filepath.Glob("/proc/[0-9]*/stat")
-	ticks := map[string]int64{}
-	for _, p := range paths {
-		raw, err := os.ReadFile(p)
-		if err != nil {
-			continue // exited meanwhile
-		}
-		open, end := bytes.IndexByte(raw, '('), bytes.LastIndexByte(raw, ')')
-		if open < 0 || end < open || string(raw[open+1:end]) != "postgres" {
-			continue
-		}
-		// After the command: state, then fields 4 onwards; utime and stime are fields 14, 15.
-		f := strings.Fields(string(raw[end+1:]))
-		if len(f) < 13 {
-			continue
-		}
-		u, _ := strconv.ParseInt(f[11], 10, 64)
-		st, _ := strconv.ParseInt(f[12], 10, 64)
-		title, _ := os.ReadFile(filepath.Join(filepath.Dir(p), "cmdline"))
-		ticks[sessionDatabase(string(title))] += u + st
-	}
-	out := make(map[string]time.Duration, len(ticks))
-	for db, n := range ticks {
-		out[db] = time.Duration(n) * time.Second / 100 // USER_HZ
+	out := map[string]time.Duration{}
+	for _, p := range postgresProcesses() {
+		out[p.db] += p.cpu
 	}
 	return out
+}
+
+// pgProcess is one of this machine's PostgreSQL processes.
+type pgProcess struct {
+	pid, ppid int
+	cpu       time.Duration // user and system, so far
+	db        string        // the session's database, from the process title; "" for the server's own
+}
+
+// postgresProcesses lists the processes named postgres, from /proc (none where there is none).
+func postgresProcesses() []pgProcess {
+	dirs, _ := filepath.Glob("/proc/[0-9]*")
+	var out []pgProcess
+	for _, dir := range dirs {
+		pid, _ := strconv.Atoi(filepath.Base(dir))
+		comm, ppid, cpu, ok := procStat(pid)
+		if !ok || comm != "postgres" {
+			continue
+		}
+		title, _ := os.ReadFile(filepath.Join(dir, "cmdline"))
+		out = append(out, pgProcess{pid: pid, ppid: ppid, cpu: cpu, db: sessionDatabase(string(title))})
+	}
+	return out
+}
+
+// procStat reads a process's command name, parent and CPU time from /proc/PID/stat; ok is
+// false when it has exited meanwhile.
+func procStat(pid int) (comm string, ppid int, cpu time.Duration, ok bool) {
+	raw, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return "", 0, 0, false
+	}
+	open, end := bytes.IndexByte(raw, '('), bytes.LastIndexByte(raw, ')')
+	if open < 0 || end < open {
+		return "", 0, 0, false
+	}
+	// After the command: state, then fields 4 onwards; ppid is field 4, utime and stime 14, 15.
+	f := strings.Fields(string(raw[end+1:]))
+	if len(f) < 13 {
+		return "", 0, 0, false
+	}
+	ppid, _ = strconv.Atoi(f[1])
+	u, _ := strconv.ParseInt(f[11], 10, 64)
+	st, _ := strconv.ParseInt(f[12], 10, 64)
+	return string(raw[open+1 : end]), ppid, time.Duration(u+st) * time.Second / 100, true // USER_HZ
 }
 
 // sessionDatabase is the database in a backend's process title, "" for other processes.
